@@ -1,0 +1,119 @@
+import { Context, Effect, FileSystem, Layer, Option, Path, Redacted, Schema, SchemaIssue } from "effect"
+import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import { ConfigLoadError } from "./ConfigError.ts"
+import { type AppConfigValues, AppConfigSchema, expectationAt } from "./ConfigSchema.ts"
+import { overlayEnv, parseYamlDocument, type RawConfig, sourceOf, valueAt } from "./ConfigSource.ts"
+
+/** The configuration file shipped with platform-kernel; it lists every key with its default. */
+export const bundledConfigFile = (): string => new URL("../../config/default.yaml", import.meta.url).pathname
+/** The migrations shipped with platform-kernel, used when `database.migrations.directory` is empty. */
+export const bundledMigrationsDirectory = (): string => new URL("../../migrations", import.meta.url).pathname
+
+export interface LoadOptions {
+  /** The YAML file; defaults to `CONFIG_FILE`, then the bundled `config/default.yaml`. */
+  readonly path?: string | undefined
+  /** The environment to read overrides from; defaults to `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+}
+
+const SECRET_KEYS = new Set(["database.url", "database.password"])
+
+const describeSource = (raw: RawConfig, path: ReadonlyArray<PropertyKey>): string => {
+  const source = sourceOf(raw, path)
+  return source._tag === "Env" ? source.name : source.path
+}
+
+const describeValue = (raw: RawConfig, path: ReadonlyArray<PropertyKey>): string => {
+  if (SECRET_KEYS.has(path.slice(0, 2).join("."))) return "<redacted>"
+  const value = valueAt(raw.values, path)
+  return JSON.stringify(value) ?? String(value)
+}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** One line per problem: key, what was expected, what was given and where it came from. */
+const explainSchemaError = (raw: RawConfig, error: Schema.SchemaError): string =>
+  formatter(error.issue)
+    .issues.map(({ message, path: rawPath }) => {
+      const path = (rawPath ?? []).map((segment) =>
+        typeof segment === "object" && segment !== null && "key" in segment ? segment.key : segment
+      )
+      const key = path.map(String).join(".")
+      const from = describeSource(raw, path)
+      if (message.startsWith("Missing key")) return `${key}: missing (from ${from})`
+      if (message.startsWith("Unexpected key")) return `${key}: unknown key (from ${from})`
+      const expected = expectationAt(path) ?? message
+      return `${key}: expected ${expected}, got ${describeValue(raw, path)} (from ${from})`
+    })
+    .join("\n")
+
+const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues): Option.Option<string> => {
+  const { pool } = config.database
+  if (pool.minConnections > pool.maxConnections) {
+    const path = ["database", "pool", "minConnections"]
+    return Option.some(
+      `database.pool.minConnections: expected at most database.pool.maxConnections (${pool.maxConnections}), got ${pool.minConnections} (from ${describeSource(raw, path)})`
+    )
+  }
+  const url = Redacted.value(config.database.url)
+  if (url !== "" && !/^postgres(ql)?:\/\//.test(url)) {
+    return Option.some(
+      `database.url: expected a postgres:// or postgresql:// URL, got <redacted> (from ${describeSource(raw, ["database", "url"])})`
+    )
+  }
+  return Option.none()
+}
+
+/** Reads the YAML file, overlays the environment and decodes the result into typed values. */
+export const loadAppConfig = Effect.fn("loadAppConfig")(function* (options: LoadOptions = {}) {
+  const fs = yield* FileSystem.FileSystem
+  const pathService = yield* Path.Path
+  const env = options.env ?? process.env
+  const filePath = options.path ?? env.CONFIG_FILE ?? bundledConfigFile()
+  const text = yield* fs
+    .readFileString(filePath)
+    .pipe(
+      Effect.mapError(
+        (cause) => new ConfigLoadError({ message: `cannot read the configuration file ${filePath}: ${cause.message}` })
+      )
+    )
+  const fileValues = yield* Effect.try({
+    try: () => parseYamlDocument(text, filePath),
+    catch: (cause) => new ConfigLoadError({ message: `${filePath}: not valid YAML: ${String(cause).split("\n")[0]}` })
+  })
+  const raw = overlayEnv(fileValues, env, filePath)
+  const decoded = yield* Schema.decodeUnknownEffect(AppConfigSchema)(raw.values, {
+    errors: "all",
+    onExcessProperty: "error"
+  }).pipe(Effect.mapError((error) => new ConfigLoadError({ message: explainSchemaError(raw, error) })))
+  const crossFieldProblem = checkCrossFieldRules(raw, decoded)
+  if (Option.isSome(crossFieldProblem)) {
+    return yield* new ConfigLoadError({ message: crossFieldProblem.value })
+  }
+  const { migrations, embedded } = decoded.database
+  // Relative directories are resolved once, here, so every later reader sees the same absolute path.
+  return {
+    ...decoded,
+    database: {
+      ...decoded.database,
+      migrations: {
+        ...migrations,
+        directory:
+          migrations.directory === "" ? bundledMigrationsDirectory() : pathService.resolve(migrations.directory)
+      },
+      embedded: { ...embedded, dataDir: pathService.resolve(embedded.dataDir) }
+    }
+  } satisfies AppConfigValues
+})
+
+/** The typed configuration of platform-kernel. */
+export class AppConfig extends Context.Service<AppConfig, AppConfigValues>()("platform-kernel/Config/AppConfig") {
+  /** Loads `config/default.yaml` (or `CONFIG_FILE`), with environment overrides. */
+  static readonly layer = (options: LoadOptions = {}): Layer.Layer<AppConfig, ConfigLoadError> =>
+    Layer.effect(AppConfig, loadAppConfig(options)).pipe(
+      Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer))
+    )
+
+  /** Configuration given as values, for tests and embedding applications. */
+  static readonly layerFrom = (values: AppConfigValues): Layer.Layer<AppConfig> => Layer.succeed(AppConfig, values)
+}

@@ -1,0 +1,89 @@
+import { Duration, Schema, SchemaAST } from "effect"
+
+// Every leaf carries a description: it is the "expected ..." part of a config error and the README reference.
+const described = <S extends Schema.Top>(schema: S, description: string): S["Rebuild"] =>
+  schema.annotate({ description }) as S["Rebuild"]
+
+const positiveInt = described(Schema.Int.check(Schema.isGreaterThan(0)), "a positive integer")
+const nonNegativeInt = described(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), "a non-negative integer")
+const port = described(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 65535 })), "a port number (1-65535)")
+const text = described(Schema.String, "a string")
+const flag = described(Schema.Boolean, "true or false")
+const duration = described(
+  Schema.DurationFromString.check(
+    Schema.makeFilter((d: Duration.Duration) => Duration.isFinite(d) && Duration.toMillis(d) >= 0)
+  ),
+  'a duration such as "5 seconds" or "500 millis"'
+)
+const positiveDuration = described(
+  Schema.DurationFromString.check(
+    Schema.makeFilter((d: Duration.Duration) => Duration.isFinite(d) && Duration.toMillis(d) > 0)
+  ),
+  'a positive duration such as "5 seconds" or "500 millis"'
+)
+const secret = described(Schema.RedactedFromValue(Schema.String), "a string")
+const identifier = described(
+  Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]*$/)),
+  "an SQL identifier (letters, digits and _)"
+)
+
+export const PoolConfig = Schema.Struct({
+  maxConnections: positiveInt,
+  minConnections: nonNegativeInt,
+  connectionLifetime: positiveDuration,
+  idleTimeout: positiveDuration
+})
+
+export const DatabaseConfig = Schema.Struct({
+  url: secret,
+  host: text,
+  port,
+  name: text,
+  user: text,
+  password: secret,
+  ssl: flag,
+  applicationName: text,
+  connectTimeout: positiveDuration,
+  statementTimeout: duration,
+  prepare: flag,
+  pool: PoolConfig,
+  startup: Schema.Struct({ timeout: positiveDuration }),
+  health: Schema.Struct({ timeout: positiveDuration }),
+  migrations: Schema.Struct({ run: flag, directory: text, table: identifier }),
+  embedded: Schema.Struct({ dataDir: text, port })
+})
+
+export const RbacRole = Schema.Struct({
+  name: described(Schema.String, "a role name"),
+  description: Schema.optionalKey(described(Schema.String, "a string")),
+  permissions: described(Schema.Array(Schema.String), "a list of permission names")
+})
+
+export const AppConfigSchema = Schema.Struct({
+  database: DatabaseConfig,
+  http: Schema.Struct({ host: text, port }),
+  shutdown: Schema.Struct({ timeout: positiveDuration }),
+  log: Schema.Struct({
+    level: described(
+      Schema.Literals(["all", "trace", "debug", "info", "warn", "error", "fatal", "none"]),
+      "one of all, trace, debug, info, warn, error, fatal, none"
+    ),
+    format: described(Schema.Literals(["pretty", "json"]), "pretty or json")
+  }),
+  rbac: Schema.Struct({ roles: described(Schema.Array(RbacRole), "a list of roles") })
+})
+
+export type AppConfigValues = typeof AppConfigSchema.Type
+export type DatabaseConfigValues = typeof DatabaseConfig.Type
+
+/** The description of the leaf at `path`, used to say what a bad value should have been. */
+export const expectationAt = (path: ReadonlyArray<PropertyKey>): string | undefined => {
+  let schema: Schema.Top = AppConfigSchema
+  for (const segment of path) {
+    const fields = (schema as Partial<{ fields: Record<PropertyKey, Schema.Top> }>).fields
+    const next = fields?.[segment]
+    if (next === undefined) break
+    schema = next
+  }
+  return SchemaAST.resolveDescription(schema.ast)
+}

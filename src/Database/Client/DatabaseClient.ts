@@ -1,0 +1,88 @@
+import { PgClient } from "@effect/sql-pg"
+import { Duration, Effect, Ref, Schedule, String as Str } from "effect"
+import type { SqlError } from "effect/sql/SqlError"
+import { AppConfig } from "../../Config/AppConfig.ts"
+import { DatabaseStartupError } from "./DatabaseErrors.ts"
+import { DatabaseTarget } from "./DatabaseTarget.ts"
+
+/** The server's own words when it has them; never the connection string. */
+export const describeSqlError = (error: SqlError): string => {
+  const cause = error.reason.cause
+  const serverMessage = cause instanceof Error && cause.message !== "" ? cause.message : undefined
+  return serverMessage ?? error.reason.message ?? error.reason._tag
+}
+
+// Bad credentials or a missing database will not fix themselves: fail at once instead of waiting.
+const isPermanent = (error: SqlError): boolean =>
+  error.reason._tag === "AuthenticationError" ||
+  error.reason._tag === "AuthorizationError" ||
+  (error.reason.cause as { code?: string } | undefined)?.code === "3D000"
+
+const MAX_RETRY_DELAY = Duration.seconds(2)
+
+/**
+ * Opens the pool, then proves the server answers: the driver opens connections lazily and builds even when
+ * the server is down, so without this check startup would "succeed" and the first query would fail.
+ */
+export const makeDatabaseClient = Effect.gen(function* () {
+  const config = yield* AppConfig
+  const target = yield* DatabaseTarget
+  const database = config.database
+  const statementTimeoutMs = Duration.toMillis(database.statementTimeout)
+  const client = yield* PgClient.make({
+    ...target.connection,
+    applicationName: database.applicationName,
+    connectTimeout: database.connectTimeout,
+    prepare: database.prepare,
+    maxConnections: database.pool.maxConnections,
+    minConnections: database.pool.minConnections,
+    connectionTTL: database.pool.connectionLifetime,
+    idleTimeout: database.pool.idleTimeout,
+    ...(statementTimeoutMs > 0 ? { startupParameters: { statement_timeout: String(statementTimeoutMs) } } : {}),
+    transformResultNames: Str.snakeToCamel,
+    transformQueryNames: Str.camelToSnake,
+    // jsonb documents (audit metadata) keep the keys their authors chose.
+    transformJson: false
+  }).pipe(Effect.mapError((error) => startupError(target, describeSqlError(error))))
+
+  const lastFailure = yield* Ref.make("no answer yet")
+  yield* client`SELECT 1`.pipe(
+    Effect.tapError((error) =>
+      Effect.andThen(
+        Ref.set(lastFailure, describeSqlError(error)),
+        Effect.logWarning("database not reachable yet, retrying").pipe(
+          Effect.annotateLogs({ host: target.host, port: target.port, reason: describeSqlError(error) })
+        )
+      )
+    ),
+    Effect.retry({
+      schedule: Schedule.exponential("100 millis").pipe(
+        Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, MAX_RETRY_DELAY)))
+      ),
+      while: (error) => !isPermanent(error)
+    }),
+    Effect.mapError((error) => startupError(target, describeSqlError(error))),
+    Effect.timeoutOrElse({
+      duration: database.startup.timeout,
+      orElse: () =>
+        Effect.flatMap(Ref.get(lastFailure), (reason) =>
+          Effect.fail(
+            startupError(
+              target,
+              `no connection within database.startup.timeout (${Duration.format(database.startup.timeout)}): ${reason}`
+            )
+          )
+        )
+    })
+  )
+  yield* Effect.logInfo("database connected").pipe(
+    Effect.annotateLogs({ host: target.host, port: target.port, database: target.database })
+  )
+  return client
+})
+
+const startupError = (target: DatabaseTarget["Service"], reason: string) =>
+  new DatabaseStartupError({ host: target.host, port: target.port, database: target.database, reason })
+
+/** `PgClient` and `SqlClient`, configured from `AppConfig`, closed when the layer's scope closes. */
+export const DatabaseClientLayer = PgClient.layerFrom(makeDatabaseClient)

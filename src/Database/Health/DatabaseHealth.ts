@@ -1,0 +1,108 @@
+import { Clock, Context, Duration, Effect, Layer, Schema } from "effect"
+import { SqlClient } from "effect/sql"
+import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import { AppConfig } from "../../Config/AppConfig.ts"
+import { migrationStatus } from "../Migrations/DatabaseMigrations.ts"
+
+export const HealthReport = Schema.Struct({
+  status: Schema.Literals(["up", "down"]),
+  latencyMs: Schema.Number,
+  serverVersion: Schema.NullOr(Schema.String),
+  pool: Schema.Struct({
+    max: Schema.Number,
+    /** Server sessions under this application name (all instances sharing it), null when down. */
+    open: Schema.NullOr(Schema.Number),
+    idle: Schema.NullOr(Schema.Number)
+  }),
+  migrations: Schema.NullOr(Schema.Struct({ latest: Schema.NullOr(Schema.Number), pending: Schema.Number })),
+  error: Schema.optionalKey(Schema.String)
+})
+export type HealthReport = typeof HealthReport.Type
+
+interface ServerFacts {
+  readonly serverVersion: string
+  readonly open: number
+  readonly idle: number
+}
+
+/** A database health check for probes and the `health` command: it never fails and never hangs. */
+export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly check: Effect.Effect<HealthReport> }>()(
+  "platform-kernel/Database/DatabaseHealth"
+) {
+  static readonly layer = Layer.effect(
+    DatabaseHealth,
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      const sql = yield* SqlClient.SqlClient
+      const { applicationName, pool, health, migrations } = config.database
+      const timeout = health.timeout
+
+      const probe = Effect.gen(function* () {
+        const [facts] = yield* sql<ServerFacts>`
+          SELECT current_setting('server_version') AS server_version,
+                 count(*)::int AS open,
+                 (count(*) FILTER (WHERE state = 'idle'))::int AS idle
+          FROM pg_stat_activity
+          WHERE application_name = ${applicationName} AND datname = current_database()`
+        const status = yield* migrationStatus(migrations)
+        return { facts: facts!, status }
+      }).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provide(FileServices))
+
+      const check = Effect.gen(function* () {
+        const startedAt = yield* Clock.currentTimeMillis
+        const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - startedAt)
+        const outcome = yield* probe.pipe(
+          Effect.timeoutOrElse({
+            duration: timeout,
+            orElse: () => Effect.fail(new Error(`no answer within ${Duration.format(timeout)}`))
+          }),
+          Effect.result
+        )
+        const latencyMs = yield* elapsed
+        if (outcome._tag === "Success") {
+          const { facts, status } = outcome.success
+          return {
+            status: "up",
+            latencyMs,
+            serverVersion: facts.serverVersion,
+            pool: { max: pool.maxConnections, open: facts.open, idle: facts.idle },
+            migrations: { latest: status.latest, pending: status.pending.length }
+          } satisfies HealthReport
+        }
+        return {
+          status: "down",
+          latencyMs,
+          serverVersion: null,
+          pool: { max: pool.maxConnections, open: null, idle: null },
+          migrations: null,
+          error: describeFailure(outcome.failure)
+        } satisfies HealthReport
+      }).pipe(
+        // A defect (a driver bug, say) is still a "down", never a crashed probe.
+        Effect.catchDefect((defect) =>
+          Effect.succeed({
+            status: "down",
+            latencyMs: 0,
+            serverVersion: null,
+            pool: { max: pool.maxConnections, open: null, idle: null },
+            migrations: null,
+            error: String(defect)
+          } satisfies HealthReport)
+        ),
+        Effect.withSpan("DatabaseHealth.check")
+      )
+      return DatabaseHealth.of({ check })
+    })
+  )
+}
+
+const FileServices = Layer.merge(NodeFileSystem.layer, NodePath.layer)
+
+const describeFailure = (error: unknown): string => {
+  if (error !== null && typeof error === "object" && "reason" in error) {
+    const reason = (error as { reason: { message?: string; cause?: unknown } }).reason
+    if (reason.cause instanceof Error && reason.cause.message !== "") return reason.cause.message
+    if (reason.message) return reason.message
+  }
+  return error instanceof Error ? error.message : String(error)
+}

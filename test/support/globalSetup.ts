@@ -1,0 +1,2 @@
+// Placeholder: replaced by the shared test database setup.
+export default function setup() {}
