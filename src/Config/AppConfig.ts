@@ -1,7 +1,7 @@
-import { Context, Effect, FileSystem, Layer, Option, Path, Redacted, Schema, SchemaIssue } from "effect"
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import { Context, Effect, FileSystem, Layer, Option, Path, Redacted, Schema, SchemaIssue } from "effect"
 import { ConfigLoadError } from "./ConfigError.ts"
-import { type AppConfigValues, AppConfigSchema, expectationAt } from "./ConfigSchema.ts"
+import { AppConfigSchema, type AppConfigValues, expectationAt } from "./ConfigSchema.ts"
 import { overlayEnv, parseYamlDocument, type RawConfig, sourceOf, valueAt } from "./ConfigSource.ts"
 
 /** The configuration file shipped with platform-kernel; it lists every key with its default. */

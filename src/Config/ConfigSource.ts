@@ -2,7 +2,9 @@ import { Predicate } from "effect"
 import { parse as parseYaml } from "yaml"
 
 /** Where a configuration value came from, so an error can send the operator to the right place. */
-export type ValueSource = { readonly _tag: "File"; readonly path: string } | { readonly _tag: "Env"; readonly name: string }
+export type ValueSource =
+  | { readonly _tag: "File"; readonly path: string }
+  | { readonly _tag: "Env"; readonly name: string }
 
 export interface RawConfig {
   readonly values: Record<string, unknown>

@@ -24,7 +24,7 @@ const MAX_RETRY_DELAY = Duration.seconds(2)
  * Opens the pool, then proves the server answers: the driver opens connections lazily and builds even when
  * the server is down, so without this check startup would "succeed" and the first query would fail.
  */
-export const makeDatabaseClient = Effect.gen(function* () {
+export const makeDatabaseClient = Effect.fnUntraced(function* (options: { readonly awaitServer: boolean }) {
   const config = yield* AppConfig
   const target = yield* DatabaseTarget
   const database = config.database
@@ -45,6 +45,7 @@ export const makeDatabaseClient = Effect.gen(function* () {
     transformJson: false
   }).pipe(Effect.mapError((error) => startupError(target, describeSqlError(error))))
 
+  if (!options.awaitServer) return client
   const lastFailure = yield* Ref.make("no answer yet")
   yield* client`SELECT 1`.pipe(
     Effect.tapError((error) =>
@@ -85,4 +86,7 @@ const startupError = (target: DatabaseTarget["Service"], reason: string) =>
   new DatabaseStartupError({ host: target.host, port: target.port, database: target.database, reason })
 
 /** `PgClient` and `SqlClient`, configured from `AppConfig`, closed when the layer's scope closes. */
-export const DatabaseClientLayer = PgClient.layerFrom(makeDatabaseClient)
+export const DatabaseClientLayer = PgClient.layerFrom(makeDatabaseClient({ awaitServer: true }))
+
+/** The same client without waiting for the server: for checks that must report "down" rather than wait. */
+export const DatabaseClientLayerNoWait = PgClient.layerFrom(makeDatabaseClient({ awaitServer: false }))

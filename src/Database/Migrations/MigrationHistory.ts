@@ -24,7 +24,8 @@ export const readAppliedMigrations = Effect.fn("readAppliedMigrations")(function
     readonly hasChecksum: boolean
   }>`SELECT to_regclass(${table}) IS NOT NULL AS "tableExists",
             EXISTS (SELECT 1 FROM information_schema.columns
-                    WHERE table_schema = current_schema() AND table_name = ${table} AND column_name = 'sha256') AS "hasChecksum"`.withoutTransform
+                    WHERE table_schema = current_schema() AND table_name = ${table} AND column_name = 'sha256') AS "hasChecksum"`
+    .withoutTransform
   if (found === undefined || !found.tableExists) return [] as ReadonlyArray<AppliedMigration>
   const rows = found.hasChecksum
     ? yield* sql<HistoryRow>`SELECT migration_id, name, created_at, sha256 FROM ${sql(table)} ORDER BY migration_id`

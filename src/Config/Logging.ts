@@ -1,0 +1,23 @@
+import { Layer, Logger, References } from "effect"
+import type { AppConfigValues } from "./ConfigSchema.ts"
+
+const LEVELS = {
+  all: "All",
+  trace: "Trace",
+  debug: "Debug",
+  info: "Info",
+  warn: "Warn",
+  error: "Error",
+  fatal: "Fatal",
+  none: "None"
+} as const
+
+/**
+ * One line per event: JSON objects for log collectors, logfmt for people. `toStderr` keeps stdout free
+ * for commands whose output is data (`status`, `health`).
+ */
+export const LoggingLayer = (log: AppConfigValues["log"], options: { readonly toStderr?: boolean } = {}) => {
+  const format = log.format === "json" ? Logger.formatJson : Logger.formatLogFmt
+  const logger = options.toStderr ? Logger.withConsoleError(format) : Logger.withConsoleLog(format)
+  return Layer.merge(Logger.layer([logger]), Layer.succeed(References.MinimumLogLevel, LEVELS[log.level]))
+}

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+/**
+ * The platform-kernel runtime: `serve` (default), `migrate`, `status` and `health`.
+ * Every command loads the configuration first, then only the layers it needs.
+ */
+import { readFileSync } from "node:fs"
+import { createServer } from "node:http"
+import { NodeHttpServer, NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { HttpRouter } from "effect/http"
+import { AppConfig } from "./Config/AppConfig.ts"
+import type { AppConfigValues } from "./Config/ConfigSchema.ts"
+import { LoggingLayer } from "./Config/Logging.ts"
+import { DatabaseClientLayerNoWait } from "./Database/Client/DatabaseClient.ts"
+import { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
+import { describeFailure } from "./Database/Client/DescribeFailure.ts"
+import { DatabaseConnectionLayer, DatabaseLayer } from "./Database/DatabaseLayers.ts"
+import { layerRunningEmbeddedTarget } from "./Database/Embedded/EmbeddedPostgres.ts"
+import { DatabaseHealth } from "./Database/Health/DatabaseHealth.ts"
+import { HealthProbeRoutes } from "./Database/Health/HealthProbes.ts"
+import { applyMigrations, migrationStatus } from "./Database/Migrations/DatabaseMigrations.ts"
+
+const version: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
+
+const configFlag = Flag.String("config").pipe(
+  Flag.withDescription("YAML configuration file (default: CONFIG_FILE, else the bundled config/default.yaml)"),
+  Flag.optional
+)
+
+/** Loads the configuration named by --config / CONFIG_FILE, and logs as it says. */
+const withConfig = <A, E, R>(
+  configPath: Option.Option<string>,
+  run: (config: AppConfigValues) => Effect.Effect<A, E, R>,
+  options: { readonly logToStderr?: boolean } = {}
+) =>
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    return yield* run(config).pipe(Effect.provide(LoggingLayer(config.log, { toStderr: options.logToStderr ?? false })))
+  }).pipe(Effect.provide(AppConfig.layer({ path: Option.getOrUndefined(configPath) })))
+
+const HttpServerLayer = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    return NodeHttpServer.layer(createServer, {
+      port: config.http.port,
+      host: config.http.host,
+      gracefulShutdownTimeout: config.shutdown.timeout
+    })
+  })
+)
+
+const serve = (configPath: Option.Option<string>) =>
+  withConfig(configPath, (config) =>
+    Effect.gen(function* () {
+      yield* Effect.logInfo("platform-kernel starting").pipe(Effect.annotateLogs({ version }))
+      const App = HttpRouter.serve(HealthProbeRoutes, { disableLogger: true }).pipe(
+        Layer.provide(HttpServerLayer),
+        Layer.provide(DatabaseHealth.layer),
+        Layer.provide(DatabaseLayer),
+        Layer.provide(AppConfig.layerFrom(config))
+      )
+      // Built after App, so "ready" means migrated and listening; released before it, so "shutting down"
+      // is logged first when SIGTERM/SIGINT arrives.
+      const Lifecycle = Layer.effectDiscard(
+        Effect.andThen(
+          Effect.logInfo("ready").pipe(Effect.annotateLogs({ host: config.http.host, port: config.http.port })),
+          Effect.addFinalizer(() => Effect.logInfo("shutting down"))
+        )
+      ).pipe(Layer.provide(App))
+      yield* Layer.launch(Lifecycle)
+    })
+  )
+
+const rootCommand = Command.make("platform-kernel").pipe(
+  Command.withSharedFlags({ config: configFlag }),
+  Command.withDescription(
+    "The platform's database layer. Without a subcommand: serve (migrate, then serve /healthz and /readyz until SIGTERM)."
+  ),
+  Command.withHandler(({ config }) => serve(config))
+)
+
+const serveCommand = Command.make("serve", {}, () => Effect.flatMap(rootCommand, ({ config }) => serve(config))).pipe(
+  Command.withDescription(
+    "Connect (embedded PostgreSQL when no database is configured), apply migrations, serve GET /healthz and GET /readyz until SIGINT/SIGTERM, then shut down cleanly."
+  )
+)
+
+const migrateCommand = Command.make("migrate", {}, () =>
+  Effect.flatMap(rootCommand, ({ config: configPath }) =>
+    withConfig(configPath, (config) =>
+      Effect.gen(function* () {
+        const applied = yield* applyMigrations(config.database.migrations)
+        yield* Effect.logInfo(applied.length === 0 ? "nothing to migrate" : `applied ${applied.length} migration(s)`)
+      }).pipe(Effect.provide(DatabaseConnectionLayer), Effect.provide(AppConfig.layerFrom(config)))
+    )
+  )
+).pipe(Command.withDescription("Apply pending migrations, then exit."))
+
+const statusCommand = Command.make(
+  "status",
+  { json: Flag.Boolean("json").pipe(Flag.withDescription("Print the status as JSON"), Flag.withDefault(false)) },
+  ({ json }) =>
+    Effect.flatMap(rootCommand, ({ config: configPath }) =>
+      withConfig(
+        configPath,
+        (config) =>
+          Effect.gen(function* () {
+            const status = yield* migrationStatus(config.database.migrations)
+            if (json) {
+              yield* Console.log(JSON.stringify(status, null, 2))
+            } else {
+              for (const row of status.applied) {
+                yield* Console.log(`applied   ${row.id}_${row.name}  (${row.appliedAt.toISOString()})`)
+              }
+              for (const file of status.pending) yield* Console.log(`pending   ${file.fileName}`)
+              for (const drift of status.drift) yield* Console.log(`DRIFT     ${drift.kind}: ${drift.message}`)
+              if (status.applied.length + status.pending.length === 0) yield* Console.log("no migrations")
+            }
+            if (status.drift.length > 0) process.exitCode = 1
+          }).pipe(Effect.provide(DatabaseConnectionLayer), Effect.provide(AppConfig.layerFrom(config))),
+        { logToStderr: true }
+      )
+    )
+).pipe(
+  Command.withDescription(
+    "List applied and pending migrations; drift (changed, missing or out-of-order files) is marked and exits 1."
+  )
+)
+
+const healthCommand = Command.make("health", {}, () =>
+  Effect.flatMap(rootCommand, ({ config: configPath }) =>
+    withConfig(
+      configPath,
+      (config) =>
+        Effect.gen(function* () {
+          const health = yield* DatabaseHealth
+          const report = yield* health.check
+          yield* Console.log(JSON.stringify(report))
+          if (report.status !== "up") process.exitCode = 1
+        }).pipe(
+          Effect.provide(DatabaseHealth.layer),
+          Effect.provide(DatabaseClientLayerNoWait),
+          Effect.provide(
+            DatabaseTarget.isConfigured(config.database) ? DatabaseTarget.layerConfigured : layerRunningEmbeddedTarget
+          ),
+          Effect.provide(AppConfig.layerFrom(config))
+        ),
+      { logToStderr: true }
+    )
+  )
+).pipe(Command.withDescription("Check the database once and print the result as JSON; exit 0 when up, 1 when down."))
+
+const cli = rootCommand.pipe(
+  Command.withSubcommands([serveCommand, migrateCommand, statusCommand, healthCommand]),
+  Command.run({ version })
+)
+
+cli.pipe(
+  // Startup failures are reported as one line each, never as a stack trace.
+  Effect.tapCause((cause) =>
+    Cause.hasInterruptsOnly(cause)
+      ? Effect.void
+      : Console.error(`platform-kernel: ${describeFailure(Cause.squash(cause))}`)
+  ),
+  Effect.provide(NodeServices.layer),
+  (program) =>
+    NodeRuntime.runMain(program, {
+      disableErrorReporting: true,
+      teardown: (exit, onExit) => {
+        // SIGINT/SIGTERM interrupt the main fiber: a clean shutdown, so exit 0.
+        const clean = Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)
+        onExit(clean ? Number(process.exitCode ?? 0) : 1)
+      }
+    })
+)

@@ -1,0 +1,81 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Layer, Scope } from "effect"
+import { SqlClient } from "effect/sql"
+import { AppConfig } from "../../src/Config/AppConfig.ts"
+import { DatabaseConnectionLayer } from "../../src/Database/DatabaseLayers.ts"
+import { withAdmin } from "../support/adminClient.ts"
+import { freePort } from "../support/freePort.ts"
+import { adminUrl, scopedDatabase, testConfig } from "../support/TestDatabase.ts"
+
+const sessionsNamed = (applicationName: string) =>
+  withAdmin(adminUrl(), (admin) =>
+    admin<{
+      readonly count: number
+    }>`SELECT count(*)::int AS count FROM pg_stat_activity WHERE application_name = ${applicationName}`.pipe(
+      Effect.map((rows) => rows[0]!.count)
+    )
+  )
+
+describe("DatabaseClient", () => {
+  it.live(
+    "keeps at most maxConnections open under 3x as many concurrent queries, and none after its scope closes",
+    () =>
+      Effect.gen(function* () {
+        const database = yield* scopedDatabase({ from: "template" })
+        const applicationName = `pk-pool-${process.pid}-${Date.now()}`
+        const config = yield* testConfig({
+          DATABASE_URL: database.url,
+          DATABASE_APPLICATION_NAME: applicationName,
+          DATABASE_POOL_MAX_CONNECTIONS: "4",
+          DATABASE_POOL_MIN_CONNECTIONS: "2"
+        })
+        const scope = yield* Scope.make()
+        const services = yield* Layer.buildWithScope(
+          DatabaseConnectionLayer.pipe(Layer.provide(AppConfig.layerFrom(config))),
+          scope
+        )
+        const sql = services.mapUnsafe.get(SqlClient.SqlClient.key) as SqlClient.SqlClient
+        let peak = 0
+        const watcher = yield* Effect.forkChild(
+          Effect.forever(
+            Effect.tap(sessionsNamed(applicationName), (count) =>
+              Effect.sync(() => {
+                peak = Math.max(peak, count)
+              })
+            ).pipe(Effect.andThen(Effect.sleep("20 millis")))
+          )
+        )
+        yield* Effect.forEach(Array.from({ length: 12 }), () => sql`SELECT pg_sleep(0.15)`, {
+          concurrency: "unbounded"
+        })
+        assert.isAtMost(peak, 4)
+        assert.isAtLeast(peak, 2)
+        yield* Scope.close(scope, Exit.void)
+        yield* Effect.sleep("100 millis")
+        assert.strictEqual(yield* sessionsNamed(applicationName), 0)
+        void watcher
+      }).pipe(Effect.scoped)
+  )
+
+  it.live("fails with host, port and database named within database.startup.timeout when the server is down", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.promise(freePort)
+      const config = yield* testConfig({
+        DATABASE_URL: `postgres://postgres:hunter2-secret@127.0.0.1:${port}/nowhere`,
+        DATABASE_STARTUP_TIMEOUT: "1 second"
+      })
+      const started = Date.now()
+      const exit = yield* Effect.exit(
+        Layer.build(DatabaseConnectionLayer.pipe(Layer.provide(AppConfig.layerFrom(config)))).pipe(Effect.scoped)
+      )
+      const elapsed = Duration.millis(Date.now() - started)
+      assert.isTrue(Exit.isFailure(exit))
+      const message = String(Exit.isFailure(exit) ? (exit.cause.reasons[0] as { error?: Error }).error?.message : "")
+      assert.include(message, `127.0.0.1:${port}`)
+      assert.include(message, `"nowhere"`)
+      assert.include(message, "ECONNREFUSED")
+      assert.notInclude(message, "hunter2-secret")
+      assert.isBelow(Duration.toMillis(elapsed), 5_000)
+    })
+  )
+})
