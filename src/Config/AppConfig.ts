@@ -41,7 +41,10 @@ const explainSchemaError = (raw: RawConfig, error: Schema.SchemaError): string =
       const key = path.map(String).join(".")
       const from = describeSource(raw, path)
       if (message.startsWith("Missing key")) return `${key}: missing (from ${from})`
-      if (message.startsWith("Unexpected key")) return `${key}: unknown key (from ${from})`
+      // The formatter says "Expected no excess property" (or "Unexpected key with value ..."): never echo the value.
+      if (message.startsWith("Unexpected key") || message.startsWith("Expected no excess property")) {
+        return `${key}: unknown key (from ${from})`
+      }
       const expected = expectationAt(path) ?? message
       return `${key}: expected ${expected}, got ${describeValue(raw, path)} (from ${from})`
     })

@@ -1,0 +1,12 @@
+import { Schema } from "effect"
+
+export const AuditTargetIdMaxLength = 256
+
+// Free text in SQL because a target can be any kind of thing (a user id, a role name, a config key...).
+export const AuditTargetId = Schema.String.pipe(
+  Schema.check(
+    Schema.isPattern(/\S/, { message: "must not be blank" }),
+    Schema.isMaxLength(AuditTargetIdMaxLength, { message: `must be at most ${AuditTargetIdMaxLength} characters` })
+  )
+)
+export type AuditTargetId = typeof AuditTargetId.Type

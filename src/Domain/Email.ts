@@ -1,0 +1,31 @@
+import { Schema, SchemaTransformation } from "effect"
+
+export const EmailMaxLength = 254
+
+// A pragmatic subset of RFC 5321/5322: a dot-atom local part of at most 64 characters and a domain of
+// LDH labels with an alphabetic top-level label. Checked after normalisation, hence lower-case only.
+const emailAddressPattern =
+  /^(?=[^@]{1,64}@)[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])$/
+
+const NormalisedEmail = Schema.String.pipe(
+  Schema.check(
+    Schema.isMaxLength(EmailMaxLength, { message: `must be at most ${EmailMaxLength} characters` }),
+    Schema.isPattern(emailAddressPattern, { message: "must be a valid e-mail address" })
+  ),
+  Schema.brand("Email")
+)
+
+/**
+ * An e-mail address. Decoding trims and lower-cases before validating, so `" Ann@Example.COM "` decodes to
+ * `"ann@example.com"`; `Email.make` validates only (the value must already be normalised).
+ */
+export const Email = Schema.String.pipe(
+  Schema.decodeTo(
+    NormalisedEmail,
+    SchemaTransformation.transform({
+      decode: (input: string) => input.trim().toLowerCase(),
+      encode: (email: string) => email
+    })
+  )
+)
+export type Email = typeof Email.Type

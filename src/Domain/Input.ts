@@ -1,0 +1,42 @@
+import { Effect, Schema, SchemaIssue } from "effect"
+import { InvalidInput } from "./Errors.ts"
+
+type PathSegment = PropertyKey | { readonly key: PropertyKey }
+
+const segmentKey = (segment: PathSegment): PropertyKey =>
+  typeof segment === "object" && segment !== null ? segment.key : segment
+
+/** Renders a schema path as a field name: `["roles", 0, "name"]` becomes `roles[0].name`. */
+export const formatFieldPath = (path: ReadonlyArray<PathSegment>): string =>
+  path.reduce<string>((field, segment) => {
+    const key = segmentKey(segment)
+    if (typeof key === "number") return `${field}[${key}]`
+    return field === "" ? String(key) : `${field}.${String(key)}`
+  }, "")
+
+// The Standard Schema formatter flattens the issue tree into (path, message) pairs. Without `reportInput`
+// the messages never quote the input, so sensitive values (password hashes) cannot leak into them.
+const standardFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * Turns a schema issue into an `InvalidInput` naming the first failing field path and its rule.
+ * `fallbackField` names the value itself when the failure is at the root (e.g. `"email"` for a bare Email).
+ */
+export const invalidInputFromIssue = (issue: SchemaIssue.Issue, fallbackField = "input"): InvalidInput => {
+  const first = standardFormatter(issue).issues[0]
+  const path = formatFieldPath(first?.path ?? [])
+  return InvalidInput.fromRule(path === "" ? fallbackField : path, first?.message ?? "is invalid")
+}
+
+export const invalidInputFromSchemaError = (error: Schema.SchemaError, fallbackField?: string): InvalidInput =>
+  invalidInputFromIssue(error.issue, fallbackField)
+
+/**
+ * Builds a decoder for untrusted input that fails with `InvalidInput`, so repositories can validate before
+ * touching SQL: `decodeInput(Email, "email")(raw)`.
+ */
+export const decodeInput = <S extends Schema.Constraint>(schema: S, fallbackField?: string) => {
+  const decode = Schema.decodeUnknownEffect(schema)
+  return (input: unknown): Effect.Effect<S["Type"], InvalidInput, S["DecodingServices"]> =>
+    Effect.mapError(decode(input), (error) => invalidInputFromSchemaError(error, fallbackField))
+}

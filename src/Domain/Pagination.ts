@@ -1,0 +1,80 @@
+import { Effect, Option, Schema } from "effect"
+import { InvalidInput } from "./Errors.ts"
+
+export const DefaultPageLimit = 50
+export const MaxPageLimit = 500
+export const CursorMaxLength = 2048
+
+export const PageLimit = Schema.Int.pipe(
+  Schema.check(
+    Schema.isBetween(
+      { minimum: 1, maximum: MaxPageLimit },
+      { message: `must be an integer between 1 and ${MaxPageLimit}` }
+    )
+  )
+)
+
+/** An opaque position in a listing: base64url of the JSON keyset of the last item of the previous page. */
+export const Cursor = Schema.String.pipe(
+  Schema.check(
+    Schema.isNonEmpty({ message: "must not be empty" }),
+    Schema.isMaxLength(CursorMaxLength, { message: `must be at most ${CursorMaxLength} characters` })
+  ),
+  Schema.brand("Cursor")
+)
+export type Cursor = typeof Cursor.Type
+
+const defaultLimit = Effect.succeed(DefaultPageLimit)
+
+export class PageRequest extends Schema.Class<PageRequest>("PageRequest")({
+  limit: PageLimit.pipe(Schema.withDecodingDefaultKey(defaultLimit), Schema.withConstructorDefault(defaultLimit)),
+  cursor: Schema.optionalKey(Cursor)
+}) {}
+
+export interface Page<A> {
+  readonly items: ReadonlyArray<A>
+  /** `None` on the last page; encoded as `null` in JSON. */
+  readonly nextCursor: Option.Option<Cursor>
+}
+
+/** The schema of a page of `item`s. */
+export const Page = <S extends Schema.Top>(item: S) =>
+  Schema.Struct({ items: Schema.Array(item), nextCursor: Schema.OptionFromNullOr(Cursor) })
+
+/** Reads and writes one repository's keyset (e.g. `[id]` or `[timestamp, id]`) as a `Cursor`. */
+export interface CursorCodec<Key> {
+  readonly encode: (key: Key) => Cursor
+  /** Fails with `InvalidInput` on field `cursor` for anything this codec did not produce. */
+  readonly decode: (cursor: string) => Effect.Effect<Key, InvalidInput>
+}
+
+export const invalidCursor = InvalidInput.fromRule("cursor", "must be a cursor returned by a previous page")
+
+export const makeCursorCodec = <S extends Schema.Codec<unknown, unknown>>(key: S): CursorCodec<S["Type"]> => {
+  // toCodecJson lets keys hold non-JSON types (DateTime, Option...) with their canonical JSON form.
+  const cursorSchema = Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(Schema.toCodecJson(key))))
+  const encode = Schema.encodeSync(cursorSchema)
+  const decode = Schema.decodeUnknownEffect(cursorSchema)
+  return {
+    encode: (value) => Cursor.make(encode(value)),
+    decode: (cursor) => Effect.mapError(decode(cursor), () => invalidCursor)
+  }
+}
+
+/**
+ * Builds a page from rows fetched with `LIMIT limit + 1`: the extra row only proves that a next page exists,
+ * and the cursor points after the last returned item.
+ */
+export const pageFromRows = <A, Key>(
+  rows: ReadonlyArray<A>,
+  limit: number,
+  keyOf: (item: A) => Key,
+  codec: CursorCodec<Key>
+): Page<A> => {
+  const items = rows.slice(0, limit)
+  const last = items.at(-1)
+  return {
+    items,
+    nextCursor: rows.length > limit && last !== undefined ? Option.some(codec.encode(keyOf(last))) : Option.none()
+  }
+}

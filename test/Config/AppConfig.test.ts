@@ -1,0 +1,350 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { afterAll } from "vitest"
+import { Duration, Effect, Exit, Layer, Redacted } from "effect"
+import {
+  AppConfig,
+  bundledConfigFile,
+  bundledMigrationsDirectory,
+  type LoadOptions,
+  loadAppConfig
+} from "../../src/Config/AppConfig.ts"
+import { ConfigLoadError } from "../../src/Config/ConfigError.ts"
+
+const FileServices = Layer.merge(NodeFileSystem.layer, NodePath.layer)
+
+const SECRET = "S3cr3t-Known-Pw"
+const SECRET_URL = `postgres://app:${SECRET}@db.internal:5432/platform`
+
+const load = (options: LoadOptions) => loadAppConfig(options).pipe(Effect.provide(FileServices))
+
+/** The error message of a load that must fail. */
+const loadError = (options: LoadOptions) =>
+  Effect.gen(function* () {
+    const exit = yield* Effect.exit(load(options))
+    if (Exit.isSuccess(exit)) return assert.fail("the configuration loaded but should have been refused")
+    const error = exit.cause.reasons[0]
+    assert.strictEqual(error?._tag, "Fail")
+    const failure = (error as { error: unknown }).error
+    assert.instanceOf(failure, ConfigLoadError)
+    return (failure as ConfigLoadError).message
+  })
+
+const tempRoot = mkdtempSync(join(tmpdir(), "pk-config-test-"))
+afterAll(() => rmSync(tempRoot, { recursive: true, force: true }))
+let fileCounter = 0
+
+/** Writes `text` to a new YAML file and returns its path. */
+const yamlFile = (text: string): string => {
+  const path = join(tempRoot, `config-${++fileCounter}.yaml`)
+  writeFileSync(path, text)
+  return path
+}
+
+const bundledText = readFileSync(bundledConfigFile(), "utf8")
+
+/** The bundled file with one line replaced: a complete file, as the loader requires. */
+const bundledWith = (search: string, replacement: string): string => {
+  assert.include(bundledText, search)
+  return yamlFile(bundledText.replace(search, replacement))
+}
+
+describe("AppConfig", () => {
+  describe("defaults from the bundled config/default.yaml", () => {
+    it.effect("decodes every key with its documented default", () =>
+      Effect.gen(function* () {
+        const config = yield* load({ env: {} })
+        const db = config.database
+        assert.strictEqual(Redacted.value(db.url), "")
+        assert.strictEqual(db.host, "")
+        assert.strictEqual(db.port, 5432)
+        assert.strictEqual(db.name, "postgres")
+        assert.strictEqual(db.user, "postgres")
+        assert.strictEqual(Redacted.value(db.password), "")
+        assert.strictEqual(db.ssl, false)
+        assert.strictEqual(db.applicationName, "platform-kernel")
+        assert.strictEqual(Duration.toMillis(db.connectTimeout), 5_000)
+        assert.strictEqual(Duration.toMillis(db.statementTimeout), 30_000)
+        assert.strictEqual(db.prepare, true)
+        assert.strictEqual(db.pool.maxConnections, 10)
+        assert.strictEqual(db.pool.minConnections, 1)
+        assert.strictEqual(Duration.toMillis(db.pool.connectionLifetime), 3_600_000)
+        assert.strictEqual(Duration.toMillis(db.pool.idleTimeout), 60_000)
+        assert.strictEqual(Duration.toMillis(db.startup.timeout), 30_000)
+        assert.strictEqual(Duration.toMillis(db.health.timeout), 2_000)
+        assert.strictEqual(db.migrations.run, true)
+        assert.strictEqual(db.migrations.table, "schema_migrations")
+        // An empty directory means the bundled migrations; relative paths are made absolute.
+        assert.strictEqual(db.migrations.directory, bundledMigrationsDirectory())
+        assert.strictEqual(db.embedded.dataDir, resolve(".data/postgres"))
+        assert.strictEqual(db.embedded.port, 54329)
+        assert.deepStrictEqual(config.http, { host: "0.0.0.0", port: 8080 })
+        assert.strictEqual(Duration.toMillis(config.shutdown.timeout), 10_000)
+        assert.deepStrictEqual(config.log, { level: "info", format: "pretty" })
+        assert.deepStrictEqual(config.rbac, { roles: [] })
+      })
+    )
+
+    it.effect("AppConfig.layer provides the same values as loadAppConfig", () =>
+      Effect.gen(function* () {
+        const config = yield* AppConfig
+        assert.strictEqual(config.http.port, 4321)
+        assert.strictEqual(config.database.pool.maxConnections, 10)
+      }).pipe(Effect.provide(AppConfig.layer({ env: { HTTP_PORT: "4321" } })))
+    )
+  })
+
+  describe("environment overrides", () => {
+    it.effect("env values win over the file, typed like the file's values; the rest stays as in the file", () =>
+      Effect.gen(function* () {
+        const config = yield* load({
+          env: {
+            DATABASE_POOL_MAX_CONNECTIONS: "25",
+            DATABASE_URL: "postgres://app@db.example:6543/platform",
+            HTTP_PORT: "9090",
+            DATABASE_POOL_IDLE_TIMEOUT: "5 seconds",
+            DATABASE_PREPARE: "false",
+            DATABASE_SSL: "yes",
+            LOG_FORMAT: "json",
+            DATABASE_MIGRATIONS_DIRECTORY: "some/relative/dir",
+            RBAC_ROLES: '[{"name":"admin","permissions":["iam.users.read"]}]'
+          }
+        })
+        assert.strictEqual(config.database.pool.maxConnections, 25)
+        assert.strictEqual(Redacted.value(config.database.url), "postgres://app@db.example:6543/platform")
+        assert.strictEqual(config.http.port, 9090)
+        assert.strictEqual(Duration.toMillis(config.database.pool.idleTimeout), 5_000)
+        assert.strictEqual(config.database.prepare, false)
+        assert.strictEqual(config.database.ssl, true)
+        assert.strictEqual(config.log.format, "json")
+        assert.strictEqual(config.database.migrations.directory, resolve("some/relative/dir"))
+        assert.deepStrictEqual(config.rbac.roles, [{ name: "admin", permissions: ["iam.users.read"] }])
+        // Untouched keys keep the file's values.
+        assert.strictEqual(config.database.pool.minConnections, 1)
+        assert.strictEqual(config.http.host, "0.0.0.0")
+        assert.strictEqual(config.log.level, "info")
+      })
+    )
+
+    it.effect("an empty env var overrides with an empty string (not ignored)", () =>
+      Effect.gen(function* () {
+        const config = yield* load({ env: { DATABASE_APPLICATION_NAME: "" } })
+        assert.strictEqual(config.database.applicationName, "")
+      })
+    )
+  })
+
+  describe("choosing the file", () => {
+    it.effect("CONFIG_FILE selects another file", () =>
+      Effect.gen(function* () {
+        const path = bundledWith("maxConnections: 10", "maxConnections: 17")
+        const config = yield* load({ env: { CONFIG_FILE: path } })
+        assert.strictEqual(config.database.pool.maxConnections, 17)
+      })
+    )
+
+    it.effect("the path option wins over CONFIG_FILE, and env still overrides the chosen file", () =>
+      Effect.gen(function* () {
+        const fromEnv = bundledWith("port: 8080", "port: 8181")
+        const fromOption = bundledWith("port: 8080", "port: 8282")
+        const config = yield* load({ path: fromOption, env: { CONFIG_FILE: fromEnv } })
+        assert.strictEqual(config.http.port, 8282)
+        const overridden = yield* load({ path: fromOption, env: { HTTP_PORT: "8383" } })
+        assert.strictEqual(overridden.http.port, 8383)
+      })
+    )
+  })
+
+  describe("error messages: one line per problem, naming the key, the value and its source", () => {
+    it.effect("a bad env value names the env var", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({ env: { DATABASE_POOL_MAX_CONNECTIONS: "ten" } })
+        assert.strictEqual(
+          message,
+          `database.pool.maxConnections: expected a positive integer, got "ten" (from DATABASE_POOL_MAX_CONNECTIONS)`
+        )
+      })
+    )
+
+    it.effect("a bad value from the file names the file path", () =>
+      Effect.gen(function* () {
+        const path = bundledWith("maxConnections: 10", "maxConnections: ten")
+        const message = yield* loadError({ path, env: {} })
+        assert.strictEqual(message, `database.pool.maxConnections: expected a positive integer, got "ten" (from ${path})`)
+      })
+    )
+
+    it.effect("zero connections is refused", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({ env: { DATABASE_POOL_MAX_CONNECTIONS: "0" } })
+        assert.strictEqual(
+          message,
+          "database.pool.maxConnections: expected a positive integer, got 0 (from DATABASE_POOL_MAX_CONNECTIONS)"
+        )
+      })
+    )
+
+    it.effect("every bad value is reported, one per line", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({ env: { DATABASE_POOL_MAX_CONNECTIONS: "ten", HTTP_PORT: "http" } })
+        assert.deepStrictEqual(message.split("\n").toSorted(), [
+          `database.pool.maxConnections: expected a positive integer, got "ten" (from DATABASE_POOL_MAX_CONNECTIONS)`,
+          `http.port: expected a port number (1-65535), got "http" (from HTTP_PORT)`
+        ])
+      })
+    )
+
+    it.effect("minConnections above maxConnections", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({
+          env: { DATABASE_POOL_MIN_CONNECTIONS: "5", DATABASE_POOL_MAX_CONNECTIONS: "2" }
+        })
+        assert.strictEqual(
+          message,
+          "database.pool.minConnections: expected at most database.pool.maxConnections (2), got 5 (from DATABASE_POOL_MIN_CONNECTIONS)"
+        )
+      })
+    )
+
+    it.effect("a bad duration", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({ env: { DATABASE_POOL_IDLE_TIMEOUT: "soon" } })
+        assert.strictEqual(
+          message,
+          `database.pool.idleTimeout: expected a positive duration such as "5 seconds" or "500 millis", got "soon" (from DATABASE_POOL_IDLE_TIMEOUT)`
+        )
+      })
+    )
+
+    it.effect("a bad port: out of range and not a number", () =>
+      Effect.gen(function* () {
+        assert.strictEqual(
+          yield* loadError({ env: { HTTP_PORT: "70000" } }),
+          "http.port: expected a port number (1-65535), got 70000 (from HTTP_PORT)"
+        )
+        assert.strictEqual(
+          yield* loadError({ env: { DATABASE_PORT: "abc" } }),
+          `database.port: expected a port number (1-65535), got "abc" (from DATABASE_PORT)`
+        )
+      })
+    )
+
+    it.effect("a bad boolean", () =>
+      Effect.gen(function* () {
+        assert.strictEqual(
+          yield* loadError({ env: { DATABASE_PREPARE: "maybe" } }),
+          `database.prepare: expected true or false, got "maybe" (from DATABASE_PREPARE)`
+        )
+      })
+    )
+
+    it.effect("an unknown key in the file", () =>
+      Effect.gen(function* () {
+        const path = bundledWith("  prepare: true\n", "  prepare: true\n  prepared: false\n")
+        assert.strictEqual(yield* loadError({ path, env: {} }), `database.prepared: unknown key (from ${path})`)
+      })
+    )
+
+    it.effect("invalid YAML names the file and the position, on one line", () =>
+      Effect.gen(function* () {
+        const path = yamlFile("database: [\n  url: : :\n")
+        const message = yield* loadError({ path, env: {} })
+        assert.match(message, new RegExp(`^${escapeRegExp(path)}: not valid YAML: .*line 2, column \\d+`))
+        assert.notInclude(message, "\n")
+      })
+    )
+
+    it.effect("a YAML document that is not a mapping", () =>
+      Effect.gen(function* () {
+        const path = yamlFile("- just\n- a list\n")
+        const message = yield* loadError({ path, env: {} })
+        assert.include(message, `${path}: expected a YAML mapping at the top level`)
+      })
+    )
+
+    it.effect("a missing file names the path", () =>
+      Effect.gen(function* () {
+        const path = join(tempRoot, "does-not-exist.yaml")
+        const message = yield* loadError({ path, env: {} })
+        assert.match(message, new RegExp(`^cannot read the configuration file ${escapeRegExp(path)}: `))
+        const viaEnv = yield* loadError({ env: { CONFIG_FILE: path } })
+        assert.include(viaEnv, `cannot read the configuration file ${path}`)
+      })
+    )
+
+    it.effect("a non-postgres URL", () =>
+      Effect.gen(function* () {
+        assert.strictEqual(
+          yield* loadError({ env: { DATABASE_URL: "mysql://app@db.internal/platform" } }),
+          "database.url: expected a postgres:// or postgresql:// URL, got <redacted> (from DATABASE_URL)"
+        )
+        const config = yield* load({ env: { DATABASE_URL: "postgresql://app@db.internal/platform" } })
+        assert.strictEqual(Redacted.value(config.database.url), "postgresql://app@db.internal/platform")
+      })
+    )
+  })
+
+  describe("secrets", () => {
+    it.effect("the URL and password are Redacted values", () =>
+      Effect.gen(function* () {
+        const config = yield* load({ env: { DATABASE_URL: SECRET_URL, DATABASE_PASSWORD: SECRET } })
+        assert.isTrue(Redacted.isRedacted(config.database.url))
+        assert.isTrue(Redacted.isRedacted(config.database.password))
+        assert.strictEqual(Redacted.value(config.database.url), SECRET_URL)
+        assert.strictEqual(Redacted.value(config.database.password), SECRET)
+        assert.notInclude(String(config.database.url), SECRET)
+        assert.notInclude(String(config.database.password), SECRET)
+        assert.notInclude(JSON.stringify(config), SECRET)
+        assert.notInclude(JSON.stringify(config.database), "db.internal")
+      })
+    )
+
+    const leakCases: ReadonlyArray<readonly [string, () => LoadOptions]> = [
+      ["a non-postgres URL", () => ({ env: { DATABASE_URL: `mysql://app:${SECRET}@db.internal/platform` } })],
+      [
+        "another bad value next to a secret URL and password",
+        () => ({ env: { DATABASE_URL: SECRET_URL, DATABASE_PASSWORD: SECRET, DATABASE_POOL_MAX_CONNECTIONS: "ten" } })
+      ],
+      ["a password of the wrong type in the file", () => ({ path: bundledWith('password: ""', "password: 12345"), env: {} })],
+      ["a URL of the wrong type in the file", () => ({ path: bundledWith('url: ""', `url: [${SECRET}]`), env: {} })],
+      [
+        "a URL under a misspelled key",
+        () => ({ path: bundledWith('  url: ""\n', `  url: ""\n  uri: "${SECRET_URL}"\n`), env: {} })
+      ],
+      ["an unterminated quote around the URL", () => ({ path: bundledWith('url: ""', `url: "${SECRET_URL}`), env: {} })],
+      [
+        "a URL in a file that is not YAML",
+        () => ({ path: yamlFile(`database:\n  url: ${SECRET_URL}\n   bad: [indent\n`), env: {} })
+      ],
+      [
+        "the secret as a bad password in the environment",
+        () => ({ env: { DATABASE_PASSWORD: SECRET, DATABASE_URL: `ftp://${SECRET}` } })
+      ]
+    ]
+
+    for (const [name, options] of leakCases) {
+      it.effect(`no error message shows the secret: ${name}`, () =>
+        Effect.gen(function* () {
+          const message = yield* loadError(options())
+          assert.notInclude(message, SECRET)
+          assert.notInclude(message, "db.internal")
+        })
+      )
+    }
+
+    it.effect("a password of the wrong type is reported as <redacted>", () =>
+      Effect.gen(function* () {
+        const path = bundledWith('password: ""', "password: 12345")
+        assert.strictEqual(
+          yield* loadError({ path, env: {} }),
+          `database.password: expected a string, got <redacted> (from ${path})`
+        )
+      })
+    )
+  })
+})
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
