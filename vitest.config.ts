@@ -1,6 +1,11 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
 export default defineConfig({
+  resolve: {
+    // Examples import the package by name, as a consumer would.
+    alias: { "platform-kernel": fileURLToPath(new URL("./src/index.ts", import.meta.url)) }
+  },
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
     globalSetup: ["test/support/globalSetup.ts"],

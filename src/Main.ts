@@ -12,14 +12,16 @@ import { HttpRouter } from "effect/http"
 import { AppConfig } from "./Config/AppConfig.ts"
 import type { AppConfigValues } from "./Config/ConfigSchema.ts"
 import { LoggingLayer } from "./Config/Logging.ts"
-import { DatabaseClientLayerNoWait } from "./Database/Client/DatabaseClient.ts"
+import { RbacBaselineLayer } from "./Database/Bootstrap/RbacBaseline.ts"
+import { DatabaseClientLayer, DatabaseClientLayerNoWait } from "./Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
 import { describeFailure } from "./Database/Client/DescribeFailure.ts"
-import { DatabaseConnectionLayer, DatabaseLayer } from "./Database/DatabaseLayers.ts"
+import { DatabaseLayer, DatabaseTargetLayerReuseRunning } from "./Database/DatabaseLayers.ts"
 import { layerRunningEmbeddedTarget } from "./Database/Embedded/EmbeddedPostgres.ts"
 import { DatabaseHealth } from "./Database/Health/DatabaseHealth.ts"
 import { HealthProbeRoutes } from "./Database/Health/HealthProbes.ts"
-import { applyMigrations, migrationStatus } from "./Database/Migrations/DatabaseMigrations.ts"
+import { DatabaseMigrations, migrationStatus } from "./Database/Migrations/DatabaseMigrations.ts"
+import { RepositoriesLayer } from "./Database/RepositoryLayers.ts"
 
 const version: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
 
@@ -39,6 +41,15 @@ const withConfig = <A, E, R>(
     return yield* run(config).pipe(Effect.provide(LoggingLayer(config.log, { toStderr: options.logToStderr ?? false })))
   }).pipe(Effect.provide(AppConfig.layer({ path: Option.getOrUndefined(configPath) })))
 
+/** The migrated database, its repositories, and the `rbac.roles` baseline applied. */
+const MigratedWithBaseline = RbacBaselineLayer.pipe(
+  Layer.provideMerge(RepositoriesLayer),
+  Layer.provideMerge(DatabaseLayer)
+)
+
+/** For one-off commands: the configured server, or the embedded one, reusing one a running `serve` started. */
+const OneOffConnection = DatabaseClientLayer.pipe(Layer.provideMerge(DatabaseTargetLayerReuseRunning))
+
 const HttpServerLayer = Layer.unwrap(
   Effect.gen(function* () {
     const config = yield* AppConfig
@@ -57,7 +68,7 @@ const serve = (configPath: Option.Option<string>) =>
       const App = HttpRouter.serve(HealthProbeRoutes, { disableLogger: true }).pipe(
         Layer.provide(HttpServerLayer),
         Layer.provide(DatabaseHealth.layer),
-        Layer.provide(DatabaseLayer),
+        Layer.provide(MigratedWithBaseline),
         Layer.provide(AppConfig.layerFrom(config))
       )
       // Built after App, so "ready" means migrated and listening; released before it, so "shutting down"
@@ -90,12 +101,30 @@ const migrateCommand = Command.make("migrate", {}, () =>
   Effect.flatMap(rootCommand, ({ config: configPath }) =>
     withConfig(configPath, (config) =>
       Effect.gen(function* () {
-        const applied = yield* applyMigrations(config.database.migrations)
-        yield* Effect.logInfo(applied.length === 0 ? "nothing to migrate" : `applied ${applied.length} migration(s)`)
-      }).pipe(Effect.provide(DatabaseConnectionLayer), Effect.provide(AppConfig.layerFrom(config)))
+        const migrations = yield* DatabaseMigrations
+        const { appliedAtStartup } = migrations
+        yield* Effect.logInfo(
+          appliedAtStartup.length === 0 ? "nothing to migrate" : `applied ${appliedAtStartup.length} migration(s)`
+        )
+      }).pipe(
+        Effect.provide(
+          RbacBaselineLayer.pipe(
+            Layer.provideMerge(RepositoriesLayer),
+            Layer.provideMerge(DatabaseMigrations.layer),
+            Layer.provideMerge(OneOffConnection)
+          )
+        ),
+        // Asked for explicitly: migrate even where serve is configured not to.
+        Effect.provide(
+          AppConfig.layerFrom({
+            ...config,
+            database: { ...config.database, migrations: { ...config.database.migrations, run: true } }
+          })
+        )
+      )
     )
   )
-).pipe(Command.withDescription("Apply pending migrations, then exit."))
+).pipe(Command.withDescription("Apply pending migrations and the rbac.roles baseline, then exit."))
 
 const statusCommand = Command.make(
   "status",
@@ -118,7 +147,7 @@ const statusCommand = Command.make(
               if (status.applied.length + status.pending.length === 0) yield* Console.log("no migrations")
             }
             if (status.drift.length > 0) process.exitCode = 1
-          }).pipe(Effect.provide(DatabaseConnectionLayer), Effect.provide(AppConfig.layerFrom(config))),
+          }).pipe(Effect.provide(OneOffConnection), Effect.provide(AppConfig.layerFrom(config))),
         { logToStderr: true }
       )
     )

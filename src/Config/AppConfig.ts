@@ -2,7 +2,15 @@ import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { Context, Effect, FileSystem, Layer, Option, Path, Redacted, Schema, SchemaIssue } from "effect"
 import { ConfigLoadError } from "./ConfigError.ts"
 import { AppConfigSchema, type AppConfigValues, expectationAt } from "./ConfigSchema.ts"
-import { overlayEnv, parseYamlDocument, type RawConfig, sourceOf, valueAt } from "./ConfigSource.ts"
+import {
+  leafPaths,
+  mergeOver,
+  overlayEnv,
+  parseYamlDocument,
+  type RawConfig,
+  sourceOf,
+  valueAt
+} from "./ConfigSource.ts"
 
 /** The configuration file shipped with platform-kernel; it lists every key with its default. */
 export const bundledConfigFile = (): string => new URL("../../config/default.yaml", import.meta.url).pathname
@@ -59,7 +67,8 @@ const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues): Option.O
     )
   }
   const url = Redacted.value(config.database.url)
-  if (url !== "" && !/^postgres(ql)?:\/\//.test(url)) {
+  // An unparseable URL (a bad port, say) would otherwise fail later as a bare "Invalid URL".
+  if (url !== "" && (!/^postgres(ql)?:\/\//.test(url) || !URL.canParse(url))) {
     return Option.some(
       `database.url: expected a postgres:// or postgresql:// URL, got <redacted> (from ${describeSource(raw, ["database", "url"])})`
     )
@@ -73,18 +82,29 @@ export const loadAppConfig = Effect.fn("loadAppConfig")(function* (options: Load
   const pathService = yield* Path.Path
   const env = options.env ?? process.env
   const filePath = options.path ?? env.CONFIG_FILE ?? bundledConfigFile()
-  const text = yield* fs
-    .readFileString(filePath)
-    .pipe(
+  const readYaml = (path: string) =>
+    fs.readFileString(path).pipe(
       Effect.mapError(
-        (cause) => new ConfigLoadError({ message: `cannot read the configuration file ${filePath}: ${cause.message}` })
+        (cause) => new ConfigLoadError({ message: `cannot read the configuration file ${path}: ${cause.message}` })
+      ),
+      Effect.flatMap((text) =>
+        Effect.try({
+          try: () => parseYamlDocument(text, path),
+          catch: (cause) => new ConfigLoadError({ message: `${path}: not valid YAML: ${String(cause).split("\n")[0]}` })
+        })
       )
     )
-  const fileValues = yield* Effect.try({
-    try: () => parseYamlDocument(text, filePath),
-    catch: (cause) => new ConfigLoadError({ message: `${filePath}: not valid YAML: ${String(cause).split("\n")[0]}` })
+  // Another file only needs the keys it changes: it is laid over the bundled defaults.
+  const defaults = yield* readYaml(bundledConfigFile())
+  const fileValues =
+    pathService.resolve(filePath) === pathService.resolve(bundledConfigFile())
+      ? { values: defaults, keys: leafPaths(defaults) }
+      : yield* Effect.map(readYaml(filePath), (own) => ({ values: mergeOver(defaults, own), keys: leafPaths(own) }))
+  const raw = overlayEnv(fileValues.values, env, {
+    path: filePath,
+    keys: fileValues.keys,
+    defaultsPath: bundledConfigFile()
   })
-  const raw = overlayEnv(fileValues, env, filePath)
   const decoded = yield* Schema.decodeUnknownEffect(AppConfigSchema)(raw.values, {
     errors: "all",
     onExcessProperty: "error"

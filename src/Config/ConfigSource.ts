@@ -10,7 +10,38 @@ export interface RawConfig {
   readonly values: Record<string, unknown>
   /** Dotted key path -> source of every value that came from the environment. */
   readonly envSources: ReadonlyMap<string, string>
-  readonly filePath: string
+  readonly file: ConfigFile
+}
+
+/** The file a value can come from: the operator's file for the keys it sets, else the bundled defaults. */
+export interface ConfigFile {
+  readonly path: string
+  /** Dotted paths of the keys the file itself sets. */
+  readonly keys: ReadonlySet<string>
+  readonly defaultsPath: string
+}
+
+const isMapping = (value: unknown): value is Record<string, unknown> =>
+  Predicate.isObject(value) && !Array.isArray(value)
+
+/** `own` laid over `base`: mappings merge key by key, anything else (lists included) replaces. */
+export const mergeOver = (base: Record<string, unknown>, own: Record<string, unknown>): Record<string, unknown> => {
+  const result: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(own)) {
+    const under = result[key]
+    result[key] = isMapping(under) && isMapping(value) ? mergeOver(under, value) : value
+  }
+  return result
+}
+
+export const leafPaths = (values: Record<string, unknown>, prefix: ReadonlyArray<string> = []): ReadonlySet<string> => {
+  const paths = new Set<string>()
+  for (const [key, value] of Object.entries(values)) {
+    const path = [...prefix, key]
+    if (isMapping(value)) for (const nested of leafPaths(value, path)) paths.add(nested)
+    else paths.add(path.join("."))
+  }
+  return paths
 }
 
 /** `database.pool.maxConnections` -> `DATABASE_POOL_MAX_CONNECTIONS`. */
@@ -55,7 +86,7 @@ const coerceEnvValue = (raw: string, like: unknown): unknown => {
 export const overlayEnv = (
   fileValues: Record<string, unknown>,
   env: Readonly<Record<string, string | undefined>>,
-  filePath: string
+  file: ConfigFile
 ): RawConfig => {
   const envSources = new Map<string, string>()
   const visit = (node: Record<string, unknown>, path: ReadonlyArray<string>): Record<string, unknown> => {
@@ -75,7 +106,7 @@ export const overlayEnv = (
     }
     return result
   }
-  return { values: visit(fileValues, []), envSources, filePath }
+  return { values: visit(fileValues, []), envSources, file }
 }
 
 export const sourceOf = (raw: RawConfig, path: ReadonlyArray<PropertyKey>): ValueSource => {
@@ -85,7 +116,9 @@ export const sourceOf = (raw: RawConfig, path: ReadonlyArray<PropertyKey>): Valu
     const name = raw.envSources.get(segments.slice(0, length).join("."))
     if (name !== undefined) return { _tag: "Env", name }
   }
-  return { _tag: "File", path: raw.filePath }
+  const key = segments.join(".")
+  const ownKey = [...raw.file.keys].some((own) => own === key || own.startsWith(`${key}.`) || key.startsWith(`${own}.`))
+  return { _tag: "File", path: ownKey ? raw.file.path : raw.file.defaultsPath }
 }
 
 export const valueAt = (values: unknown, path: ReadonlyArray<PropertyKey>): unknown =>

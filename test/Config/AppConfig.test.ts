@@ -3,8 +3,8 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { afterAll } from "vitest"
 import { Duration, Effect, Exit, Layer, Redacted } from "effect"
+import { afterAll } from "vitest"
 import {
   AppConfig,
   bundledConfigFile,
@@ -46,7 +46,7 @@ const yamlFile = (text: string): string => {
 
 const bundledText = readFileSync(bundledConfigFile(), "utf8")
 
-/** The bundled file with one line replaced: a complete file, as the loader requires. */
+/** The bundled file with one line replaced. */
 const bundledWith = (search: string, replacement: string): string => {
   assert.include(bundledText, search)
   return yamlFile(bundledText.replace(search, replacement))
@@ -128,13 +128,6 @@ describe("AppConfig", () => {
         assert.strictEqual(config.log.level, "info")
       })
     )
-
-    it.effect("an empty env var overrides with an empty string (not ignored)", () =>
-      Effect.gen(function* () {
-        const config = yield* load({ env: { DATABASE_APPLICATION_NAME: "" } })
-        assert.strictEqual(config.database.applicationName, "")
-      })
-    )
   })
 
   describe("choosing the file", () => {
@@ -156,6 +149,32 @@ describe("AppConfig", () => {
         assert.strictEqual(overridden.http.port, 8383)
       })
     )
+    it.effect("a file with only some keys is laid over the bundled defaults", () =>
+      Effect.gen(function* () {
+        const path = yamlFile("http:\n  port: 9191\ndatabase:\n  pool:\n    maxConnections: 3\n")
+        const config = yield* load({ path, env: {} })
+        assert.strictEqual(config.http.port, 9191)
+        assert.strictEqual(config.database.pool.maxConnections, 3)
+        assert.strictEqual(config.database.pool.minConnections, 1)
+        assert.strictEqual(config.http.host, "0.0.0.0")
+        assert.strictEqual(config.log.format, "pretty")
+      })
+    )
+
+    it.effect("a bad value blames the file that set it, and a default the bundled file", () =>
+      Effect.gen(function* () {
+        const path = yamlFile("http:\n  port: 0\n")
+        assert.strictEqual(
+          yield* loadError({ path, env: {} }),
+          `http.port: expected a port number (1-65535), got 0 (from ${path})`
+        )
+        const min = yamlFile("database:\n  pool:\n    minConnections: 50\n")
+        assert.strictEqual(
+          yield* loadError({ path: min, env: {} }),
+          `database.pool.minConnections: expected at most database.pool.maxConnections (10), got 50 (from ${min})`
+        )
+      })
+    )
   })
 
   describe("error messages: one line per problem, naming the key, the value and its source", () => {
@@ -173,7 +192,10 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         const path = bundledWith("maxConnections: 10", "maxConnections: ten")
         const message = yield* loadError({ path, env: {} })
-        assert.strictEqual(message, `database.pool.maxConnections: expected a positive integer, got "ten" (from ${path})`)
+        assert.strictEqual(
+          message,
+          `database.pool.maxConnections: expected a positive integer, got "ten" (from ${path})`
+        )
       })
     )
 
@@ -285,6 +307,15 @@ describe("AppConfig", () => {
         assert.strictEqual(Redacted.value(config.database.url), "postgresql://app@db.internal/platform")
       })
     )
+
+    it.effect("a postgres URL that cannot be parsed", () =>
+      Effect.gen(function* () {
+        assert.strictEqual(
+          yield* loadError({ env: { DATABASE_URL: "postgres://app@db.internal:notaport/platform" } }),
+          "database.url: expected a postgres:// or postgresql:// URL, got <redacted> (from DATABASE_URL)"
+        )
+      })
+    )
   })
 
   describe("secrets", () => {
@@ -305,16 +336,26 @@ describe("AppConfig", () => {
     const leakCases: ReadonlyArray<readonly [string, () => LoadOptions]> = [
       ["a non-postgres URL", () => ({ env: { DATABASE_URL: `mysql://app:${SECRET}@db.internal/platform` } })],
       [
+        "an unparseable postgres URL",
+        () => ({ env: { DATABASE_URL: `postgres://app:${SECRET}@db.internal:port/platform` } })
+      ],
+      [
         "another bad value next to a secret URL and password",
         () => ({ env: { DATABASE_URL: SECRET_URL, DATABASE_PASSWORD: SECRET, DATABASE_POOL_MAX_CONNECTIONS: "ten" } })
       ],
-      ["a password of the wrong type in the file", () => ({ path: bundledWith('password: ""', "password: 12345"), env: {} })],
+      [
+        "a password of the wrong type in the file",
+        () => ({ path: bundledWith('password: ""', "password: 12345"), env: {} })
+      ],
       ["a URL of the wrong type in the file", () => ({ path: bundledWith('url: ""', `url: [${SECRET}]`), env: {} })],
       [
         "a URL under a misspelled key",
         () => ({ path: bundledWith('  url: ""\n', `  url: ""\n  uri: "${SECRET_URL}"\n`), env: {} })
       ],
-      ["an unterminated quote around the URL", () => ({ path: bundledWith('url: ""', `url: "${SECRET_URL}`), env: {} })],
+      [
+        "an unterminated quote around the URL",
+        () => ({ path: bundledWith('url: ""', `url: "${SECRET_URL}`), env: {} })
+      ],
       [
         "a URL in a file that is not YAML",
         () => ({ path: yamlFile(`database:\n  url: ${SECRET_URL}\n   bad: [indent\n`), env: {} })

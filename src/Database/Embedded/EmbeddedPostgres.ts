@@ -165,3 +165,16 @@ export const layerRunningEmbeddedTarget: Layer.Layer<DatabaseTarget, EmbeddedPos
     })
   })
 )
+
+/**
+ * For one-off commands (`status`, `migrate`): the embedded server a running `serve` already started, else a
+ * server of their own for the command's duration.
+ */
+export const layerEmbeddedTargetReuseRunning: Layer.Layer<DatabaseTarget, EmbeddedPostgresError, AppConfig> =
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      const free = yield* Effect.isSuccess(assertPortFree(config.database.embedded.port))
+      return free ? layerEmbeddedTarget : layerRunningEmbeddedTarget
+    })
+  )

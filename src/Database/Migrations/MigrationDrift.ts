@@ -61,7 +61,7 @@ export const detectDrift = (
   return drift.sort((a, b) => a.id - b.id)
 }
 
-/** Files not yet applied whose id is above the latest applied one: what the migrator will run. */
+/** Files not yet applied (an out-of-order one is also reported as drift, and refused). */
 export const pendingMigrations = (
   files: ReadonlyArray<MigrationFile>,
   applied: ReadonlyArray<AppliedMigration>

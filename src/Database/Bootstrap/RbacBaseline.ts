@@ -1,0 +1,59 @@
+import { Effect, Layer, Schema } from "effect"
+import { AppConfig } from "../../Config/AppConfig.ts"
+import type { AppConfigValues } from "../../Config/ConfigSchema.ts"
+import { asSystem } from "../../Domain/index.ts"
+import { PermissionRepository } from "../Repositories/PermissionRepository.ts"
+import { RoleRepository } from "../Repositories/RoleRepository.ts"
+import { Transactions } from "../Repositories/Transactions.ts"
+
+/** A role or permission of `rbac.roles` the repositories refused. */
+export class RbacBaselineError extends Schema.TaggedError<RbacBaselineError>()("RbacBaselineError", {
+  message: Schema.String
+}) {}
+
+export type RbacRoles = AppConfigValues["rbac"]["roles"]
+
+/**
+ * Makes the configured baseline roles and their permissions exist, idempotently: existing roles and
+ * permissions are kept as they are and existing grants are not repeated, so a second run changes nothing and
+ * writes no audit record. One transaction: a bad entry leaves nothing half-applied.
+ */
+export const applyRbacBaseline = Effect.fn("applyRbacBaseline")(function* (roles: RbacRoles) {
+  if (roles.length === 0) return
+  const roleRepository = yield* RoleRepository
+  const permissionRepository = yield* PermissionRepository
+  const transactions = yield* Transactions
+  yield* transactions.withTransaction(
+    Effect.forEach(
+      roles,
+      (entry, index) =>
+        Effect.gen(function* () {
+          const role = yield* roleRepository.ensure({
+            name: entry.name,
+            ...(entry.description === undefined ? {} : { description: entry.description })
+          })
+          for (const name of entry.permissions) {
+            const permission = yield* permissionRepository.ensure({ name })
+            yield* roleRepository.grant(role.id, permission.id)
+          }
+        }).pipe(
+          Effect.catchTag("InvalidInput", (error) =>
+            Effect.fail(new RbacBaselineError({ message: `rbac.roles[${index}] (${entry.name}): ${error.message}` }))
+          ),
+          Effect.catchTag(["RoleNotFound", "PermissionNotFound"], (error) =>
+            Effect.fail(new RbacBaselineError({ message: `rbac.roles[${index}] (${entry.name}): ${error.message}` }))
+          )
+        ),
+      { discard: true }
+    )
+  )
+  yield* Effect.logInfo("rbac baseline applied").pipe(Effect.annotateLogs({ roles: roles.length }))
+}, asSystem)
+
+/** Applies `rbac.roles` from the configuration when built. */
+export const RbacBaselineLayer = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    yield* applyRbacBaseline(config.rbac.roles)
+  })
+)

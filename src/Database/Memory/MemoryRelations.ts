@@ -1,0 +1,70 @@
+import { HashMap, Option } from "effect"
+import type { Permission, PermissionId, Role, RoleId, UserId } from "../../Domain/index.ts"
+import type { MemoryTables } from "./MemoryStore.ts"
+
+/**
+ * Text order by UTF-16 code unit: PostgreSQL's order under the "C" (or "C.UTF-8") collation, which the test
+ * servers use. Under a linguistic collation (e.g. en_US) PostgreSQL may order '-', '_' and '.' differently.
+ */
+export const compareText = (left: string, right: string): number => (left < right ? -1 : left > right ? 1 : 0)
+
+export const byName = (left: { readonly name: string }, right: { readonly name: string }): number =>
+  compareText(left.name, right.name)
+
+export const findValue = <K, V>(map: HashMap.HashMap<K, V>, predicate: (value: V) => boolean): Option.Option<V> =>
+  Option.map(
+    HashMap.findFirst(map, (value) => predicate(value)),
+    ([, value]) => value
+  )
+
+/** The roles of a user, by name (the user's existence is the caller's to check). */
+export const rolesOfUser = (tables: MemoryTables, userId: UserId): Array<Role> => {
+  const roles: Array<Role> = []
+  for (const link of HashMap.values(tables.userRoles)) {
+    if (link.userId !== userId) continue
+    const role = HashMap.get(tables.roles, link.roleId)
+    if (Option.isSome(role)) roles.push(role.value)
+  }
+  return roles.sort(byName)
+}
+
+/** The permissions granted to a role, by name. */
+export const permissionsOfRole = (tables: MemoryTables, roleId: RoleId): Array<Permission> => {
+  const permissions: Array<Permission> = []
+  for (const grant of HashMap.values(tables.rolePermissions)) {
+    if (grant.roleId !== roleId) continue
+    const permission = HashMap.get(tables.permissions, grant.permissionId)
+    if (Option.isSome(permission)) permissions.push(permission.value)
+  }
+  return permissions.sort(byName)
+}
+
+/** The distinct permissions of all the roles of a user, by name. */
+export const permissionsOfUser = (tables: MemoryTables, userId: UserId): Array<Permission> => {
+  const distinct = new Map<PermissionId, Permission>()
+  for (const role of rolesOfUser(tables, userId)) {
+    for (const permission of permissionsOfRole(tables, role.id)) distinct.set(permission.id, permission)
+  }
+  return [...distinct.values()].sort(byName)
+}
+
+// ON DELETE CASCADE of the link tables.
+
+export const withoutUser = (tables: MemoryTables, userId: UserId): MemoryTables => ({
+  ...tables,
+  users: HashMap.remove(tables.users, userId),
+  userRoles: HashMap.filter(tables.userRoles, (link) => link.userId !== userId)
+})
+
+export const withoutRole = (tables: MemoryTables, roleId: RoleId): MemoryTables => ({
+  ...tables,
+  roles: HashMap.remove(tables.roles, roleId),
+  userRoles: HashMap.filter(tables.userRoles, (link) => link.roleId !== roleId),
+  rolePermissions: HashMap.filter(tables.rolePermissions, (grant) => grant.roleId !== roleId)
+})
+
+export const withoutPermission = (tables: MemoryTables, permissionId: PermissionId): MemoryTables => ({
+  ...tables,
+  permissions: HashMap.remove(tables.permissions, permissionId),
+  rolePermissions: HashMap.filter(tables.rolePermissions, (grant) => grant.permissionId !== permissionId)
+})

@@ -1,0 +1,52 @@
+import { Context, type DateTime, type Effect, Layer } from "effect"
+import type {
+  AuditLog,
+  AuditLogId,
+  AuditLogNotFound,
+  DatabaseUnavailable,
+  InvalidInput,
+  Page,
+  UserId
+} from "../../Domain/index.ts"
+import { makeAuditLogRepositoryMemory } from "../Memory/AuditLogRepositoryMemory.ts"
+import { makeAuditLogRepositoryPg } from "../Postgres/AuditLogRepositoryPg.ts"
+import type { ListRequest } from "./UserRepository.ts"
+
+export interface AppendAuditLog {
+  /** Dotted lower-case, e.g. `user.created`. */
+  readonly action: string
+  readonly targetId?: string
+  /** A JSON object of at most 16 KiB. */
+  readonly metadata?: Readonly<Record<string, unknown>>
+  /** Defaults to the `CurrentActor` of the calling fiber (none: the system). */
+  readonly actorId?: UserId | null
+}
+
+export interface ListAuditLogs extends ListRequest {
+  readonly actorId?: UserId
+  readonly targetId?: string
+  readonly action?: string
+  /** Inclusive lower bound of `timestamp`. */
+  readonly from?: DateTime.DateTime
+  /** Exclusive upper bound of `timestamp`. */
+  readonly to?: DateTime.DateTime
+}
+
+/** The append-only audit trail: no update, no delete. */
+export class AuditLogRepository extends Context.Service<
+  AuditLogRepository,
+  {
+    readonly append: (entry: AppendAuditLog) => Effect.Effect<AuditLog, InvalidInput | DatabaseUnavailable>
+    /** All or nothing, in one round trip; every entry is validated before anything is written. */
+    readonly appendMany: (
+      entries: ReadonlyArray<AppendAuditLog>
+    ) => Effect.Effect<ReadonlyArray<AuditLog>, InvalidInput | DatabaseUnavailable>
+    readonly findById: (id: AuditLogId) => Effect.Effect<AuditLog, AuditLogNotFound | DatabaseUnavailable>
+    /** Newest first, keyset-paginated, filtered by actor, target, action and time range. */
+    readonly list: (filter?: ListAuditLogs) => Effect.Effect<Page<AuditLog>, InvalidInput | DatabaseUnavailable>
+  }
+>()("platform-kernel/Database/AuditLogRepository") {
+  static readonly layer = Layer.effect(AuditLogRepository, makeAuditLogRepositoryPg)
+  /** In memory, on the `MemoryStore` (see `MemoryDatabase.layer` for all repositories on one fresh store). */
+  static readonly layerMemory = Layer.effect(AuditLogRepository, makeAuditLogRepositoryMemory)
+}

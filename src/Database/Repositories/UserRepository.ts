@@ -1,0 +1,88 @@
+import { Context, type Effect, Layer, type Redacted } from "effect"
+import type {
+  DatabaseUnavailable,
+  EmailAlreadyTaken,
+  InvalidInput,
+  Page,
+  Permission,
+  PermissionName,
+  Role,
+  RoleId,
+  RoleNotFound,
+  User,
+  UserId,
+  UserNotFound,
+  UserWithAccess
+} from "../../Domain/index.ts"
+import { makeUserRepositoryMemory } from "../Memory/UserRepositoryMemory.ts"
+import { makeUserRepositoryPg } from "../Postgres/UserRepositoryPg.ts"
+
+export interface CreateUser {
+  /** Trimmed and lower-cased before it is stored. */
+  readonly email: string
+  /** A hash made by the caller; this layer stores it and never hashes. */
+  readonly passwordHash: Redacted.Redacted<string>
+  readonly verified?: boolean
+}
+
+export interface UpdateUser {
+  readonly email?: string
+  readonly passwordHash?: Redacted.Redacted<string>
+  readonly verified?: boolean
+}
+
+export interface ListRequest {
+  /** 1..500, default 50. */
+  readonly limit?: number
+  /** `nextCursor` of the previous page. */
+  readonly cursor?: string
+}
+
+/** Users, their roles, and what those roles permit. */
+export class UserRepository extends Context.Service<
+  UserRepository,
+  {
+    /** Audited (`user.created`). */
+    readonly create: (input: CreateUser) => Effect.Effect<User, InvalidInput | EmailAlreadyTaken | DatabaseUnavailable>
+    /** Concurrent calls are batched into one query. */
+    readonly findById: (id: UserId) => Effect.Effect<User, UserNotFound | DatabaseUnavailable>
+    /** Case-insensitive. */
+    readonly findByEmail: (email: string) => Effect.Effect<User, UserNotFound | InvalidInput | DatabaseUnavailable>
+    /** Oldest first (ids are time-ordered), keyset-paginated. */
+    readonly list: (request?: ListRequest) => Effect.Effect<Page<User>, InvalidInput | DatabaseUnavailable>
+    readonly update: (
+      id: UserId,
+      patch: UpdateUser
+    ) => Effect.Effect<User, UserNotFound | InvalidInput | EmailAlreadyTaken | DatabaseUnavailable>
+    /** Audited (`user.deleted`); the user's role links go with it. */
+    readonly delete: (id: UserId) => Effect.Effect<void, UserNotFound | DatabaseUnavailable>
+    /** Idempotent; audited (`user.role_assigned`) only when the link is new. */
+    readonly assignRole: (
+      userId: UserId,
+      roleId: RoleId
+    ) => Effect.Effect<void, UserNotFound | RoleNotFound | DatabaseUnavailable>
+    /** Idempotent; audited (`user.role_removed`) only when a link was removed. */
+    readonly removeRole: (
+      userId: UserId,
+      roleId: RoleId
+    ) => Effect.Effect<void, UserNotFound | RoleNotFound | DatabaseUnavailable>
+    /** By role name. */
+    readonly rolesOf: (userId: UserId) => Effect.Effect<ReadonlyArray<Role>, UserNotFound | DatabaseUnavailable>
+    /** Distinct, by permission name. */
+    readonly permissionsOf: (
+      userId: UserId
+    ) => Effect.Effect<ReadonlyArray<Permission>, UserNotFound | DatabaseUnavailable>
+    /** One indexed query; false for an unknown user. */
+    readonly hasPermission: (
+      userId: UserId,
+      permission: PermissionName | string
+    ) => Effect.Effect<boolean, InvalidInput | DatabaseUnavailable>
+    /** The user with its roles and their permissions, in one round trip. */
+    readonly findWithAccess: (userId: UserId) => Effect.Effect<UserWithAccess, UserNotFound | DatabaseUnavailable>
+  }
+>()("platform-kernel/Database/UserRepository") {
+  /** On PostgreSQL (needs `SqlClient` and `DatabaseMigrations`). */
+  static readonly layer = Layer.effect(UserRepository, makeUserRepositoryPg)
+  /** In memory, on the `MemoryStore` (see `MemoryDatabase.layer` for all repositories on one fresh store). */
+  static readonly layerMemory = Layer.effect(UserRepository, makeUserRepositoryMemory)
+}

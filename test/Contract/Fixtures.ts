@@ -1,0 +1,91 @@
+import { randomBytes } from "node:crypto"
+import type { Vitest } from "@effect/vitest"
+import { assert } from "@effect/vitest"
+import { Effect, Option, Redacted } from "effect"
+import { AuditLogRepository, type ListAuditLogs } from "../../src/Database/Repositories/AuditLogRepository.ts"
+import { PermissionRepository } from "../../src/Database/Repositories/PermissionRepository.ts"
+import { RoleRepository } from "../../src/Database/Repositories/RoleRepository.ts"
+import type { Transactions } from "../../src/Database/Repositories/Transactions.ts"
+import { UserRepository } from "../../src/Database/Repositories/UserRepository.ts"
+import type { AuditLog, Page } from "../../src/Domain/index.ts"
+
+/** Everything the contract exercises; a layer under test provides (at least) these. */
+export type ContractServices =
+  | UserRepository
+  | RoleRepository
+  | PermissionRepository
+  | AuditLogRepository
+  | Transactions
+
+export type ContractIt = Vitest.MethodsNonLive<ContractServices>
+
+// The layer is shared by every test of a block, so each test makes names of its own.
+const token = (): string => randomBytes(5).toString("hex")
+
+/** A fresh lower-case token starting with a letter: valid inside e-mails, role names and permission segments. */
+export const unique = (): string => `t${token()}`
+
+export const uniqueEmail = (label = "user"): string => `${label}.${unique()}@example.io`
+
+export const uniqueRoleName = (label = "role"): string => `${label}-${unique()}`
+
+/** A permission name in a module of its own (or the given one). */
+export const uniquePermissionName = (module = `m${token()}`, action = "read"): string =>
+  `${module}.${unique()}.${action}`
+
+/** A stand-in for a hash made by the caller's hasher; the text is recognisable to look for leaks. */
+export const makeHash = (): Redacted.Redacted<string> =>
+  Redacted.make(`$argon2id$v=19$m=65536,t=3,p=4$SECRETSALT${token()}$SECRETHASH${token()}`)
+
+export const newUser = (label?: string) =>
+  UserRepository.use((users) => users.create({ email: uniqueEmail(label), passwordHash: makeHash() }))
+
+export const newRole = (label?: string) => RoleRepository.use((roles) => roles.create({ name: uniqueRoleName(label) }))
+
+export const newPermission = (module?: string, action?: string) =>
+  PermissionRepository.use((permissions) => permissions.create({ name: uniquePermissionName(module, action) }))
+
+/** Follows `nextCursor` to the end and returns every page. */
+export const allPages = <A, E, R>(
+  fetch: (cursor: string | undefined) => Effect.Effect<Page<A>, E, R>
+): Effect.Effect<ReadonlyArray<ReadonlyArray<A>>, E, R> =>
+  Effect.gen(function* () {
+    const pages: Array<ReadonlyArray<A>> = []
+    let cursor: string | undefined
+    do {
+      const page = yield* fetch(cursor)
+      pages.push(page.items)
+      cursor = Option.getOrUndefined(page.nextCursor)
+    } while (cursor !== undefined)
+    return pages
+  })
+
+/** Every audit record matching `filter`, newest first. */
+export const auditLogs = (filter: Omit<ListAuditLogs, "cursor" | "limit"> = {}) =>
+  Effect.gen(function* () {
+    const audit = yield* AuditLogRepository
+    const pages = yield* allPages((cursor) =>
+      audit.list({ ...filter, limit: 500, ...(cursor === undefined ? {} : { cursor }) })
+    )
+    return pages.flat()
+  })
+
+export const auditActionsFor = (targetId: string) =>
+  Effect.map(auditLogs({ targetId }), (logs) => logs.map((log: AuditLog) => log.action))
+
+/** Fails the test unless `effect` fails with `InvalidInput` on `field`; returns the error. */
+export const expectInvalid = <A, E, R>(effect: Effect.Effect<A, E, R>, field: string) =>
+  Effect.gen(function* () {
+    const error = yield* Effect.flip(effect)
+    assert.strictEqual((error as { _tag?: string })._tag, "InvalidInput", `expected InvalidInput on ${field}`)
+    assert.strictEqual((error as { field?: string }).field, field)
+    return error
+  })
+
+/** Fails the test unless `effect` fails with an error tagged `tag`; returns the error. */
+export const expectFailure = <A, E, R>(effect: Effect.Effect<A, E, R>, tag: string) =>
+  Effect.gen(function* () {
+    const error = yield* Effect.flip(effect)
+    assert.strictEqual((error as { _tag?: string })._tag, tag)
+    return error
+  })

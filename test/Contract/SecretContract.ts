@@ -1,0 +1,67 @@
+import { inspect } from "node:util"
+import { assert, describe } from "@effect/vitest"
+import { Effect, Redacted, Schema } from "effect"
+import { RoleRepository } from "../../src/Database/Repositories/RoleRepository.ts"
+import { UserRepository } from "../../src/Database/Repositories/UserRepository.ts"
+import { User, UserWithAccess } from "../../src/Domain/index.ts"
+import { auditLogs, type ContractIt, expectFailure, makeHash, newRole, uniqueEmail } from "./Fixtures.ts"
+
+const renderings = (value: unknown): ReadonlyArray<string> => [
+  String(value),
+  `${value}`,
+  JSON.stringify(value) ?? "",
+  inspect(value, { depth: 20 }),
+  inspect({ wrapped: value }, { depth: 20 })
+]
+
+const assertHidden = (hash: string, value: unknown, what: string) => {
+  for (const rendering of renderings(value)) assert.notInclude(rendering, hash, what)
+}
+
+export const secretContract = (it: ContractIt) =>
+  describe("the password hash", () => {
+    it.effect("never shows in a user's renderings, its json encoding, errors or audit metadata", () =>
+      Effect.gen(function* () {
+        const users = yield* UserRepository
+        const roles = yield* RoleRepository
+        const hash = makeHash()
+        const text = Redacted.value(hash)
+        const user = yield* users.create({ email: uniqueEmail(), passwordHash: hash })
+        assert.strictEqual(Redacted.value(user.passwordHash), text, "stored as given")
+
+        assertHidden(text, user, "user")
+        assertHidden(text, yield* users.findById(user.id), "found user")
+        const json = JSON.stringify(Schema.encodeSync(User.json)(user))
+        assert.notInclude(json, text)
+        assert.notInclude(json, "passwordHash")
+
+        const role = yield* newRole()
+        yield* users.assignRole(user.id, role.id)
+        const access = yield* users.findWithAccess(user.id)
+        assertHidden(text, access, "user with access")
+        assert.notInclude(JSON.stringify(Schema.encodeSync(UserWithAccess.json)(access)), text)
+        assertHidden(text, yield* users.list({ limit: 500 }), "page of users")
+
+        const taken = yield* expectFailure(users.create({ email: user.email, passwordHash: hash }), "EmailAlreadyTaken")
+        assertHidden(text, taken, "EmailAlreadyTaken")
+        assertHidden(text, (taken as Error).message, "EmailAlreadyTaken message")
+        const tooLong = Redacted.make(`${text}${"x".repeat(1100)}`)
+        const invalid = yield* expectFailure(users.update(user.id, { passwordHash: tooLong }), "InvalidInput")
+        assertHidden(text, invalid, "InvalidInput")
+        assertHidden(text, (invalid as Error).message, "InvalidInput message")
+
+        const otherHash = makeHash()
+        yield* users.update(user.id, { passwordHash: otherHash })
+        yield* users.removeRole(user.id, role.id)
+        yield* users.delete(user.id)
+        yield* roles.delete(role.id)
+        const logs = [...(yield* auditLogs({ targetId: user.id })), ...(yield* auditLogs({ targetId: role.id }))]
+        assert.isAtLeast(logs.length, 4)
+        for (const log of logs) {
+          assertHidden(text, log.metadata, "audit metadata")
+          assertHidden(Redacted.value(otherHash), log.metadata, "audit metadata")
+          assertHidden("SECRETHASH", log, "audit record")
+        }
+      })
+    )
+  })
