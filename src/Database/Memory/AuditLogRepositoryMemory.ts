@@ -1,49 +1,22 @@
-import { DateTime, Effect, HashMap, Option, Schema } from "effect"
-import {
-  AuditAction,
-  type AuditLog,
-  AuditLogId,
-  AuditLogNotFound,
-  AuditMetadata,
-  AuditTargetId,
-  decodeInput,
-  makeCursorCodec,
-  pageFromRows,
-  UserId
-} from "../../Domain/index.ts"
-import { orEmpty, pageFields, validId } from "../Postgres/Inputs.ts"
+import { DateTime, Effect, HashMap, Option } from "effect"
+import { type AuditLog, type AuditLogId, pageFromRows } from "../../Domain/index.ts"
 import type { AppendAuditLog, AuditLogRepository, ListAuditLogs } from "../Repositories/AuditLogRepository.ts"
+import {
+  type AuditEntry,
+  auditCursor,
+  auditLogNotFound,
+  decodeAuditEntries,
+  decodeAuditEntry,
+  decodeListAuditLogs,
+  orEmpty,
+  validAuditLogId
+} from "../Repositories/RepositoryInputs.ts"
 import { insertAuditLogs, makeAuditLog } from "./MemoryAudit.ts"
 import { compareText } from "./MemoryRelations.ts"
 import { MemoryStore } from "./MemoryStore.ts"
 
-// The same inputs, rules and cursor keys as AuditLogRepositoryPg, from the same domain schemas.
-const AppendEntry = Schema.Struct({
-  action: AuditAction,
-  targetId: Schema.optionalKey(AuditTargetId),
-  metadata: Schema.optionalKey(AuditMetadata),
-  actorId: Schema.optionalKey(Schema.NullOr(UserId))
-})
-const decodeEntry = decodeInput(AppendEntry)
-const decodeEntries = decodeInput(Schema.Struct({ entries: Schema.Array(AppendEntry) }))
-
-const AnyDateTime = Schema.declare(DateTime.isDateTime, { message: "must be a DateTime" })
-const decodeListRequest = decodeInput(
-  Schema.Struct({
-    ...pageFields,
-    actorId: Schema.optionalKey(UserId),
-    targetId: Schema.optionalKey(AuditTargetId),
-    action: Schema.optionalKey(AuditAction),
-    from: Schema.optionalKey(AnyDateTime),
-    to: Schema.optionalKey(AnyDateTime)
-  }),
-  "request"
-)
-
-// Microseconds since the epoch, as in the PostgreSQL cursor; memory timestamps only have milliseconds.
-const Microseconds = Schema.String.pipe(Schema.check(Schema.isPattern(/^-?\d{1,19}$/)))
-const auditCursor = makeCursorCodec(Schema.Tuple([Microseconds, AuditLogId]))
-
+// The cursor keys of the PostgreSQL layer: microseconds since the epoch, though memory timestamps only
+// have milliseconds.
 const microsecondsOf = (log: AuditLog): bigint => BigInt(DateTime.toEpochMillis(log.timestamp)) * 1000n
 
 // Newest first: "timestamp" DESC, id DESC.
@@ -52,17 +25,13 @@ const newestFirst = (left: AuditLog, right: AuditLog): number => {
   return byTime !== 0n ? (byTime > 0n ? 1 : -1) : compareText(right.id, left.id)
 }
 
-const validAuditLogId = validId(AuditLogId)
-
-const auditLogNotFound = (id: string) => new AuditLogNotFound({ id: id as AuditLogId }, { disableChecks: true })
-
 /** `AuditLogRepository` on the `MemoryStore`, with the behaviour of `AuditLogRepositoryPg`. */
 export const makeAuditLogRepositoryMemory: Effect.Effect<AuditLogRepository["Service"], never, MemoryStore> =
   Effect.gen(function* () {
     const store = yield* MemoryStore
 
     // Validated entries become rows; the actor defaults to the calling fiber's CurrentActor.
-    const toLog = (entry: typeof AppendEntry.Type) =>
+    const toLog = (entry: typeof AuditEntry.Type) =>
       makeAuditLog(store, {
         action: entry.action,
         targetId: Option.fromUndefinedOr(entry.targetId),
@@ -70,18 +39,18 @@ export const makeAuditLogRepositoryMemory: Effect.Effect<AuditLogRepository["Ser
         actorId: entry.actorId === undefined ? undefined : Option.fromNullishOr(entry.actorId)
       })
 
-    const insert = (entries: ReadonlyArray<typeof AppendEntry.Type>) =>
+    const insert = (entries: ReadonlyArray<typeof AuditEntry.Type>) =>
       store.update((tables) =>
         Effect.map(Effect.forEach(entries, toLog), (logs) => [logs, insertAuditLogs(tables, logs)] as const)
       )
 
     const append = Effect.fn("AuditLogRepository.append")(function* (entry: AppendAuditLog) {
-      const [log] = yield* insert([yield* decodeEntry(entry)])
+      const [log] = yield* insert([yield* decodeAuditEntry(entry)])
       return log!
     })
 
     const appendMany = Effect.fn("AuditLogRepository.appendMany")(function* (entries: ReadonlyArray<AppendAuditLog>) {
-      const valid = yield* decodeEntries({ entries })
+      const valid = yield* decodeAuditEntries({ entries })
       if (valid.entries.length === 0) return []
       return yield* insert(valid.entries)
     })
@@ -95,7 +64,7 @@ export const makeAuditLogRepositoryMemory: Effect.Effect<AuditLogRepository["Ser
     })
 
     const list = Effect.fn("AuditLogRepository.list")(function* (filter?: ListAuditLogs) {
-      const request = yield* decodeListRequest(orEmpty(filter))
+      const request = yield* decodeListAuditLogs(orEmpty(filter))
       const after = request.cursor === undefined ? undefined : yield* auditCursor.decode(request.cursor)
       const afterTime = after === undefined ? 0n : BigInt(after[0])
       const afterId = after?.[1].toLowerCase()

@@ -8,7 +8,8 @@ import {
   newAuditLogId,
   type UserId
 } from "../../Domain/index.ts"
-import type { AuditEvent } from "../Postgres/AuditTrail.ts"
+import type { AuditEvent } from "../Repositories/AuditEvents.ts"
+import { checkId, type IdRule } from "../Repositories/RepositoryInputs.ts"
 import type { MemoryStore, MemoryTables } from "./MemoryStore.ts"
 
 /** A validated audit entry, ready to be stamped and stored. */
@@ -47,13 +48,13 @@ export const insertAuditLogs = (tables: MemoryTables, logs: ReadonlyArray<AuditL
   auditLogs: logs.reduce((map, log) => HashMap.set(map, log.id, log), tables.auditLogs)
 })
 
-/**
- * The memory twin of the PostgreSQL `audited`: `change` and, when `eventOf` gives an event for its result,
- * the audit record of the calling actor, as one atomic write.
- */
-export const audited =
-  (store: MemoryStore["Service"]) =>
-  <A, E, R>(
+/** The memory twin of the PostgreSQL audit trail (AuditTrail.ts): each change and its record in one write. */
+export const makeMemoryAuditTrail = (store: MemoryStore["Service"]) => {
+  /**
+   * `change` and, when `eventOf` gives an event for its result, the audit record of the calling actor, as
+   * one atomic write.
+   */
+  const audited = <A, E, R>(
     change: (tables: MemoryTables) => Effect.Effect<readonly [A, MemoryTables], E, R>,
     eventOf: (result: A) => Option.Option<AuditEvent>
   ): Effect.Effect<A, E, R> =>
@@ -71,3 +72,29 @@ export const audited =
         return [result, insertAuditLogs(changed, [log])] as const
       })
     )
+
+  /**
+   * Removes the row `id` names (`without` also drops what cascades with it) and records `eventOf` the
+   * deleted row, as one atomic write. A malformed id or no such row fails with the rule's NotFound.
+   */
+  const auditedDelete = <Id extends string, NotFound, Row>(
+    rule: IdRule<Id, NotFound>,
+    id: string,
+    find: (tables: MemoryTables, id: Id) => Option.Option<Row>,
+    without: (tables: MemoryTables, id: Id) => MemoryTables,
+    eventOf: (deleted: Row) => AuditEvent
+  ): Effect.Effect<Row, NotFound> =>
+    Effect.gen(function* () {
+      const validId = yield* checkId(rule, id)
+      return yield* audited(
+        (tables) =>
+          Option.match(find(tables, validId), {
+            onNone: () => Effect.fail(rule.notFound(validId)),
+            onSome: (row) => Effect.succeed([row, without(tables, validId)] as const)
+          }),
+        (deleted) => Option.some(eventOf(deleted))
+      )
+    })
+
+  return { audited, auditedDelete } as const
+}

@@ -1,26 +1,35 @@
-import { DateTime, Effect, HashMap, Option, Schema } from "effect"
+import { DateTime, Effect, HashMap, Option } from "effect"
 import {
-  decodeInput,
-  Email,
   EmailAlreadyTaken,
-  makeCursorCodec,
   newUserId,
   type PasswordHash,
-  PermissionName,
+  type PermissionName,
   pageFromRows,
   passwordHashFromText,
-  RoleId,
-  RoleNotFound,
+  type RoleId,
   RoleWithPermissions,
   User,
-  UserId,
+  type UserId,
   UserNotFound,
   UserWithAccess
 } from "../../Domain/index.ts"
-import { AuditActions, type AuditEvent } from "../Postgres/AuditTrail.ts"
-import { decodePageRequest, orEmpty, redactedText, validId } from "../Postgres/Inputs.ts"
+import { AuditActions, userCreatedEvent, userDeletedEvent } from "../Repositories/AuditEvents.ts"
+import {
+  decodeCreateUser,
+  decodeEmail,
+  decodePageRequest,
+  decodePermissionToCheck,
+  decodeUpdateUser,
+  orEmpty,
+  redactedText,
+  userCursor,
+  userIdRule,
+  userNotFound,
+  validUserId
+} from "../Repositories/RepositoryInputs.ts"
 import type { CreateUser, ListRequest, UpdateUser, UserRepository } from "../Repositories/UserRepository.ts"
-import { audited } from "./MemoryAudit.ts"
+import { makeMemoryAuditTrail } from "./MemoryAudit.ts"
+import { makeLinkChanges, UserRoles } from "./MemoryLinks.ts"
 import {
   compareText,
   findValue,
@@ -29,24 +38,7 @@ import {
   rolesOfUser,
   withoutUser
 } from "./MemoryRelations.ts"
-import { linkKey, MemoryStore, type MemoryTables } from "./MemoryStore.ts"
-
-// The same inputs, rules and cursor keys as UserRepositoryPg, from the same domain schemas.
-const userCursor = makeCursorCodec(Schema.Tuple([UserId]))
-
-const decodeCreate = decodeInput(Schema.Struct({ email: Email, verified: Schema.optionalKey(Schema.Boolean) }))
-const decodeUpdate = decodeInput(
-  Schema.Struct({ email: Schema.optionalKey(Email), verified: Schema.optionalKey(Schema.Boolean) })
-)
-const decodeEmail = decodeInput(Email, "email")
-const decodePermission = decodeInput(PermissionName, "permission")
-
-const validUserId = validId(UserId)
-const validRoleId = validId(RoleId)
-
-// A malformed id names no user; the error still reports what the caller asked for.
-const userNotFound = (id: string) => new UserNotFound({ id: id as UserId }, { disableChecks: true })
-const roleNotFound = (id: string) => new RoleNotFound({ id: id as RoleId }, { disableChecks: true })
+import { MemoryStore, type MemoryTables } from "./MemoryStore.ts"
 
 // citext: equal when equal ignoring case (Email already lower-cases, this keeps the rule explicit).
 const sameEmail = (left: string, right: string): boolean => left.toLowerCase() === right.toLowerCase()
@@ -58,7 +50,8 @@ const userByEmail = (tables: MemoryTables, email: string): Option.Option<User> =
 export const makeUserRepositoryMemory: Effect.Effect<UserRepository["Service"], never, MemoryStore> = Effect.gen(
   function* () {
     const store = yield* MemoryStore
-    const auditedChange = audited(store)
+    const audit = makeMemoryAuditTrail(store)
+    const roleLinks = makeLinkChanges(store, UserRoles)
 
     const existingUser = (tables: MemoryTables, id: UserId): Effect.Effect<User, UserNotFound> =>
       Option.match(HashMap.get(tables.users, id), {
@@ -67,10 +60,10 @@ export const makeUserRepositoryMemory: Effect.Effect<UserRepository["Service"], 
       })
 
     const create = Effect.fn("UserRepository.create")(function* (input: CreateUser) {
-      const { email, verified } = yield* decodeCreate(input)
+      const { email, verified } = yield* decodeCreateUser(input)
       const passwordHash = yield* redactedText("passwordHash", input?.passwordHash, passwordHashFromText)
       const id = yield* newUserId
-      return yield* auditedChange(
+      return yield* audit.audited(
         Effect.fnUntraced(function* (tables: MemoryTables) {
           if (Option.isSome(userByEmail(tables, email))) return yield* new EmailAlreadyTaken({ email })
           const now = yield* store.transactionTime
@@ -84,12 +77,7 @@ export const makeUserRepositoryMemory: Effect.Effect<UserRepository["Service"], 
           })
           return [user, { ...tables, users: HashMap.set(tables.users, id, user) }] as const
         }),
-        (user) =>
-          Option.some({
-            action: AuditActions.userCreated,
-            targetId: user.id,
-            metadata: { email: user.email, verified: user.verified }
-          })
+        (user) => Option.some(userCreatedEvent(user))
       )
     })
 
@@ -118,7 +106,7 @@ export const makeUserRepositoryMemory: Effect.Effect<UserRepository["Service"], 
     })
 
     const update = Effect.fn("UserRepository.update")(function* (id: UserId, patch: UpdateUser) {
-      const fields = yield* decodeUpdate(patch)
+      const fields = yield* decodeUpdateUser(patch)
       const passwordHash: PasswordHash | undefined =
         patch?.passwordHash === undefined
           ? undefined
@@ -144,70 +132,21 @@ export const makeUserRepositoryMemory: Effect.Effect<UserRepository["Service"], 
     })
 
     const delete_ = Effect.fn("UserRepository.delete")(function* (id: UserId) {
-      const userId = validUserId(id)
-      if (Option.isNone(userId)) return yield* userNotFound(id)
-      yield* auditedChange(
-        Effect.fnUntraced(function* (tables: MemoryTables) {
-          const user = yield* existingUser(tables, userId.value)
-          return [user, withoutUser(tables, user.id)] as const
-        }),
-        (deleted): Option.Option<AuditEvent> =>
-          Option.some({ action: AuditActions.userDeleted, targetId: deleted.id, metadata: { email: deleted.email } })
+      yield* audit.auditedDelete(
+        userIdRule,
+        id,
+        (tables, id) => HashMap.get(tables.users, id),
+        withoutUser,
+        userDeletedEvent
       )
     })
 
-    // Shared by assignRole and removeRole: NotFound checks, then the audit record only when a link changed.
-    const changeLink = (
-      action: typeof AuditActions.userRoleAssigned,
-      id: UserId,
-      role: RoleId,
-      apply: (tables: MemoryTables, userId: UserId, roleId: RoleId) => Effect.Effect<Option.Option<MemoryTables>>
-    ) =>
-      Effect.gen(function* () {
-        const userId = validUserId(id)
-        if (Option.isNone(userId)) return yield* userNotFound(id)
-        const roleId = validRoleId(role)
-        if (Option.isNone(roleId)) return yield* roleNotFound(role)
-        yield* auditedChange(
-          Effect.fnUntraced(function* (tables: MemoryTables) {
-            const user = yield* existingUser(tables, userId.value)
-            const found = HashMap.get(tables.roles, roleId.value)
-            if (Option.isNone(found)) return yield* roleNotFound(roleId.value)
-            const changed = yield* apply(tables, user.id, found.value.id)
-            const result = { email: user.email, roleName: found.value.name, changed: Option.isSome(changed) }
-            return [result, Option.getOrElse(changed, () => tables)] as const
-          }),
-          (result): Option.Option<AuditEvent> =>
-            result.changed
-              ? Option.some({
-                  action,
-                  targetId: userId.value,
-                  metadata: { email: result.email, roleId: roleId.value, roleName: result.roleName }
-                })
-              : Option.none()
-        )
-      })
-
     const assignRole = Effect.fn("UserRepository.assignRole")(function* (userId: UserId, roleId: RoleId) {
-      return yield* changeLink(AuditActions.userRoleAssigned, userId, roleId, (tables, user, role) =>
-        Effect.gen(function* () {
-          const key = linkKey(user, role)
-          if (HashMap.has(tables.userRoles, key)) return Option.none()
-          const link = { userId: user, roleId: role, createdAt: yield* store.transactionTime }
-          return Option.some({ ...tables, userRoles: HashMap.set(tables.userRoles, key, link) })
-        })
-      )
+      return yield* roleLinks.add(AuditActions.userRoleAssigned, userId, roleId)
     })
 
     const removeRole = Effect.fn("UserRepository.removeRole")(function* (userId: UserId, roleId: RoleId) {
-      return yield* changeLink(AuditActions.userRoleRemoved, userId, roleId, (tables, user, role) => {
-        const key = linkKey(user, role)
-        return Effect.succeed(
-          HashMap.has(tables.userRoles, key)
-            ? Option.some({ ...tables, userRoles: HashMap.remove(tables.userRoles, key) })
-            : Option.none()
-        )
-      })
+      return yield* roleLinks.remove(AuditActions.userRoleRemoved, userId, roleId)
     })
 
     const rolesOf = Effect.fn("UserRepository.rolesOf")(function* (id: UserId) {
@@ -230,7 +169,7 @@ export const makeUserRepositoryMemory: Effect.Effect<UserRepository["Service"], 
       id: UserId,
       permission: PermissionName | string
     ) {
-      const name = yield* decodePermission(permission)
+      const name = yield* decodePermissionToCheck(permission)
       const userId = validUserId(id)
       // An unknown user holds nothing, and a malformed id cannot name one.
       if (Option.isNone(userId)) return false

@@ -4,19 +4,24 @@ import {
   AuditAction,
   AuditLog,
   AuditLogId,
-  AuditLogNotFound,
-  AuditMetadata,
   AuditTargetId,
   CurrentActor,
-  decodeInput,
-  makeCursorCodec,
   newAuditLogId,
   pageFromRows,
   UserId
 } from "../../Domain/index.ts"
 import { DatabaseMigrations } from "../Migrations/DatabaseMigrations.ts"
 import type { AppendAuditLog, AuditLogRepository, ListAuditLogs } from "../Repositories/AuditLogRepository.ts"
-import { pageFields, validId } from "./Inputs.ts"
+import {
+  type AuditEntry,
+  auditCursor,
+  auditLogNotFound,
+  decodeAuditEntries,
+  decodeAuditEntry,
+  decodeListAuditLogs,
+  EpochMicroseconds,
+  validAuditLogId
+} from "../Repositories/RepositoryInputs.ts"
 import { mapSqlErrors } from "./SqlErrors.ts"
 
 const auditColumns = `id, actor_id, action, target_id, metadata, "timestamp"`
@@ -24,37 +29,6 @@ const auditColumns = `id, actor_id, action, target_id, metadata, "timestamp"`
 // The driver refuses statements with more than 32,767 bind parameters; an audit row binds 5.
 const MaxBindParameters = 32_767
 const rowsPerInsert = Math.floor(MaxBindParameters / 5)
-
-const AppendEntry = Schema.Struct({
-  action: AuditAction,
-  targetId: Schema.optionalKey(AuditTargetId),
-  metadata: Schema.optionalKey(AuditMetadata),
-  actorId: Schema.optionalKey(Schema.NullOr(UserId))
-})
-const decodeEntry = decodeInput(AppendEntry)
-const decodeEntries = decodeInput(Schema.Struct({ entries: Schema.Array(AppendEntry) }))
-
-const AnyDateTime = Schema.declare(DateTime.isDateTime, { message: "must be a DateTime" })
-const decodeListRequest = decodeInput(
-  Schema.Struct({
-    ...pageFields,
-    actorId: Schema.optionalKey(UserId),
-    targetId: Schema.optionalKey(AuditTargetId),
-    action: Schema.optionalKey(AuditAction),
-    from: Schema.optionalKey(AnyDateTime),
-    to: Schema.optionalKey(AnyDateTime)
-  }),
-  "request"
-)
-
-// PostgreSQL keeps microseconds and a JS Date only milliseconds, so the cursor carries the exact timestamp
-// as microseconds since the epoch (text: it exceeds 2^53 only in the year 2255, but text is exact anyway).
-const Microseconds = Schema.String.pipe(Schema.check(Schema.isPattern(/^-?\d{1,19}$/)))
-const auditCursor = makeCursorCodec(Schema.Tuple([Microseconds, AuditLogId]))
-
-const validAuditLogId = validId(AuditLogId)
-
-const auditLogNotFound = (id: string) => new AuditLogNotFound({ id: id as AuditLogId }, { disableChecks: true })
 
 export const makeAuditLogRepositoryPg: Effect.Effect<
   AuditLogRepository["Service"],
@@ -78,7 +52,7 @@ export const makeAuditLogRepositoryPg: Effect.Effect<
   })
 
   const PageQuery = Schema.Struct({
-    after: Schema.NullOr(Schema.Tuple([Microseconds, AuditLogId])),
+    after: Schema.NullOr(Schema.Tuple([EpochMicroseconds, AuditLogId])),
     actorId: Schema.NullOr(UserId),
     targetId: Schema.NullOr(AuditTargetId),
     action: Schema.NullOr(AuditAction),
@@ -91,7 +65,7 @@ export const makeAuditLogRepositoryPg: Effect.Effect<
   // the cursor, decoded next to the AuditLog (which ignores the extra column).
   const selectPage = SqlSchema.findAll({
     Request: PageQuery,
-    Result: Schema.Tuple([AuditLog, Microseconds]),
+    Result: Schema.Tuple([AuditLog, EpochMicroseconds]),
     execute: (query) =>
       sql<{ readonly timestampUs: unknown }>`SELECT ${columns},
           (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS timestamp_us
@@ -114,7 +88,7 @@ export const makeAuditLogRepositoryPg: Effect.Effect<
   })
 
   // Validated entries become insert rows; the actor defaults to the calling fiber's CurrentActor.
-  const toRow = Effect.fnUntraced(function* (entry: typeof AppendEntry.Type) {
+  const toRow = Effect.fnUntraced(function* (entry: typeof AuditEntry.Type) {
     const actorId = entry.actorId === undefined ? yield* CurrentActor : Option.fromNullishOr(entry.actorId)
     return AuditLog.insert.make({
       id: yield* newAuditLogId,
@@ -139,13 +113,13 @@ export const makeAuditLogRepositoryPg: Effect.Effect<
   }
 
   const append = Effect.fn("AuditLogRepository.append")(function* (entry: AppendAuditLog) {
-    const row = yield* toRow(yield* decodeEntry(entry))
+    const row = yield* toRow(yield* decodeAuditEntry(entry))
     const [log] = yield* insertRows([row]).pipe(mapSqlErrors("AuditLogRepository.append"))
     return log!
   })
 
   const appendMany = Effect.fn("AuditLogRepository.appendMany")(function* (entries: ReadonlyArray<AppendAuditLog>) {
-    const valid = yield* decodeEntries({ entries })
+    const valid = yield* decodeAuditEntries({ entries })
     const rows = yield* Effect.forEach(valid.entries, toRow)
     if (!Arr.isReadonlyArrayNonEmpty(rows)) return []
     const logs = yield* insertAll(rows).pipe(mapSqlErrors("AuditLogRepository.appendMany"))
@@ -161,7 +135,7 @@ export const makeAuditLogRepositoryPg: Effect.Effect<
   })
 
   const list = Effect.fn("AuditLogRepository.list")(function* (filter?: ListAuditLogs) {
-    const request = yield* decodeListRequest(filter ?? {})
+    const request = yield* decodeListAuditLogs(filter ?? {})
     const after = request.cursor === undefined ? null : yield* auditCursor.decode(request.cursor)
     const rows = yield* selectPage({
       after,

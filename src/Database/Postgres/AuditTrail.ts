@@ -1,26 +1,8 @@
-import { Effect, Option, type Schema } from "effect"
+import { Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { AuditAction, CurrentActor, newAuditLogId } from "../../Domain/index.ts"
-
-/** The actions the repositories record for security-relevant changes. */
-export const AuditActions = {
-  userCreated: AuditAction.make("user.created"),
-  userDeleted: AuditAction.make("user.deleted"),
-  userRoleAssigned: AuditAction.make("user.role_assigned"),
-  userRoleRemoved: AuditAction.make("user.role_removed"),
-  rolePermissionGranted: AuditAction.make("role.permission_granted"),
-  rolePermissionRevoked: AuditAction.make("role.permission_revoked"),
-  roleDeleted: AuditAction.make("role.deleted"),
-  permissionDeleted: AuditAction.make("permission.deleted")
-} as const
-
-/** What a change records. Metadata is built by the repositories from ids and names: never a secret. */
-export interface AuditEvent {
-  readonly action: AuditAction
-  /** The id of the affected entity. */
-  readonly targetId: string
-  readonly metadata: Schema.JsonObject
-}
+import { CurrentActor, newAuditLogId } from "../../Domain/index.ts"
+import type { AuditEvent } from "../Repositories/AuditEvents.ts"
+import { checkId, type IdRule } from "../Repositories/RepositoryInputs.ts"
 
 /** Audit writing shared by the repositories: the record goes in the same transaction as the change. */
 export const makeAuditTrail = Effect.gen(function* () {
@@ -46,5 +28,27 @@ export const makeAuditTrail = Effect.gen(function* () {
       )
     )
 
-  return { record, audited } as const
+  /**
+   * Deletes the row `id` names with `remove` (a `DELETE ... RETURNING`) and records `eventOf` the deleted
+   * row, in one transaction. A malformed id (checked before any SQL) or no such row fails with `NotFound`.
+   */
+  const auditedDelete = <Id extends string, NotFound, A, E, R>(
+    rule: IdRule<Id, NotFound>,
+    id: string,
+    remove: (id: Id) => Effect.Effect<Option.Option<A>, E, R>,
+    eventOf: (deleted: A) => AuditEvent
+  ) =>
+    Effect.gen(function* () {
+      const validId = yield* checkId(rule, id)
+      return yield* audited(
+        Effect.flatMap(remove(validId), (deleted) =>
+          Option.isNone(deleted) ? Effect.fail(rule.notFound(validId)) : Effect.succeed(deleted.value)
+        ),
+        (deleted) => Option.some(eventOf(deleted))
+      )
+    })
+
+  return { record, audited, auditedDelete } as const
 })
+
+export type AuditTrail = Effect.Success<typeof makeAuditTrail>

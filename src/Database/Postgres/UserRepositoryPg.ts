@@ -1,10 +1,8 @@
 import { Effect, Option, Schema } from "effect"
 import { SqlClient, SqlResolver, SqlSchema } from "effect/sql"
 import {
-  decodeInput,
   Email,
   EmailAlreadyTaken,
-  makeCursorCodec,
   newUserId,
   PasswordHash,
   Permission,
@@ -13,16 +11,29 @@ import {
   passwordHashFromText,
   Role,
   RoleId,
-  RoleNotFound,
   User,
   UserId,
   UserNotFound
 } from "../../Domain/index.ts"
 import { DatabaseMigrations } from "../Migrations/DatabaseMigrations.ts"
+import { AuditActions, userCreatedEvent, userDeletedEvent, userRoleEvent } from "../Repositories/AuditEvents.ts"
+import {
+  decodeCreateUser,
+  decodeEmail,
+  decodePageRequest,
+  decodePermissionToCheck,
+  decodeUpdateUser,
+  redactedText,
+  roleIdRule,
+  userCursor,
+  userIdRule,
+  userNotFound,
+  validUserId
+} from "../Repositories/RepositoryInputs.ts"
 import type { CreateUser, ListRequest, UpdateUser, UserRepository } from "../Repositories/UserRepository.ts"
 import { UserWithAccessRow } from "./AccessRows.ts"
-import { AuditActions, makeAuditTrail } from "./AuditTrail.ts"
-import { decodePageRequest, redactedText, validId } from "./Inputs.ts"
+import { makeAuditTrail } from "./AuditTrail.ts"
+import { LinkChange, makeLinkChanges } from "./LinkChanges.ts"
 import { rowsOfOwner } from "./OwnerRows.ts"
 import { recoverable } from "./Savepoint.ts"
 import { mapSqlErrors } from "./SqlErrors.ts"
@@ -31,34 +42,11 @@ const userColumns = "id, email, password_hash, verified, created_at, updated_at"
 const roleColumns = "r.id, r.name, r.description, r.created_at"
 const permissionColumns = "p.id, p.name, p.description, p.created_at"
 
-const userCursor = makeCursorCodec(Schema.Tuple([UserId]))
-
-const decodeCreate = decodeInput(Schema.Struct({ email: Email, verified: Schema.optionalKey(Schema.Boolean) }))
-const decodeUpdate = decodeInput(
-  Schema.Struct({ email: Schema.optionalKey(Email), verified: Schema.optionalKey(Schema.Boolean) })
-)
-const decodeEmail = decodeInput(Email, "email")
-const decodePermission = decodeInput(PermissionName, "permission")
-
 const UserPatch = Schema.Struct({
   email: Schema.optionalKey(Email),
   passwordHash: Schema.optionalKey(PasswordHash),
   verified: Schema.optionalKey(Schema.Boolean)
 })
-
-// What an assignment or removal found: null owner columns mean that user or role does not exist.
-const LinkChange = Schema.Struct({
-  email: Schema.NullOr(Schema.String),
-  roleName: Schema.NullOr(Schema.String),
-  changed: Schema.Boolean
-})
-
-const validUserId = validId(UserId)
-const validRoleId = validId(RoleId)
-
-// A malformed id names no user; the error still reports what the caller asked for.
-const userNotFound = (id: string) => new UserNotFound({ id: id as UserId }, { disableChecks: true })
-const roleNotFound = (id: string) => new RoleNotFound({ id: id as RoleId }, { disableChecks: true })
 
 export const makeUserRepositoryPg: Effect.Effect<
   UserRepository["Service"],
@@ -70,6 +58,7 @@ export const makeUserRepositoryPg: Effect.Effect<
   const audit = yield* makeAuditTrail
   const columns = sql.literal(userColumns)
   const inSavepoint = recoverable(sql)
+  const changeLink = makeLinkChanges(audit, userIdRule, roleIdRule, userRoleEvent)
 
   const insertUser = SqlSchema.findOne({
     Request: User.insert,
@@ -115,29 +104,29 @@ export const makeUserRepositoryPg: Effect.Effect<
 
   // FOR KEY SHARE keeps the user and the role from being deleted before the link is inserted.
   const insertLink = SqlSchema.findOne({
-    Request: Schema.Struct({ userId: UserId, roleId: RoleId }),
+    Request: Schema.Tuple([UserId, RoleId]),
     Result: LinkChange,
-    execute: ({ userId, roleId }) => sql`
+    execute: ([userId, roleId]) => sql`
       WITH u AS (SELECT id, email FROM users WHERE id = ${userId} FOR KEY SHARE),
         r AS (SELECT id, name FROM roles WHERE id = ${roleId} FOR KEY SHARE),
         changed AS (
           INSERT INTO user_roles (user_id, role_id) SELECT u.id, r.id FROM u CROSS JOIN r
           ON CONFLICT DO NOTHING RETURNING 1
         )
-      SELECT (SELECT email FROM u)::text AS email, (SELECT name FROM r) AS role_name,
+      SELECT (SELECT email FROM u)::text AS holder_label, (SELECT name FROM r) AS held_label,
         EXISTS (SELECT 1 FROM changed) AS changed`
   })
 
   const deleteLink = SqlSchema.findOne({
-    Request: Schema.Struct({ userId: UserId, roleId: RoleId }),
+    Request: Schema.Tuple([UserId, RoleId]),
     Result: LinkChange,
-    execute: ({ userId, roleId }) => sql`
+    execute: ([userId, roleId]) => sql`
       WITH u AS (SELECT id, email FROM users WHERE id = ${userId}),
         r AS (SELECT id, name FROM roles WHERE id = ${roleId}),
         changed AS (
           DELETE FROM user_roles ur USING u, r WHERE ur.user_id = u.id AND ur.role_id = r.id RETURNING 1
         )
-      SELECT (SELECT email FROM u)::text AS email, (SELECT name FROM r) AS role_name,
+      SELECT (SELECT email FROM u)::text AS holder_label, (SELECT name FROM r) AS held_label,
         EXISTS (SELECT 1 FROM changed) AS changed`
   })
 
@@ -200,17 +189,11 @@ export const makeUserRepositoryPg: Effect.Effect<
   })
 
   const create = Effect.fn("UserRepository.create")(function* (input: CreateUser) {
-    const { email, verified } = yield* decodeCreate(input)
+    const { email, verified } = yield* decodeCreateUser(input)
     const passwordHash = yield* redactedText("passwordHash", input?.passwordHash, passwordHashFromText)
     const row = User.insert.make({ id: yield* newUserId, email, passwordHash, verified: verified ?? false })
     return yield* audit
-      .audited(insertUser(row), (user) =>
-        Option.some({
-          action: AuditActions.userCreated,
-          targetId: user.id,
-          metadata: { email: user.email, verified: user.verified }
-        })
-      )
+      .audited(insertUser(row), (user) => Option.some(userCreatedEvent(user)))
       .pipe(
         Effect.catchTag("NoSuchElementError", Effect.die),
         mapSqlErrors("UserRepository.create", { users_email_key: () => new EmailAlreadyTaken({ email }) })
@@ -241,7 +224,7 @@ export const makeUserRepositoryPg: Effect.Effect<
   })
 
   const update = Effect.fn("UserRepository.update")(function* (id: UserId, patch: UpdateUser) {
-    const fields = yield* decodeUpdate(patch)
+    const fields = yield* decodeUpdateUser(patch)
     const passwordHash =
       patch?.passwordHash === undefined
         ? undefined
@@ -261,51 +244,8 @@ export const makeUserRepositoryPg: Effect.Effect<
   })
 
   const delete_ = Effect.fn("UserRepository.delete")(function* (id: UserId) {
-    const userId = validUserId(id)
-    if (Option.isNone(userId)) return yield* userNotFound(id)
-    yield* audit
-      .audited(
-        Effect.flatMap(deleteRow(userId.value), (deleted) =>
-          Option.isNone(deleted) ? Effect.fail(userNotFound(userId.value)) : Effect.succeed(deleted.value)
-        ),
-        (deleted) =>
-          Option.some({ action: AuditActions.userDeleted, targetId: deleted.id, metadata: { email: deleted.email } })
-      )
-      .pipe(mapSqlErrors("UserRepository.delete"))
+    yield* audit.auditedDelete(userIdRule, id, deleteRow, userDeletedEvent).pipe(mapSqlErrors("UserRepository.delete"))
   })
-
-  // Shared by assignRole and removeRole: NotFound checks, then the audit record only when a link changed.
-  const changeLink = (
-    operation: string,
-    change: typeof insertLink,
-    action: typeof AuditActions.userRoleAssigned,
-    id: UserId,
-    role: RoleId
-  ) =>
-    Effect.gen(function* () {
-      const userId = validUserId(id)
-      if (Option.isNone(userId)) return yield* userNotFound(id)
-      const roleId = validRoleId(role)
-      if (Option.isNone(roleId)) return yield* roleNotFound(role)
-      yield* audit
-        .audited(
-          Effect.gen(function* () {
-            const result = yield* change({ userId: userId.value, roleId: roleId.value })
-            if (result.email === null) return yield* userNotFound(userId.value)
-            if (result.roleName === null) return yield* roleNotFound(roleId.value)
-            return { email: result.email, roleName: result.roleName, changed: result.changed }
-          }),
-          (result) =>
-            result.changed
-              ? Option.some({
-                  action,
-                  targetId: userId.value,
-                  metadata: { email: result.email, roleId: roleId.value, roleName: result.roleName }
-                })
-              : Option.none()
-        )
-        .pipe(Effect.catchTag("NoSuchElementError", Effect.die), mapSqlErrors(operation))
-    })
 
   const assignRole = Effect.fn("UserRepository.assignRole")(function* (userId: UserId, roleId: RoleId) {
     return yield* changeLink("UserRepository.assignRole", insertLink, AuditActions.userRoleAssigned, userId, roleId)
@@ -331,7 +271,7 @@ export const makeUserRepositoryPg: Effect.Effect<
     id: UserId,
     permission: PermissionName | string
   ) {
-    const name = yield* decodePermission(permission)
+    const name = yield* decodePermissionToCheck(permission)
     const userId = validUserId(id)
     // An unknown user holds nothing, and a malformed id cannot name one.
     if (Option.isNone(userId)) return false

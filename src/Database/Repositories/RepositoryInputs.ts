@@ -1,0 +1,189 @@
+import { DateTime, Effect, Option, Redacted, Schema } from "effect"
+import {
+  AuditAction,
+  AuditLogId,
+  AuditLogNotFound,
+  AuditMetadata,
+  AuditTargetId,
+  decodeInput,
+  Email,
+  InvalidInput,
+  makeCursorCodec,
+  newPermissionId,
+  newRoleId,
+  PageRequest,
+  Permission,
+  PermissionDescription,
+  PermissionId,
+  PermissionName,
+  PermissionNotFound,
+  Role,
+  RoleDescription,
+  RoleId,
+  RoleName,
+  RoleNotFound,
+  UserId,
+  UserNotFound
+} from "../../Domain/index.ts"
+import type { CreatePermission } from "./PermissionRepository.ts"
+import type { CreateRole } from "./RoleRepository.ts"
+
+// The input rules of the repository contracts, defined once so that the PostgreSQL and the in-memory
+// implementations accept, reject and report exactly the same arguments, and read each other's cursors.
+
+/**
+ * An id argument checked before it is used: a malformed id names nothing, so callers treat `None` as
+ * "not found" instead of letting PostgreSQL reject the whole statement (or a whole batch).
+ */
+export const validId = <S extends Schema.Top & { readonly Type: string }>(schema: S) => {
+  const is = Schema.is(schema)
+  return (id: unknown): Option.Option<S["Type"]> => {
+    // Lower-cased because PostgreSQL returns uuids that way (the batched lookup matches rows by id, and the
+    // memory store keys rows by their lower-case id).
+    const normalised = typeof id === "string" ? id.toLowerCase() : id
+    return is(normalised) ? Option.some(normalised as S["Type"]) : Option.none()
+  }
+}
+
+/** How an id argument of one kind of row is checked, and the NotFound a malformed or unknown one gives. */
+export interface IdRule<Id extends string, NotFound> {
+  readonly validId: (id: unknown) => Option.Option<Id>
+  readonly notFound: (id: string) => NotFound
+}
+
+/** The id argument checked by `rule`: a malformed one fails with the rule's NotFound, reporting it as given. */
+export const checkId = <Id extends string, NotFound>(
+  rule: IdRule<Id, NotFound>,
+  id: string
+): Effect.Effect<Id, NotFound> =>
+  Option.match(rule.validId(id), { onNone: () => Effect.fail(rule.notFound(id)), onSome: Effect.succeed })
+
+/** The fields of a `ListRequest` (limit 1..500, default 50; optional cursor), to extend with filters. */
+const pageFields = PageRequest.fields
+
+export const decodePageRequest = decodeInput(Schema.Struct(pageFields), "request")
+
+/** A missing request is the first page with the default limit. */
+export const orEmpty = <A extends object>(request: A | undefined): A | Record<string, never> => request ?? {}
+
+/** `Redacted` text checked by `decode`; anything else is rejected without being described. */
+export const redactedText = <A>(
+  field: string,
+  value: unknown,
+  decode: (text: string) => Effect.Effect<A, InvalidInput>
+): Effect.Effect<A, InvalidInput> => {
+  const text = Redacted.isRedacted(value) ? Redacted.value(value) : undefined
+  return typeof text === "string"
+    ? decode(text)
+    : Effect.fail(InvalidInput.fromRule(field, "must be a Redacted string"))
+}
+
+// Not found by id: a malformed id names nothing, and the error still reports what the caller asked for.
+export const userNotFound = (id: string) => new UserNotFound({ id: id as UserId }, { disableChecks: true })
+export const roleNotFound = (id: string) => new RoleNotFound({ id: id as RoleId }, { disableChecks: true })
+const permissionNotFound = (id: string) => new PermissionNotFound({ id: id as PermissionId }, { disableChecks: true })
+export const auditLogNotFound = (id: string) => new AuditLogNotFound({ id: id as AuditLogId }, { disableChecks: true })
+
+export const validUserId = validId(UserId)
+export const validRoleId = validId(RoleId)
+const validPermissionId = validId(PermissionId)
+export const validAuditLogId = validId(AuditLogId)
+
+export const userIdRule: IdRule<UserId, UserNotFound> = { validId: validUserId, notFound: userNotFound }
+export const roleIdRule: IdRule<RoleId, RoleNotFound> = { validId: validRoleId, notFound: roleNotFound }
+export const permissionIdRule: IdRule<PermissionId, PermissionNotFound> = {
+  validId: validPermissionId,
+  notFound: permissionNotFound
+}
+
+// UserRepository. The password hash is checked apart, with `redactedText`, so it is never described.
+
+export const decodeCreateUser = decodeInput(
+  Schema.Struct({ email: Email, verified: Schema.optionalKey(Schema.Boolean) })
+)
+export const decodeUpdateUser = decodeInput(
+  Schema.Struct({ email: Schema.optionalKey(Email), verified: Schema.optionalKey(Schema.Boolean) })
+)
+export const decodeEmail = decodeInput(Email, "email")
+/** The permission argument of `hasPermission`. */
+export const decodePermissionToCheck = decodeInput(PermissionName, "permission")
+
+export const userCursor = makeCursorCodec(Schema.Tuple([UserId]))
+
+// RoleRepository
+
+export const RolePatch = Schema.Struct({
+  name: Schema.optionalKey(RoleName),
+  description: Schema.optionalKey(RoleDescription)
+})
+
+const decodeCreateRole = decodeInput(
+  Schema.Struct({ name: RoleName, description: Schema.optionalKey(RoleDescription) })
+)
+export const decodeRolePatch = decodeInput(RolePatch)
+
+/** The role that `create` or `ensure` is asked for, with a fresh id. */
+export const newRoleRow = Effect.fnUntraced(function* (input: CreateRole) {
+  const { name, description } = yield* decodeCreateRole(input)
+  return Role.insert.make({ id: yield* newRoleId, name, description: description ?? "" })
+})
+export const decodeRoleName = decodeInput(RoleName, "name")
+
+export const roleCursor = makeCursorCodec(Schema.Tuple([RoleName]))
+
+// PermissionRepository
+
+/** The first segment of a permission name, with the same rule as in PermissionName. */
+export const PermissionModule = Schema.String.pipe(
+  Schema.check(
+    Schema.isPattern(/^[a-z][a-z0-9_]*$/, {
+      message: "must be a lowercase letter followed by lowercase letters, digits or '_'"
+    })
+  )
+)
+
+const decodeCreatePermission = decodeInput(
+  Schema.Struct({ name: PermissionName, description: Schema.optionalKey(PermissionDescription) })
+)
+export const decodePermissionName = decodeInput(PermissionName, "name")
+
+/** The permission that `create` or `ensure` is asked for, with a fresh id. */
+export const newPermissionRow = Effect.fnUntraced(function* (input: CreatePermission) {
+  const { name, description } = yield* decodeCreatePermission(input)
+  return Permission.insert.make({ id: yield* newPermissionId, name, description: description ?? "" })
+})
+export const decodeListPermissions = decodeInput(
+  Schema.Struct({ ...pageFields, module: Schema.optionalKey(PermissionModule) }),
+  "request"
+)
+
+export const permissionCursor = makeCursorCodec(Schema.Tuple([PermissionName]))
+
+// AuditLogRepository
+
+export const AuditEntry = Schema.Struct({
+  action: AuditAction,
+  targetId: Schema.optionalKey(AuditTargetId),
+  metadata: Schema.optionalKey(AuditMetadata),
+  actorId: Schema.optionalKey(Schema.NullOr(UserId))
+})
+export const decodeAuditEntry = decodeInput(AuditEntry)
+export const decodeAuditEntries = decodeInput(Schema.Struct({ entries: Schema.Array(AuditEntry) }))
+
+const AnyDateTime = Schema.declare(DateTime.isDateTime, { message: "must be a DateTime" })
+export const decodeListAuditLogs = decodeInput(
+  Schema.Struct({
+    ...pageFields,
+    actorId: Schema.optionalKey(UserId),
+    targetId: Schema.optionalKey(AuditTargetId),
+    action: Schema.optionalKey(AuditAction),
+    from: Schema.optionalKey(AnyDateTime),
+    to: Schema.optionalKey(AnyDateTime)
+  }),
+  "request"
+)
+
+// PostgreSQL keeps microseconds and a JS Date only milliseconds, so the cursor carries the exact timestamp
+// as microseconds since the epoch (text: it exceeds 2^53 only in the year 2255, but text is exact anyway).
+export const EpochMicroseconds = Schema.String.pipe(Schema.check(Schema.isPattern(/^-?\d{1,19}$/)))
+export const auditCursor = makeCursorCodec(Schema.Tuple([EpochMicroseconds, AuditLogId]))
