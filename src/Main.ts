@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { NodeHttpServer, NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
-import { Command, Flag } from "effect/cli"
+import { CliError, Command, Flag } from "effect/cli"
 import { HttpRouter } from "effect/http"
 import { AppConfig } from "./Config/AppConfig.ts"
 import type { AppConfigValues } from "./Config/ConfigSchema.ts"
@@ -187,11 +187,13 @@ const cli = rootCommand.pipe(
 
 cli.pipe(
   // Startup failures are reported as one line each, never as a stack trace.
-  Effect.tapCause((cause) =>
-    Cause.hasInterruptsOnly(cause)
+  Effect.tapCause((cause) => {
+    const failure = Cause.squash(cause)
+    // Usage errors were already shown by the CLI, with the help text.
+    return Cause.hasInterruptsOnly(cause) || CliError.isCliError(failure)
       ? Effect.void
-      : Console.error(`platform-kernel: ${describeFailure(Cause.squash(cause))}`)
-  ),
+      : Console.error(`platform-kernel: ${describeFailure(failure)}`)
+  }),
   Effect.provide(NodeServices.layer),
   (program) =>
     NodeRuntime.runMain(program, {

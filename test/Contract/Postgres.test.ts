@@ -1,19 +1,6 @@
 import { Layer } from "effect"
-import { AuditLogRepository } from "../../src/Database/Repositories/AuditLogRepository.ts"
-import { PermissionRepository } from "../../src/Database/Repositories/PermissionRepository.ts"
-import { RoleRepository } from "../../src/Database/Repositories/RoleRepository.ts"
-import { Transactions } from "../../src/Database/Repositories/Transactions.ts"
-import { UserRepository } from "../../src/Database/Repositories/UserRepository.ts"
+import { RepositoriesLayer } from "../../src/Database/RepositoryLayers.ts"
 import { TestDatabaseLayer } from "../support/TestDatabase.ts"
 import { repositoryContract } from "./RepositoryContract.ts"
 
-repositoryContract(
-  "PostgreSQL",
-  Layer.mergeAll(
-    UserRepository.layer,
-    RoleRepository.layer,
-    PermissionRepository.layer,
-    AuditLogRepository.layer,
-    Transactions.layer
-  ).pipe(Layer.provideMerge(TestDatabaseLayer()))
-)
+repositoryContract("PostgreSQL", RepositoriesLayer.pipe(Layer.provideMerge(TestDatabaseLayer())))

@@ -256,6 +256,31 @@ describe("platform-kernel CLI", () => {
     )
   })
 
+  describe("migrate", () => {
+    it.live("applies the rbac.roles baseline once: a second run writes no audit record", () =>
+      Effect.gen(function* () {
+        const database = yield* scopedDatabase({ from: "empty" })
+        const env = {
+          DATABASE_URL: database.url,
+          RBAC_ROLES: JSON.stringify([{ name: "operator", permissions: ["ops.jobs.run", "ops.jobs.read"] }])
+        }
+        const grantsAndAudit = withAdmin(database.url, (client) =>
+          client<{ readonly grants: number; readonly audit: number }>`
+            SELECT (SELECT count(*)::int FROM role_permissions rp JOIN roles r ON r.id = rp.role_id
+                    WHERE r.name = 'operator') AS grants,
+                   (SELECT count(*)::int FROM audit_logs) AS audit`.pipe(Effect.map((rows) => rows[0]!))
+        ).pipe(Effect.orDie)
+        const first = yield* run(["migrate"], env)
+        assert.strictEqual(first.code, 0, describeRun(first))
+        assert.deepStrictEqual(yield* grantsAndAudit, { grants: 2, audit: 2 })
+        const second = yield* run(["migrate"], env)
+        assert.strictEqual(second.code, 0, describeRun(second))
+        assert.include(second.stdout, "nothing to migrate")
+        assert.deepStrictEqual(yield* grantsAndAudit, { grants: 2, audit: 2 })
+      }).pipe(Effect.scoped)
+    )
+  })
+
   describe("status", () => {
     /** A copy of the bundled migrations. */
     const migrationsCopy = () => {

@@ -1,0 +1,71 @@
+import { assert, layer } from "@effect/vitest"
+import { Effect, Exit, Layer } from "effect"
+import { applyRbacBaseline, type RbacRoles } from "../../../src/Database/Bootstrap/RbacBaseline.ts"
+import { MemoryDatabase } from "../../../src/Database/Memory/MemoryDatabase.ts"
+import { AuditLogRepository } from "../../../src/Database/Repositories/AuditLogRepository.ts"
+import { PermissionRepository } from "../../../src/Database/Repositories/PermissionRepository.ts"
+import { RoleRepository } from "../../../src/Database/Repositories/RoleRepository.ts"
+import type { Transactions } from "../../../src/Database/Repositories/Transactions.ts"
+import { RepositoriesLayer } from "../../../src/Database/RepositoryLayers.ts"
+import { TestDatabaseLayer } from "../../support/TestDatabase.ts"
+
+const baseline: RbacRoles = [
+  { name: "admin", description: "Full access", permissions: ["iam.users.read", "iam.users.write", "iam.roles.write"] },
+  { name: "viewer", permissions: ["iam.users.read"] }
+]
+
+const grantsOf = (name: string) =>
+  Effect.gen(function* () {
+    const roles = yield* RoleRepository
+    const role = yield* roles.findByName(name)
+    return (yield* roles.permissionsOf(role.id)).map((permission) => permission.name)
+  })
+
+const auditCount = Effect.gen(function* () {
+  const audit = yield* AuditLogRepository
+  return (yield* audit.list({ limit: 500 })).items.length
+})
+
+const suite = (
+  name: string,
+  backend: Layer.Layer<RoleRepository | PermissionRepository | AuditLogRepository | Transactions, unknown>
+) =>
+  layer(backend, { timeout: "60 seconds" })(`rbac.roles baseline on ${name}`, (it) => {
+    it.effect("creates the roles, permissions and grants; a second run changes nothing and audits nothing", () =>
+      Effect.gen(function* () {
+        yield* applyRbacBaseline(baseline)
+        assert.deepStrictEqual(yield* grantsOf("admin"), ["iam.roles.write", "iam.users.read", "iam.users.write"])
+        assert.deepStrictEqual(yield* grantsOf("viewer"), ["iam.users.read"])
+        const roles = yield* RoleRepository
+        assert.strictEqual((yield* roles.findByName("admin")).description, "Full access")
+        const audited = yield* auditCount
+        assert.strictEqual(audited, 4) // one role.permission_granted per grant
+
+        yield* applyRbacBaseline(baseline)
+        assert.strictEqual(yield* auditCount, audited)
+        const permissions = yield* PermissionRepository
+        assert.strictEqual((yield* permissions.list({ module: "iam" })).items.length, 3)
+        assert.strictEqual((yield* roles.list()).items.length, 2)
+      })
+    )
+
+    it.effect("refuses a bad entry, naming it, and applies nothing of the run", () =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(
+          applyRbacBaseline([
+            { name: "auditor", permissions: ["audit.logs.read"] },
+            { name: "broken", permissions: ["Not A Permission"] }
+          ])
+        )
+        assert.isTrue(Exit.isFailure(exit))
+        const error = Exit.isFailure(exit) ? (exit.cause.reasons[0] as { error?: Error }).error : undefined
+        assert.strictEqual(error?.constructor.name, "RbacBaselineError")
+        assert.match(error?.message ?? "", /^rbac\.roles\[1\] \(broken\): /)
+        const roles = yield* RoleRepository
+        assert.isTrue(Exit.isFailure(yield* Effect.exit(roles.findByName("auditor"))))
+      })
+    )
+  })
+
+suite("PostgreSQL", RepositoriesLayer.pipe(Layer.provideMerge(TestDatabaseLayer())))
+suite("memory", MemoryDatabase.layer)
