@@ -1,6 +1,6 @@
 import { inspect } from "node:util"
 import { assert, describe } from "@effect/vitest"
-import { Effect, Redacted, Schema } from "effect"
+import { Effect, Logger, Redacted, References, Schema } from "effect"
 import { RoleRepository } from "../../src/Database/Repositories/RoleRepository.ts"
 import { UserRepository } from "../../src/Database/Repositories/UserRepository.ts"
 import { User, UserWithAccess } from "../../src/Domain/index.ts"
@@ -62,6 +62,32 @@ export const secretContract = (it: ContractIt) =>
           assertHidden(Redacted.value(otherHash), log.metadata, "audit metadata")
           assertHidden("SECRETHASH", log, "audit record")
         }
+      })
+    )
+
+    it.effect("never shows in log output, JSON or logfmt, even at the most verbose level", () =>
+      Effect.gen(function* () {
+        const lines: Array<string> = []
+        const record = (line: string) => {
+          lines.push(line)
+        }
+        const capture = [
+          Logger.map(Logger.formatJson, record),
+          Logger.map(Logger.formatLogFmt, record),
+          Logger.map(Logger.formatStructured, (entry) => record(inspect(entry, { depth: 20 })))
+        ]
+        const users = yield* UserRepository
+        const hash = makeHash()
+        const text = Redacted.value(hash)
+        yield* Effect.gen(function* () {
+          const user = yield* users.create({ email: uniqueEmail(), passwordHash: hash })
+          yield* Effect.logInfo("created", user)
+          yield* Effect.logDebug(yield* users.findWithAccess(user.id)).pipe(Effect.annotateLogs({ user }))
+          yield* users.update(user.id, { passwordHash: makeHash() })
+          yield* users.delete(user.id)
+        }).pipe(Effect.provide(Logger.layer(capture)), Effect.provideService(References.MinimumLogLevel, "All"))
+        assert.isAtLeast(lines.length, 6)
+        for (const line of lines) assert.notInclude(line, text)
       })
     )
   })
