@@ -2,7 +2,8 @@ import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { Clock, Context, Duration, Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
-import { migrationStatus } from "../Migrations/DatabaseMigrations.ts"
+import { migrationStatusOf } from "../Migrations/DatabaseMigrations.ts"
+import { readMigrationFiles } from "../Migrations/MigrationFiles.ts"
 
 export const HealthReport = Schema.Struct({
   status: Schema.Literals(["up", "down"]),
@@ -37,6 +38,9 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
       const { applicationName, pool, health, migrations } = config.database
       const timeout = health.timeout
 
+      // The files do not change while the process runs: read them once, not on every probe.
+      const files = yield* Effect.cached(readMigrationFiles(migrations.directory).pipe(Effect.provide(FileServices)))
+
       const probe = Effect.gen(function* () {
         const [facts] = yield* sql<ServerFacts>`
           SELECT current_setting('server_version') AS server_version,
@@ -44,9 +48,9 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
                  (count(*) FILTER (WHERE state = 'idle'))::int AS idle
           FROM pg_stat_activity
           WHERE application_name = ${applicationName} AND datname = current_database()`
-        const status = yield* migrationStatus(migrations)
+        const status = yield* migrationStatusOf(yield* files, migrations.table)
         return { facts: facts!, status }
-      }).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provide(FileServices))
+      }).pipe(Effect.provideService(SqlClient.SqlClient, sql))
 
       const check = Effect.gen(function* () {
         const startedAt = yield* Clock.currentTimeMillis

@@ -60,16 +60,23 @@ export const applyMigrations = Effect.fn("applyMigrations")(function* (options: 
 const failed = (cause: unknown) =>
   new Migrator.MigrationError({ kind: "Failed", message: "cannot read the migration history", cause })
 
-/** Applied, pending and drifted migrations, without changing anything. */
-export const migrationStatus = Effect.fn("migrationStatus")(function* (options: MigrationOptions) {
-  const files = yield* readMigrationFiles(options.directory)
-  const applied = yield* readAppliedMigrations(options.table)
+/** The status of `files` against the database's history; for callers that read the files once. */
+export const migrationStatusOf = Effect.fn("migrationStatusOf")(function* (
+  files: ReadonlyArray<MigrationFile>,
+  table: string
+) {
+  const applied = yield* readAppliedMigrations(table)
   return {
     applied,
     pending: pendingMigrations(files, applied).map(({ id, name, fileName }) => ({ id, name, fileName })),
     drift: detectDrift(files, applied),
     latest: applied.length === 0 ? null : Math.max(...applied.map((row) => row.id))
   } satisfies MigrationStatus
+})
+
+/** Applied, pending and drifted migrations, without changing anything. */
+export const migrationStatus = Effect.fn("migrationStatus")(function* (options: MigrationOptions) {
+  return yield* migrationStatusOf(yield* readMigrationFiles(options.directory), options.table)
 })
 
 const FileServices = Layer.merge(NodeFileSystem.layer, NodePath.layer)
