@@ -16,8 +16,7 @@ import { RbacBaselineLayer } from "./Database/Bootstrap/RbacBaseline.ts"
 import { DatabaseClientLayer, DatabaseClientLayerNoWait } from "./Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
 import { describeFailure } from "./Database/Client/DescribeFailure.ts"
-import { DatabaseLayer, DatabaseTargetLayerReuseRunning } from "./Database/DatabaseLayers.ts"
-import { layerRunningEmbeddedTarget } from "./Database/Embedded/EmbeddedPostgres.ts"
+import { DatabaseLayer } from "./Database/DatabaseLayers.ts"
 import { DatabaseHealth } from "./Database/Health/DatabaseHealth.ts"
 import { HealthProbeRoutes } from "./Database/Health/HealthProbes.ts"
 import { DatabaseMigrations, migrationStatus } from "./Database/Migrations/DatabaseMigrations.ts"
@@ -48,7 +47,9 @@ const MigratedWithBaseline = RbacBaselineLayer.pipe(
 )
 
 /** For one-off commands: the configured server, or the embedded one, reusing one a running `serve` started. */
-const OneOffConnection = DatabaseClientLayer.pipe(Layer.provideMerge(DatabaseTargetLayerReuseRunning))
+const OneOffConnection = DatabaseClientLayer.pipe(
+  Layer.provideMerge(DatabaseTarget.layer({ embedded: "attachOrStart" }))
+)
 
 const HttpServerLayer = Layer.unwrap(
   Effect.gen(function* () {
@@ -170,9 +171,7 @@ const healthCommand = Command.make("health", {}, () =>
         }).pipe(
           Effect.provide(DatabaseHealth.layer),
           Effect.provide(DatabaseClientLayerNoWait),
-          Effect.provide(
-            DatabaseTarget.isConfigured(config.database) ? DatabaseTarget.layerConfigured : layerRunningEmbeddedTarget
-          ),
+          Effect.provide(DatabaseTarget.layer({ embedded: "attach" })),
           Effect.provide(AppConfig.layerFrom(config))
         ),
       { logToStderr: true }

@@ -22,8 +22,9 @@ export { DatabaseStartupError, EmbeddedPostgresError } from "./Database/Client/D
 export { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
 export { DatabaseConnectionLayer, DatabaseLayer, DatabaseTargetLayer } from "./Database/DatabaseLayers.ts"
 export {
+  type EmbeddedMode,
   type EmbeddedOptions,
-  layerEmbeddedTarget,
+  type EmbeddedServer,
   startEmbeddedPostgres
 } from "./Database/Embedded/EmbeddedPostgres.ts"
 export { DatabaseHealth, HealthReport } from "./Database/Health/DatabaseHealth.ts"

@@ -24,7 +24,7 @@ const healthWithoutWaiting = (url: string) =>
       })
       return DatabaseHealth.layer.pipe(
         Layer.provide(DatabaseClientLayerNoWait),
-        Layer.provide(DatabaseTarget.layerConfigured),
+        Layer.provide(DatabaseTarget.layer({ embedded: "attach" })),
         Layer.provide(AppConfig.layerFrom(config))
       )
     })

@@ -2,6 +2,8 @@ import type { PgClientConfig } from "@effect/sql-pg/PgClient"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import type { DatabaseConfigValues } from "../../Config/ConfigSchema.ts"
+import { type EmbeddedMode, embeddedPostgres } from "../Embedded/EmbeddedPostgres.ts"
+import type { EmbeddedPostgresError } from "./DatabaseErrors.ts"
 
 /**
  * Where the client connects: the configured server, or the embedded one. Kept apart from the client so
@@ -52,11 +54,27 @@ export class DatabaseTarget extends Context.Service<
   static readonly isConfigured = (database: DatabaseConfigValues): boolean =>
     Redacted.value(database.url) !== "" || database.host !== ""
 
-  static readonly layerConfigured = Layer.effect(
-    DatabaseTarget,
-    Effect.gen(function* () {
-      const config = yield* AppConfig
-      return DatabaseTarget.fromConfig(config.database)
-    })
-  )
+  /**
+   * The one target selector: the server `database.url`/`database.host` names, else the embedded one, started,
+   * attached to or either, as `embedded` says (see `EmbeddedMode`). An embedded server started here stops when
+   * the layer is released, after the pool that uses it has closed.
+   */
+  static readonly layer = (options: {
+    readonly embedded: EmbeddedMode
+  }): Layer.Layer<DatabaseTarget, EmbeddedPostgresError, AppConfig> =>
+    Layer.effect(
+      DatabaseTarget,
+      Effect.gen(function* () {
+        const { database } = yield* AppConfig
+        if (DatabaseTarget.isConfigured(database)) return DatabaseTarget.fromConfig(database)
+        const server = yield* embeddedPostgres(options.embedded, database.embedded)
+        return DatabaseTarget.of({
+          connection: { url: server.url },
+          host: "127.0.0.1",
+          port: server.port,
+          database: "postgres",
+          embedded: true
+        })
+      })
+    )
 }

@@ -50,7 +50,7 @@ const DeadServerLayer = Layer.unwrap(
         )
       ),
       Layer.provide(DatabaseClientLayerNoWait),
-      Layer.provide(DatabaseTarget.layerConfigured),
+      Layer.provide(DatabaseTarget.layer({ embedded: "attach" })),
       Layer.provide(AppConfig.layerFrom(config))
     )
   })
