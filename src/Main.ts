@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { NodeHttpServer, NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
+import { Cause, Console, Duration, Effect, Exit, Layer, Option } from "effect"
 import { CliError, Command, Flag } from "effect/cli"
 import { HttpRouter } from "effect/http"
 import { AppConfig } from "./Config/AppConfig.ts"
@@ -18,7 +18,7 @@ import { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
 import { describeFailure } from "./Database/Client/DescribeFailure.ts"
 import { DatabaseLayer } from "./Database/DatabaseLayers.ts"
 import { DatabaseHealth } from "./Database/Health/DatabaseHealth.ts"
-import { HealthProbeRoutes } from "./Database/Health/HealthProbes.ts"
+import { healthProbeRoutes } from "./Database/Health/HealthProbes.ts"
 import { DatabaseMigrations, migrationStatus } from "./Database/Migrations/DatabaseMigrations.ts"
 import { RepositoriesLayer } from "./Database/RepositoryLayers.ts"
 
@@ -66,18 +66,32 @@ const serve = (configPath: Option.Option<string>) =>
   withConfig(configPath, (config) =>
     Effect.gen(function* () {
       yield* Effect.logInfo("platform-kernel starting").pipe(Effect.annotateLogs({ version }))
-      const App = HttpRouter.serve(HealthProbeRoutes, { disableLogger: true }).pipe(
+      let draining = false
+      const App = HttpRouter.serve(healthProbeRoutes({ draining: () => draining }), { disableLogger: true }).pipe(
         Layer.provide(HttpServerLayer),
         Layer.provide(DatabaseHealth.layer),
         Layer.provide(MigratedWithBaseline),
         Layer.provide(AppConfig.layerFrom(config))
       )
-      // Built after App, so "ready" means migrated and listening; released before it, so "shutting down"
-      // is logged first when SIGTERM/SIGINT arrives.
+      // Built after App, so "ready" means migrated and listening; released before it, so on SIGTERM/SIGINT
+      // the process first drains: /readyz answers 503 and requests are still accepted for
+      // shutdown.drainDelay (connections already queued when the signal came are served, and load
+      // balancers stop routing here); then the listener closes and in-flight requests get
+      // shutdown.timeout; then the pool closes and the embedded server stops.
       const Lifecycle = Layer.effectDiscard(
         Effect.andThen(
           Effect.logInfo("ready").pipe(Effect.annotateLogs({ host: config.http.host, port: config.http.port })),
-          Effect.addFinalizer(() => Effect.logInfo("shutting down"))
+          Effect.addFinalizer(() =>
+            Effect.logInfo("shutting down").pipe(
+              Effect.annotateLogs({ drainDelay: Duration.format(config.shutdown.drainDelay) }),
+              Effect.andThen(
+                Effect.sync(() => {
+                  draining = true
+                })
+              ),
+              Effect.andThen(Effect.sleep(config.shutdown.drainDelay))
+            )
+          )
         )
       ).pipe(Layer.provide(App))
       yield* Layer.launch(Lifecycle)

@@ -62,7 +62,7 @@ export const RbacRole = Schema.Struct({
 export const AppConfigSchema = Schema.Struct({
   database: DatabaseConfig,
   http: Schema.Struct({ host: text, port }),
-  shutdown: Schema.Struct({ timeout: positiveDuration }),
+  shutdown: Schema.Struct({ drainDelay: duration, timeout: positiveDuration }),
   log: Schema.Struct({
     level: described(
       Schema.Literals(["all", "trace", "debug", "info", "warn", "error", "fatal", "none"]),

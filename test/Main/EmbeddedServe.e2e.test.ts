@@ -2,7 +2,7 @@
  * `serve` with no database configured: it creates and starts its own PostgreSQL, serves, and on SIGTERM
  * stops it again, leaving no server process and a free port behind.
  */
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -182,5 +182,135 @@ describe("serve with the embedded PostgreSQL", () => {
       assert.deepStrictEqual(processesMentioning(join(dataRoot, "blocked")), [])
       void blocker
     }).pipe(Effect.scoped)
+  )
+
+  it.live(
+    "after the process is killed with SIGKILL, health reports the orphaned server down and the next start stops it and starts cleanly",
+    () =>
+      Effect.gen(function* () {
+        const dataDir = join(dataRoot, "crashed")
+        const databasePort = yield* Effect.promise(freePort)
+        const env = (httpPort: number) => ({
+          DATABASE_EMBEDDED_DATA_DIR: dataDir,
+          DATABASE_EMBEDDED_PORT: String(databasePort),
+          HTTP_HOST: "127.0.0.1",
+          HTTP_PORT: String(httpPort),
+          LOG_FORMAT: "json"
+        })
+        const awaitReady = (
+          serve: { stdout: () => string; child: { exitCode: number | null } },
+          stderr: () => string
+        ) =>
+          pollUntil("serve logs ready", async () => (serve.stdout().includes('"message":"ready"') ? true : undefined), {
+            timeoutMs: 90_000,
+            intervalMs: 10,
+            abort: () =>
+              serve.child.exitCode !== null ? `serve exited ${serve.child.exitCode}: ${stderr()}` : undefined
+          })
+
+        const first = startCli(["serve"], { env: env(yield* Effect.promise(freePort)), timeoutMs: 150_000 })
+        yield* Effect.promise(() => awaitReady(first, first.stderr))
+        const orphanPid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0])
+        first.child.kill("SIGKILL")
+        yield* Effect.promise(() => first.exited)
+        // The server outlived its owner and still holds the port.
+        assert.doesNotThrow(() => process.kill(orphanPid, 0), "the orphan is expected to survive SIGKILL of its owner")
+        assert.isFalse(yield* Effect.promise(() => portIsFree(databasePort)))
+
+        const health = yield* Effect.promise(() => runCli(["health"], { env: env(1), timeoutMs: 30_000 }))
+        assert.strictEqual(health.code, 1, describeRun(health))
+        assert.match(health.stderr, /left by a process that died/)
+
+        const startedAt = Date.now()
+        const second = yield* startServe(env(yield* Effect.promise(freePort)))
+        yield* Effect.promise(() => awaitReady(second, second.stderr))
+        const readyMs = Date.now() - startedAt
+        console.info(`restart after kill -9: ready in ${readyMs} ms`)
+        assert.throws(() => process.kill(orphanPid, 0), /ESRCH/, "the orphan was not stopped")
+        second.child.kill("SIGTERM")
+        const result = yield* Effect.promise(() => second.exited)
+        assert.strictEqual(result.code, 0, describeRun(result))
+        assert.deepStrictEqual(processesMentioning(dataDir), [])
+      }).pipe(Effect.scoped),
+    { timeout: 200_000 }
+  )
+
+  it.live(
+    "writes the new cluster's password to no file another user can read, in the temp directory or elsewhere",
+    () =>
+      Effect.gen(function* () {
+        const dataDir = join(dataRoot, "secret")
+        const tempDir = join(dataRoot, "tmp")
+        mkdirSync(tempDir, { mode: 0o1777 })
+        chmodSync(tempDir, 0o1777)
+        const seen = new Set<string>()
+        const serve = yield* startServe({
+          TMPDIR: tempDir,
+          DATABASE_EMBEDDED_DATA_DIR: dataDir,
+          DATABASE_EMBEDDED_PORT: String(yield* Effect.promise(freePort)),
+          HTTP_HOST: "127.0.0.1",
+          HTTP_PORT: String(yield* Effect.promise(freePort)),
+          LOG_FORMAT: "json"
+        })
+        // Watch the temp directory through the whole first start (initdb included), every few milliseconds.
+        yield* Effect.promise(() =>
+          pollUntil(
+            "serve logs ready",
+            async () => {
+              for (const entry of readdirSync(tempDir)) {
+                seen.add(`${entry} ${(statSync(join(tempDir, entry)).mode & 0o777).toString(8)}`)
+              }
+              return serve.stdout().includes('"message":"ready"') ? true : undefined
+            },
+            {
+              timeoutMs: 90_000,
+              intervalMs: 2,
+              abort: () => (serve.child.exitCode !== null ? serve.stderr() : undefined)
+            }
+          )
+        )
+        console.info(`temp-directory files seen during the first start: ${seen.size}`)
+        assert.deepStrictEqual([...seen], [])
+        const password = readFileSync(`${dataDir}.password`, "utf8").trim()
+        assert.strictEqual(statSync(`${dataDir}.password`).mode & 0o077, 0, "the password file is readable by others")
+        // No other file beside or under the data directory that others may read holds the password.
+        for (const entry of readdirSync(dataRoot, { recursive: true, encoding: "utf8" })) {
+          const path = join(dataRoot, entry)
+          const stat = statSync(path, { throwIfNoEntry: false })
+          if (stat === undefined || !stat.isFile() || (stat.mode & 0o044) === 0 || stat.size > 1_000_000) continue
+          let text: string
+          try {
+            text = readFileSync(path, "utf8")
+          } catch {
+            continue
+          }
+          assert.notInclude(text, password, `${path} holds the password and is readable by others`)
+        }
+      }).pipe(Effect.scoped),
+    { timeout: 120_000 }
+  )
+
+  it.live.skipIf(process.getuid?.() !== 0)(
+    "as root, with the data directory where the postgres user cannot reach it, stops with one line naming the directory and the remedy",
+    () =>
+      Effect.gen(function* () {
+        // mkdtemp makes a 0700 directory: the usual clone under /root.
+        const privateRoot = mkdtempSync(join(tmpdir(), "pk-private-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(privateRoot, { recursive: true, force: true })))
+        const serve = yield* startServe({
+          DATABASE_EMBEDDED_DATA_DIR: join(privateRoot, ".data", "postgres"),
+          DATABASE_EMBEDDED_PORT: String(yield* Effect.promise(freePort)),
+          HTTP_HOST: "127.0.0.1",
+          HTTP_PORT: String(yield* Effect.promise(freePort))
+        })
+        const result = yield* Effect.promise(() => serve.exited)
+        assert.strictEqual(result.code, 1, describeRun(result))
+        const lines = result.stderr.split("\n").filter((line) => line.trim() !== "")
+        assert.strictEqual(lines.length, 1, describeRun(result))
+        assert.include(lines[0], join(privateRoot, ".data"))
+        assert.include(lines[0], "DATABASE_EMBEDDED_DATA_DIR")
+        assert.notMatch(result.stderr, /^\s+at /m)
+      }).pipe(Effect.scoped),
+    { timeout: 60_000 }
   )
 })
