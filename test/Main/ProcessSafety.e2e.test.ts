@@ -76,6 +76,20 @@ beforeAll(async () => {
 afterAll(() => database?.close())
 
 describe("importing the package", () => {
+  it("adds no process listener, timer or handle", async () => {
+    const result = await runScript(
+      `const events = ["SIGTERM", "SIGINT", "SIGHUP", "beforeExit", "exit", "uncaughtException", "unhandledRejection"]
+       const snapshot = () => ({ listeners: events.map((e) => e + ":" + process.listenerCount(e)), resources: process.getActiveResourcesInfo().sort() })
+       // Touch stdio first: its handles are made on first use, by whoever prints.
+       void process.stdout, process.stderr
+       const before = snapshot()
+       await import(${JSON.stringify(INDEX)})
+       console.log(JSON.stringify({ before, after: snapshot() }))`
+    )
+    const { before, after } = JSON.parse(result.stdout)
+    expect(after).toEqual(before)
+  })
+
   it("keeps the process's exit code", async () => {
     const result = await runScript(`await import(${JSON.stringify(INDEX)}); process.exitCode = 3`)
     expect(result.stderr).toBe("")

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
-import { chown, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises"
+import { chmod, chown, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises"
 import { createServer } from "node:net"
 import { dirname, resolve } from "node:path"
 import { Effect, Redacted, type Scope } from "effect"
@@ -67,10 +67,15 @@ const assertPortFree = (port: number) =>
 /** The server's user must reach the data directory through every parent: PostgreSQL will not run as root. */
 const assertReachable = (dataDir: string, user: ServerUser) =>
   Effect.tryPromise({
-    try: () => mkdir(dirname(dataDir), { recursive: true }),
+    try: async () => {
+      const firstCreated = await mkdir(dirname(dataDir), { recursive: true })
+      if (firstCreated === undefined || user.uid === undefined) return
+      // Directories made here are made searchable by the server's user, whatever the umask.
+      for (let dir = dirname(dataDir); dir.startsWith(firstCreated); dir = dirname(dir)) await chmod(dir, 0o755)
+    },
     catch: (cause) => fail(`cannot create ${dirname(dataDir)}: ${messageOf(cause)}`)
   }).pipe(
-    Effect.andThen(
+    Effect.andThen(() =>
       userCan(user, "-x", dirname(dataDir))
         ? Effect.void
         : Effect.fail(
@@ -110,6 +115,8 @@ const run = (
   const child = spawn(command, args, {
     ...(user.uid === undefined ? {} : { uid: user.uid, gid: user.gid ?? user.uid }),
     env: { ...process.env, LC_ALL: "C" },
+    // Our own directory may be one the server's user cannot enter (a clone under /root).
+    cwd: "/",
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: a Ctrl-C in a terminal reaches only us, and we stop the server after draining.
     detached: options.detached ?? false

@@ -36,4 +36,5 @@ export const resolveServerUser: Effect.Effect<ServerUser, EmbeddedPostgresError>
 /** Whether `user` may search (`-x`) or read (`-r`) `path`, decided by the kernel itself (ACLs included). */
 export const userCan = (user: ServerUser, test: "-x" | "-r", path: string): boolean =>
   user.uid === undefined ||
-  spawnSync("test", [test, path], { uid: user.uid, gid: user.gid ?? user.uid, stdio: "ignore" }).status === 0
+  // cwd "/": the caller's directory may be one that user cannot enter, which would fail the spawn itself.
+  spawnSync("test", [test, path], { uid: user.uid, gid: user.gid ?? user.uid, cwd: "/", stdio: "ignore" }).status === 0
