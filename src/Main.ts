@@ -10,10 +10,12 @@ import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { CliError, Command, Flag } from "effect/cli"
 import { HttpRouter } from "effect/http"
 import { AppConfig } from "./Config/AppConfig.ts"
+import type { ConfigLoadError } from "./Config/ConfigError.ts"
 import type { AppConfigValues } from "./Config/ConfigSchema.ts"
 import { LoggingLayer } from "./Config/Logging.ts"
 import { RbacBaselineLayer } from "./Database/Bootstrap/RbacBaseline.ts"
 import { DatabaseClientLayer, DatabaseClientLayerNoWait } from "./Database/Client/DatabaseClient.ts"
+import type { EmbeddedPostgresError } from "./Database/Client/DatabaseErrors.ts"
 import { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
 import { describeFailure } from "./Database/Client/DescribeFailure.ts"
 import { DatabaseLayer, DatabaseTargetLayerReuseRunning } from "./Database/DatabaseLayers.ts"
@@ -171,7 +173,13 @@ const healthCommand = Command.make("health", {}, () =>
           Effect.provide(DatabaseHealth.layer),
           Effect.provide(DatabaseClientLayerNoWait),
           Effect.provide(
-            DatabaseTarget.isConfigured(config.database) ? DatabaseTarget.layerConfigured : layerRunningEmbeddedTarget
+            DatabaseTarget.isConfigured(config.database)
+              ? DatabaseTarget.layerConfigured
+              : (layerRunningEmbeddedTarget as Layer.Layer<
+                  DatabaseTarget,
+                  ConfigLoadError | EmbeddedPostgresError,
+                  AppConfig
+                >)
           ),
           Effect.provide(AppConfig.layerFrom(config))
         ),

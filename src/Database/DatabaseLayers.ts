@@ -1,15 +1,22 @@
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../Config/AppConfig.ts"
+import type { ConfigLoadError } from "../Config/ConfigError.ts"
 import { DatabaseClientLayer } from "./Client/DatabaseClient.ts"
+import type { EmbeddedPostgresError } from "./Client/DatabaseErrors.ts"
 import { DatabaseTarget } from "./Client/DatabaseTarget.ts"
 import { layerEmbeddedTarget, layerEmbeddedTargetReuseRunning } from "./Embedded/EmbeddedPostgres.ts"
 import { DatabaseMigrations } from "./Migrations/DatabaseMigrations.ts"
+
+type TargetLayer = Layer.Layer<DatabaseTarget, ConfigLoadError | EmbeddedPostgresError, AppConfig>
 
 /** The configured server, or, when none is configured, an embedded one started for this scope. */
 export const DatabaseTargetLayer = Layer.unwrap(
   Effect.gen(function* () {
     const config = yield* AppConfig
-    return DatabaseTarget.isConfigured(config.database) ? DatabaseTarget.layerConfigured : layerEmbeddedTarget
+    const layer: TargetLayer = DatabaseTarget.isConfigured(config.database)
+      ? DatabaseTarget.layerConfigured
+      : layerEmbeddedTarget
+    return layer
   })
 )
 
@@ -17,9 +24,10 @@ export const DatabaseTargetLayer = Layer.unwrap(
 export const DatabaseTargetLayerReuseRunning = Layer.unwrap(
   Effect.gen(function* () {
     const config = yield* AppConfig
-    return DatabaseTarget.isConfigured(config.database)
+    const layer: TargetLayer = DatabaseTarget.isConfigured(config.database)
       ? DatabaseTarget.layerConfigured
       : layerEmbeddedTargetReuseRunning
+    return layer
   })
 )
 
