@@ -72,7 +72,7 @@ class PreferTlsSocket extends Duplex {
     raw.once("error", fallBack)
     secure.once("error", fallBack)
     secure.once("secureConnect", () => {
-      raw.off("error", fallBack)
+      raw.off("error", fallBack).on("error", (error) => this.destroy(error))
       secure.off("error", fallBack)
       this.attach(secure)
     })
