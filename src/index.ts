@@ -12,7 +12,13 @@ export {
   loadAppConfig
 } from "./Config/AppConfig.ts"
 export { ConfigLoadError } from "./Config/ConfigError.ts"
-export { AppConfigSchema, type AppConfigValues, type DatabaseConfigValues } from "./Config/ConfigSchema.ts"
+export {
+  AppConfigSchema,
+  type AppConfigValues,
+  type DatabaseConfigValues,
+  type SslMode,
+  SslModes
+} from "./Config/ConfigSchema.ts"
 export { LoggingLayer } from "./Config/Logging.ts"
 // Repositories
 export { applyRbacBaseline, RbacBaselineError, RbacBaselineLayer } from "./Database/Bootstrap/RbacBaseline.ts"
@@ -20,6 +26,7 @@ export { applyRbacBaseline, RbacBaselineError, RbacBaselineLayer } from "./Datab
 export { DatabaseClientLayer, DatabaseClientLayerNoWait, makeDatabaseClient } from "./Database/Client/DatabaseClient.ts"
 export { DatabaseStartupError, EmbeddedPostgresError } from "./Database/Client/DatabaseErrors.ts"
 export { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
+export { describeFailure, describeSqlError, isTransientSqlError } from "./Database/Client/SqlFailure.ts"
 export { DatabaseConnectionLayer, DatabaseLayer, DatabaseTargetLayer } from "./Database/DatabaseLayers.ts"
 export {
   type EmbeddedMode,

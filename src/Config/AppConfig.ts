@@ -1,5 +1,5 @@
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
-import { Context, Effect, FileSystem, Layer, Option, Path, Redacted, Schema, SchemaIssue } from "effect"
+import { Context, Effect, FileSystem, Layer, Option, Path, Result, Schema, SchemaIssue } from "effect"
 import { ConfigLoadError } from "./ConfigError.ts"
 import { AppConfigSchema, type AppConfigValues, expectationAt } from "./ConfigSchema.ts"
 import {
@@ -11,6 +11,7 @@ import {
   sourceOf,
   valueAt
 } from "./ConfigSource.ts"
+import { databaseEndpointOf } from "./DatabaseEndpoint.ts"
 
 /** The configuration file shipped with platform-kernel; it lists every key with its default. */
 export const bundledConfigFile = (): string => new URL("../../config/default.yaml", import.meta.url).pathname
@@ -66,12 +67,12 @@ const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues): Option.O
       `database.pool.minConnections: expected at most database.pool.maxConnections (${pool.maxConnections}), got ${pool.minConnections} (from ${describeSource(raw, path)})`
     )
   }
-  const url = Redacted.value(config.database.url)
-  // An unparseable URL (a bad port, say) would otherwise fail later as a bare "Invalid URL".
-  if (url !== "" && (!/^postgres(ql)?:\/\//.test(url) || !URL.canParse(url))) {
-    return Option.some(
-      `database.url: expected a postgres:// or postgresql:// URL, got <redacted> (from ${describeSource(raw, ["database", "url"])})`
-    )
+  // What the driver would reject only when connecting (a bad escape, an unknown sslmode) is reported now, once,
+  // instead of as a connection failure.
+  const endpoint = databaseEndpointOf(config.database)
+  if (Result.isFailure(endpoint)) {
+    const { key, problem } = endpoint.failure
+    return Option.some(`${key.join(".")}: ${problem} (from ${describeSource(raw, key)})`)
   }
   return Option.none()
 }
@@ -113,7 +114,7 @@ export const loadAppConfig = Effect.fn("loadAppConfig")(function* (options: Load
   if (Option.isSome(crossFieldProblem)) {
     return yield* new ConfigLoadError({ message: crossFieldProblem.value })
   }
-  const { migrations, embedded } = decoded.database
+  const { migrations, embedded, sslRootCert } = decoded.database
   // Relative directories are resolved once, here, so every later reader sees the same absolute path.
   return {
     ...decoded,
@@ -124,7 +125,8 @@ export const loadAppConfig = Effect.fn("loadAppConfig")(function* (options: Load
         directory:
           migrations.directory === "" ? bundledMigrationsDirectory() : pathService.resolve(migrations.directory)
       },
-      embedded: { ...embedded, dataDir: pathService.resolve(embedded.dataDir) }
+      embedded: { ...embedded, dataDir: pathService.resolve(embedded.dataDir) },
+      sslRootCert: sslRootCert === "" || sslRootCert === "system" ? sslRootCert : pathService.resolve(sslRootCert)
     }
   } satisfies AppConfigValues
 })

@@ -1,4 +1,4 @@
-import { Duration, Schema, SchemaAST } from "effect"
+import { Duration, Schema, SchemaAST, SchemaTransformation } from "effect"
 
 // Every leaf carries a description: it is the "expected ..." part of a config error and the README reference.
 const described = <S extends Schema.Top>(schema: S, description: string): S["Rebuild"] =>
@@ -27,6 +27,41 @@ const identifier = described(
   "an SQL identifier (letters, digits and _)"
 )
 
+/** libpq's `sslmode` values, with libpq's meaning (see README "TLS"). */
+export const SslModes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const
+export type SslMode = (typeof SslModes)[number]
+
+// `database.ssl` was a boolean: true and false (and the words the environment uses for them) still decode.
+const sslModeWords: Readonly<Record<string, SslMode>> = {
+  true: "require",
+  yes: "require",
+  on: "require",
+  "1": "require",
+  false: "disable",
+  no: "disable",
+  off: "disable",
+  "0": "disable"
+}
+const sslMode = described(
+  Schema.Literals([...SslModes, ...Object.keys(sslModeWords), true, false]).pipe(
+    Schema.decodeTo(
+      Schema.Literals(SslModes),
+      SchemaTransformation.transform({
+        decode: (value): SslMode =>
+          typeof value === "boolean"
+            ? value
+              ? "require"
+              : "disable"
+            : (SslModes as ReadonlyArray<string>).includes(value)
+              ? (value as SslMode)
+              : sslModeWords[value]!,
+        encode: (mode) => mode
+      })
+    )
+  ),
+  "one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable)"
+)
+
 export const PoolConfig = Schema.Struct({
   maxConnections: positiveInt,
   minConnections: nonNegativeInt,
@@ -41,7 +76,8 @@ export const DatabaseConfig = Schema.Struct({
   name: text,
   user: text,
   password: secret,
-  ssl: flag,
+  ssl: sslMode,
+  sslRootCert: text,
   applicationName: text,
   connectTimeout: positiveDuration,
   statementTimeout: duration,

@@ -64,7 +64,8 @@ describe("AppConfig", () => {
         assert.strictEqual(db.name, "postgres")
         assert.strictEqual(db.user, "postgres")
         assert.strictEqual(Redacted.value(db.password), "")
-        assert.strictEqual(db.ssl, false)
+        assert.strictEqual(db.ssl, "disable")
+        assert.strictEqual(db.sslRootCert, "")
         assert.strictEqual(db.applicationName, "platform-kernel")
         assert.strictEqual(Duration.toMillis(db.connectTimeout), 5_000)
         assert.strictEqual(Duration.toMillis(db.statementTimeout), 30_000)
@@ -118,7 +119,7 @@ describe("AppConfig", () => {
         assert.strictEqual(config.http.port, 9090)
         assert.strictEqual(Duration.toMillis(config.database.pool.idleTimeout), 5_000)
         assert.strictEqual(config.database.prepare, false)
-        assert.strictEqual(config.database.ssl, true)
+        assert.strictEqual(config.database.ssl, "require")
         assert.strictEqual(config.log.format, "json")
         assert.strictEqual(config.database.migrations.directory, resolve("some/relative/dir"))
         assert.deepStrictEqual(config.rbac.roles, [{ name: "admin", permissions: ["iam.users.read"] }])
@@ -314,6 +315,88 @@ describe("AppConfig", () => {
           yield* loadError({ env: { DATABASE_URL: "postgres://app@db.internal:notaport/platform" } }),
           "database.url: expected a postgres:// or postgresql:// URL, got <redacted> (from DATABASE_URL)"
         )
+      })
+    )
+  })
+
+  describe("TLS settings", () => {
+    it.effect("database.ssl takes an sslmode; true and false (the old form) mean require and disable", () =>
+      Effect.gen(function* () {
+        for (const mode of ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const) {
+          assert.strictEqual((yield* load({ env: { DATABASE_SSL: mode } })).database.ssl, mode)
+        }
+        assert.strictEqual((yield* load({ env: { DATABASE_SSL: "true" } })).database.ssl, "require")
+        assert.strictEqual((yield* load({ env: { DATABASE_SSL: "false" } })).database.ssl, "disable")
+        const fromFile = (value: string) => load({ path: bundledWith("ssl: disable", `ssl: ${value}`), env: {} })
+        assert.strictEqual((yield* fromFile("true")).database.ssl, "require")
+        assert.strictEqual((yield* fromFile("false")).database.ssl, "disable")
+        assert.strictEqual((yield* fromFile("verify-full")).database.ssl, "verify-full")
+      })
+    )
+
+    it.effect("an unknown database.ssl names the key, the values it takes and where it came from", () =>
+      Effect.gen(function* () {
+        assert.strictEqual(
+          yield* loadError({ env: { DATABASE_SSL: "verify_full" } }),
+          'database.ssl: expected one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable), got "verify_full" (from DATABASE_SSL)'
+        )
+      })
+    )
+
+    it.effect("an unknown sslmode in the URL is a configuration error naming database.url, not its password", () =>
+      Effect.gen(function* () {
+        assert.strictEqual(
+          yield* loadError({ env: { DATABASE_URL: `postgres://app:${SECRET}@db.internal/platform?sslmode=verify` } }),
+          'database.url: unknown sslmode "verify" (expected one of disable, allow, prefer, require, verify-ca, verify-full) (from DATABASE_URL)'
+        )
+      })
+    )
+
+    it.effect("a malformed percent-escape in the URL is a configuration error that does not echo the URL", () =>
+      Effect.gen(function* () {
+        const cases = [
+          ["postgres://u:%zz@db.internal/platform", "password"],
+          ["postgres://%zz:pw@db.internal/platform", "user name"],
+          ["postgres://u:pw@db.internal/pl%zzatform", "database name"]
+        ] as const
+        for (const [url, part] of cases) {
+          const message = yield* loadError({ env: { DATABASE_URL: url } })
+          assert.strictEqual(message, `database.url: malformed percent-encoding in the ${part} (from DATABASE_URL)`)
+          assert.notInclude(message, "%zz")
+        }
+      })
+    )
+
+    it.effect("client certificates in the URL are refused rather than ignored", () =>
+      Effect.gen(function* () {
+        assert.strictEqual(
+          yield* loadError({ env: { DATABASE_URL: "postgres://app@db.internal/platform?sslcert=/etc/client.crt" } }),
+          "database.url: sslcert is not supported (no client certificates) (from DATABASE_URL)"
+        )
+      })
+    )
+
+    it.effect('sslrootcert "system" needs verify-full, as in libpq', () =>
+      Effect.gen(function* () {
+        assert.strictEqual(
+          yield* loadError({
+            env: { DATABASE_URL: "postgres://app@db.internal/platform?sslmode=require&sslrootcert=system" }
+          }),
+          'database.url: sslrootcert "system" needs sslmode verify-full, got require (from DATABASE_URL)'
+        )
+        assert.strictEqual(
+          yield* loadError({ env: { DATABASE_HOST: "db.internal", DATABASE_SSL_ROOT_CERT: "system" } }),
+          'database.sslRootCert: sslrootcert "system" needs sslmode verify-full, got disable (from DATABASE_SSL_ROOT_CERT)'
+        )
+        const config = yield* load({ env: { DATABASE_SSL: "verify-full", DATABASE_SSL_ROOT_CERT: "system" } })
+        assert.strictEqual(config.database.sslRootCert, "system")
+      })
+    )
+
+    it.effect("database.sslRootCert is made absolute once, like the other paths", () =>
+      Effect.gen(function* () {
+        const config = yield* load({ env: { DATABASE_SSL_ROOT_CERT: "certs/root.crt" } })
+        assert.strictEqual(config.database.sslRootCert, resolve("certs/root.crt"))
       })
     )
   })

@@ -1,22 +1,12 @@
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Ref, Schedule, String as Str } from "effect"
-import type { SqlError } from "effect/sql/SqlError"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import { DatabaseStartupError } from "./DatabaseErrors.ts"
 import { DatabaseTarget } from "./DatabaseTarget.ts"
+import { describeSqlError, isTransientSqlError } from "./SqlFailure.ts"
 
-/** The server's own words when it has them; never the connection string. */
-export const describeSqlError = (error: SqlError): string => {
-  const cause = error.reason.cause
-  const serverMessage = cause instanceof Error && cause.message !== "" ? cause.message : undefined
-  return serverMessage ?? error.reason.message ?? error.reason._tag
-}
-
-// Bad credentials or a missing database will not fix themselves: fail at once instead of waiting.
-const isPermanent = (error: SqlError): boolean =>
-  error.reason._tag === "AuthenticationError" ||
-  error.reason._tag === "AuthorizationError" ||
-  (error.reason.cause as { code?: string } | undefined)?.code === "3D000"
+/** Re-exported for modules that import it from here; it lives in `SqlFailure.ts`. */
+export { describeSqlError } from "./SqlFailure.ts"
 
 const MAX_RETRY_DELAY = Duration.seconds(2)
 
@@ -48,19 +38,24 @@ export const makeDatabaseClient = Effect.fnUntraced(function* (options: { readon
   if (!options.awaitServer) return client
   const lastFailure = yield* Ref.make("no answer yet")
   yield* client`SELECT 1`.pipe(
-    Effect.tapError((error) =>
-      Effect.andThen(
-        Ref.set(lastFailure, describeSqlError(error)),
-        Effect.logWarning("database not reachable yet, retrying").pipe(
-          Effect.annotateLogs({ host: target.host, port: target.port, reason: describeSqlError(error) })
-        )
-      )
-    ),
     Effect.retry({
       schedule: Schedule.exponential("100 millis").pipe(
         Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, MAX_RETRY_DELAY)))
       ),
-      while: (error) => !isPermanent(error)
+      // A failure that cannot heal (a bad password, a missing database, a refused TLS demand) ends startup at
+      // once; only one that can is remembered for the timeout message and announced as a retry.
+      while: (error) =>
+        isTransientSqlError(error)
+          ? Effect.as(
+              Effect.andThen(
+                Ref.set(lastFailure, describeSqlError(error)),
+                Effect.logWarning("database not reachable yet, retrying").pipe(
+                  Effect.annotateLogs({ host: target.host, port: target.port, reason: describeSqlError(error) })
+                )
+              ),
+              true
+            )
+          : Effect.succeed(false)
     }),
     Effect.mapError((error) => startupError(target, describeSqlError(error))),
     Effect.timeoutOrElse({

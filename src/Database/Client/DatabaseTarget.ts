@@ -1,9 +1,13 @@
+import { readFile } from "node:fs/promises"
 import type { PgClientConfig } from "@effect/sql-pg/PgClient"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Redacted, Result } from "effect"
 import { AppConfig } from "../../Config/AppConfig.ts"
+import { ConfigLoadError } from "../../Config/ConfigError.ts"
 import type { DatabaseConfigValues } from "../../Config/ConfigSchema.ts"
+import { databaseEndpointOf } from "../../Config/DatabaseEndpoint.ts"
 import { type EmbeddedMode, embeddedPostgres } from "../Embedded/EmbeddedPostgres.ts"
 import type { EmbeddedPostgresError } from "./DatabaseErrors.ts"
+import { tlsSettingsFor } from "./TlsSettings.ts"
 
 /**
  * Where the client connects: the configured server, or the embedded one. Kept apart from the client so
@@ -12,7 +16,10 @@ import type { EmbeddedPostgresError } from "./DatabaseErrors.ts"
 export class DatabaseTarget extends Context.Service<
   DatabaseTarget,
   {
-    readonly connection: Pick<PgClientConfig, "url" | "host" | "port" | "database" | "username" | "password" | "ssl">
+    readonly connection: Pick<
+      PgClientConfig,
+      "url" | "host" | "port" | "database" | "username" | "password" | "ssl" | "stream"
+    >
     /** host, port and database, for logs and errors: never the password. */
     readonly host: string
     readonly port: number
@@ -20,35 +27,47 @@ export class DatabaseTarget extends Context.Service<
     readonly embedded: boolean
   }
 >()("platform-kernel/Database/DatabaseTarget") {
-  /** The server named by `database.url` or `database.host`. */
-  static readonly fromConfig = (database: DatabaseConfigValues): DatabaseTarget["Service"] => {
-    const url = Redacted.value(database.url)
-    if (url !== "") {
-      const parsed = new URL(url)
+  /**
+   * The server named by `database.url` or `database.host`, with TLS as `sslmode` means in libpq. Fails when
+   * the configuration cannot be used (it is checked when loaded; values given directly are checked here) or
+   * the root certificate file cannot be read.
+   */
+  static readonly fromConfig = (
+    database: DatabaseConfigValues
+  ): Effect.Effect<DatabaseTarget["Service"], ConfigLoadError> =>
+    Effect.gen(function* () {
+      const checked = databaseEndpointOf(database)
+      if (Result.isFailure(checked)) {
+        const { key, problem } = checked.failure
+        return yield* new ConfigLoadError({ message: `${key.join(".")}: ${problem}` })
+      }
+      const endpoint = checked.success
+      const rootCert = endpoint.sslRootCert
+      const ca =
+        rootCert === undefined || rootCert === "system"
+          ? undefined
+          : yield* readRootCertificate(rootCert, endpoint.sslRootCertKey)
+      const tls = tlsSettingsFor(endpoint, ca)
+      const url = Redacted.value(database.url)
+      const password = Redacted.value(database.password)
       return DatabaseTarget.of({
-        connection: { url: database.url, ssl: database.ssl || parsed.searchParams.get("sslmode") === "require" },
-        host: parsed.hostname,
-        port: parsed.port === "" ? 5432 : Number(parsed.port),
-        database: decodeURIComponent(parsed.pathname.replace(/^\//, "")) || "postgres",
+        connection:
+          url !== ""
+            ? { url: database.url, ...tls }
+            : {
+                host: database.host,
+                port: database.port,
+                database: database.name,
+                username: database.user,
+                ...(password === "" ? {} : { password: database.password }),
+                ...tls
+              },
+        host: endpoint.host,
+        port: endpoint.port,
+        database: endpoint.database,
         embedded: false
       })
-    }
-    const password = Redacted.value(database.password)
-    return DatabaseTarget.of({
-      connection: {
-        host: database.host,
-        port: database.port,
-        database: database.name,
-        username: database.user,
-        ...(password === "" ? {} : { password: database.password }),
-        ssl: database.ssl
-      },
-      host: database.host,
-      port: database.port,
-      database: database.name,
-      embedded: false
     })
-  }
 
   /** Whether the configuration names a server; when not, the embedded one is used. */
   static readonly isConfigured = (database: DatabaseConfigValues): boolean =>
@@ -61,12 +80,12 @@ export class DatabaseTarget extends Context.Service<
    */
   static readonly layer = (options: {
     readonly embedded: EmbeddedMode
-  }): Layer.Layer<DatabaseTarget, EmbeddedPostgresError, AppConfig> =>
+  }): Layer.Layer<DatabaseTarget, ConfigLoadError | EmbeddedPostgresError, AppConfig> =>
     Layer.effect(
       DatabaseTarget,
       Effect.gen(function* () {
         const { database } = yield* AppConfig
-        if (DatabaseTarget.isConfigured(database)) return DatabaseTarget.fromConfig(database)
+        if (DatabaseTarget.isConfigured(database)) return yield* DatabaseTarget.fromConfig(database)
         const server = yield* embeddedPostgres(options.embedded, database.embedded)
         return DatabaseTarget.of({
           connection: { url: server.url },
@@ -78,3 +97,12 @@ export class DatabaseTarget extends Context.Service<
       })
     )
 }
+
+const readRootCertificate = (path: string, key: string) =>
+  Effect.tryPromise({
+    try: () => readFile(path, "utf8"),
+    catch: (cause) => {
+      const { code, message } = cause as NodeJS.ErrnoException
+      return new ConfigLoadError({ message: `${key}: cannot read the root certificate ${path} (${code ?? message})` })
+    }
+  })

@@ -2,6 +2,7 @@ import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { Clock, Context, Duration, Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
+import { describeFailure } from "../Client/SqlFailure.ts"
 import { migrationStatusOf } from "../Migrations/DatabaseMigrations.ts"
 import { readMigrationFiles } from "../Migrations/MigrationFiles.ts"
 
@@ -101,12 +102,3 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
 }
 
 const FileServices = Layer.merge(NodeFileSystem.layer, NodePath.layer)
-
-const describeFailure = (error: unknown): string => {
-  if (error !== null && typeof error === "object" && "reason" in error) {
-    const reason = (error as { reason: { message?: string; cause?: unknown } }).reason
-    if (reason.cause instanceof Error && reason.cause.message !== "") return reason.cause.message
-    if (reason.message) return reason.message
-  }
-  return error instanceof Error ? error.message : String(error)
-}

@@ -1,0 +1,112 @@
+import * as Net from "node:net"
+import { Duplex } from "node:stream"
+import * as Tls from "node:tls"
+
+// The protocol's SSLRequest: length 8, then the code 80877103. The server answers one byte, "S" or "N".
+const SSL_REQUEST = Buffer.from([0x00, 0x00, 0x00, 0x08, 0x04, 0xd2, 0x16, 0x2f])
+const TLS_ACCEPTED = 0x53
+
+export interface PreferTlsOptions {
+  readonly host: string
+  readonly port: number
+  /** Options of the TLS handshake (`rejectUnauthorized`, `ca`, `checkServerIdentity`). */
+  readonly tls: Tls.ConnectionOptions
+}
+
+/**
+ * A connection as libpq makes it for `sslmode=prefer`: it asks the server for TLS and goes on in plaintext
+ * when the server has none, or when the TLS handshake fails (then on a new TCP connection, as libpq retries).
+ * Given to `@effect/sql-pg` as its `stream`, with `ssl: false`, so the driver speaks the protocol over
+ * whatever was negotiated: the driver's own `prefer` verifies the certificate, which libpq's does not.
+ */
+export const connectPreferringTls = (options: PreferTlsOptions): Duplex => new PreferTlsSocket(options)
+
+class PreferTlsSocket extends Duplex {
+  private transport: Net.Socket | undefined
+  private readonly opened = new Set<Net.Socket>()
+  private readonly queued: Array<{ readonly chunk: Buffer; readonly callback: (error?: Error | null) => void }> = []
+  private ended: (() => void) | undefined
+  private readonly options: PreferTlsOptions
+
+  constructor(options: PreferTlsOptions) {
+    super()
+    this.options = options
+    const raw = this.open()
+    const failed = (error: Error) => this.destroy(error)
+    const closed = () => this.destroy()
+    raw.on("error", failed).on("close", closed)
+    raw.write(SSL_REQUEST)
+    raw.once("data", (chunk: Buffer) => {
+      raw.off("error", failed).off("close", closed)
+      if (this.destroyed) return
+      if (chunk.length === 1 && chunk[0] === TLS_ACCEPTED) return this.handshake(raw)
+      // "N": no TLS on this server. Anything else (an ErrorResponse) is the driver's to read and report.
+      this.attach(raw, chunk.length === 1 ? undefined : chunk)
+    })
+  }
+
+  private open(): Net.Socket {
+    const socket = Net.connect({ host: this.options.host, port: this.options.port, noDelay: true })
+    this.opened.add(socket)
+    return socket
+  }
+
+  private handshake(raw: Net.Socket): void {
+    const { host } = this.options
+    const secure = Tls.connect({
+      ...this.options.tls,
+      socket: raw,
+      host,
+      ...(Net.isIP(host) === 0 ? { servername: host } : {})
+    })
+    this.opened.add(secure)
+    let failed = false
+    const fallBack = () => {
+      if (failed) return
+      failed = true
+      secure.destroy()
+      raw.destroy()
+      if (!this.destroyed) this.attach(this.open())
+    }
+    // An error on either socket before the handshake completes is a failed handshake.
+    raw.once("error", fallBack)
+    secure.once("error", fallBack)
+    secure.once("secureConnect", () => {
+      raw.off("error", fallBack).on("error", (error) => this.destroy(error))
+      secure.off("error", fallBack)
+      this.attach(secure)
+    })
+  }
+
+  private attach(socket: Net.Socket, unread?: Buffer): void {
+    this.transport = socket
+    socket.on("data", (chunk: Buffer) => {
+      if (!this.push(chunk)) socket.pause()
+    })
+    socket.on("end", () => this.push(null))
+    socket.on("error", (error) => this.destroy(error))
+    socket.on("close", () => this.destroy())
+    if (unread !== undefined) this.push(unread)
+    for (const { chunk, callback } of this.queued.splice(0)) socket.write(chunk, callback)
+    if (this.ended !== undefined) socket.end(this.ended)
+  }
+
+  override _read(): void {
+    this.transport?.resume()
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.transport === undefined) this.queued.push({ chunk, callback })
+    else this.transport.write(chunk, callback)
+  }
+
+  override _final(callback: () => void): void {
+    if (this.transport === undefined) this.ended = callback
+    else this.transport.end(callback)
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    for (const socket of this.opened) socket.destroy()
+    callback(error)
+  }
+}
