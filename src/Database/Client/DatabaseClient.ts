@@ -4,13 +4,9 @@ import type { SqlError } from "effect/sql/SqlError"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import { DatabaseStartupError } from "./DatabaseErrors.ts"
 import { DatabaseTarget } from "./DatabaseTarget.ts"
+import { describeSqlError } from "./SqlFailure.ts"
 
-/** The server's own words when it has them; never the connection string. */
-export const describeSqlError = (error: SqlError): string => {
-  const cause = error.reason.cause
-  const serverMessage = cause instanceof Error && cause.message !== "" ? cause.message : undefined
-  return serverMessage ?? error.reason.message ?? error.reason._tag
-}
+export { describeSqlError } from "./SqlFailure.ts"
 
 // Bad credentials or a missing database will not fix themselves: fail at once instead of waiting.
 const isPermanent = (error: SqlError): boolean =>

@@ -1,30 +1,17 @@
 import { type Effect, Layer } from "effect"
-import { AuditLogRepository } from "../Repositories/AuditLogRepository.ts"
-import { PermissionRepository } from "../Repositories/PermissionRepository.ts"
-import { RoleRepository } from "../Repositories/RoleRepository.ts"
-import { Transactions } from "../Repositories/Transactions.ts"
-import { UserRepository } from "../Repositories/UserRepository.ts"
+import * as RepositoryFronts from "../Front/RepositoryFronts.ts"
+import type { Repositories } from "../Repositories/Repositories.ts"
+import * as MemoryRepositoryStore from "./MemoryRepositoryStore.ts"
 import { MemoryStore } from "./MemoryStore.ts"
 
-/** What `MemoryDatabase.layer` provides: the same services as the PostgreSQL `RepositoriesLayer`, plus the store. */
-export type MemoryDatabaseServices =
-  | UserRepository
-  | RoleRepository
-  | PermissionRepository
-  | AuditLogRepository
-  | Transactions
-  | MemoryStore
-
-const repositories = Layer.mergeAll(
-  UserRepository.layerMemory,
-  RoleRepository.layerMemory,
-  PermissionRepository.layerMemory,
-  AuditLogRepository.layerMemory,
-  Transactions.layerMemory
-)
+/** What `MemoryDatabase.layer` provides: the same services as the PostgreSQL repository layer, plus the store. */
+export type MemoryDatabaseServices = Repositories | MemoryStore
 
 // Every build makes a new store, so each `Effect.provide` (each test) starts from empty tables.
-const layer: Layer.Layer<MemoryDatabaseServices> = repositories.pipe(Layer.provideMerge(MemoryStore.layer))
+const layer: Layer.Layer<MemoryDatabaseServices> = RepositoryFronts.layer.pipe(
+  Layer.provide(MemoryRepositoryStore.layer),
+  Layer.provideMerge(MemoryStore.layer)
+)
 
 /**
  * `layer`, with `seed` run once when the layer is built, e.g. to create the users and roles a suite

@@ -10,6 +10,7 @@ import { PermissionRepository } from "../../../src/Database/Repositories/Permiss
 import { RoleRepository } from "../../../src/Database/Repositories/RoleRepository.ts"
 import { Transactions } from "../../../src/Database/Repositories/Transactions.ts"
 import { UserRepository } from "../../../src/Database/Repositories/UserRepository.ts"
+import * as RepositoryLayers from "../../../src/Database/RepositoryLayers.ts"
 import { UserId } from "../../../src/Domain/index.ts"
 import { expectFailure, makeHash, uniqueEmail, uniqueRoleName } from "../../Contract/Fixtures.ts"
 import { withAdmin } from "../../support/adminClient.ts"
@@ -36,13 +37,7 @@ const DeadServerLayer = Layer.unwrap(
       DATABASE_URL: `postgres://postgres:hunter2-secret@127.0.0.1:${port}/nowhere`,
       DATABASE_CONNECT_TIMEOUT: "1 second"
     })
-    return Layer.mergeAll(
-      UserRepository.layer,
-      RoleRepository.layer,
-      PermissionRepository.layer,
-      AuditLogRepository.layer,
-      Transactions.layer
-    ).pipe(
+    return RepositoryLayers.layerNoDeps.pipe(
       Layer.provide(
         Layer.succeed(
           DatabaseMigrations,
