@@ -11,7 +11,7 @@ import type { NamedRowStore, PageQuery } from "./RepositoryStore.ts"
  * row with a unique name.
  */
 export const makeNamedRowMethods = <
-  Row,
+  Row extends { readonly id: Id; readonly name: string },
   Input,
   Insert extends { readonly name: Name },
   Id extends string,
@@ -29,7 +29,7 @@ export const makeNamedRowMethods = <
   readonly decodeName: (name: string) => Effect.Effect<Name, InvalidInput>
   readonly nameNotFound: (name: Name) => NotFound
   readonly nameTaken: (name: Name) => NameTaken
-  readonly deletedEvent: (deleted: { readonly id: Id; readonly name: string }) => AuditEvent
+  readonly deletedEvent: (deleted: Row) => AuditEvent
 }) => {
   const { method, rows } = spec
 

@@ -97,22 +97,16 @@ export const redactedText = <A>(
 }
 
 // Not found by id: a malformed id names nothing, and the error still reports what the caller asked for.
-export const userIdRule: IdRule<UserId, UserNotFound> = {
-  validId: validId(UserId),
-  notFound: (id) => new UserNotFound({ id: id as UserId }, { disableChecks: true })
-}
-export const roleIdRule: IdRule<RoleId, RoleNotFound> = {
-  validId: validId(RoleId),
-  notFound: (id) => new RoleNotFound({ id: id as RoleId }, { disableChecks: true })
-}
-export const permissionIdRule: IdRule<PermissionId, PermissionNotFound> = {
-  validId: validId(PermissionId),
-  notFound: (id) => new PermissionNotFound({ id: id as PermissionId }, { disableChecks: true })
-}
-export const auditLogIdRule: IdRule<AuditLogId, AuditLogNotFound> = {
-  validId: validId(AuditLogId),
-  notFound: (id) => new AuditLogNotFound({ id: id as AuditLogId }, { disableChecks: true })
-}
+const idRule = <Id extends string, NotFound>(
+  schema: Schema.Top & { readonly Type: Id },
+  notFound: (id: Id) => NotFound
+): IdRule<Id, NotFound> => ({ validId: validId(schema), notFound: (id) => notFound(id as Id) })
+
+const unchecked = { disableChecks: true } as const
+export const userIdRule = idRule(UserId, (id) => new UserNotFound({ id }, unchecked))
+export const roleIdRule = idRule(RoleId, (id) => new RoleNotFound({ id }, unchecked))
+export const permissionIdRule = idRule(PermissionId, (id) => new PermissionNotFound({ id }, unchecked))
+export const auditLogIdRule = idRule(AuditLogId, (id) => new AuditLogNotFound({ id }, unchecked))
 
 // UserRepository. The password hash is checked apart, with `redactedText`, so it is never described.
 

@@ -58,8 +58,8 @@ export interface NamedRowStore<Row, Insert, Id, Name, Query extends PageQuery<Na
   readonly findByName: (name: Name) => Effect.Effect<Option.Option<Row>, StoreFailure>
   /** By name. */
   readonly list: (query: Query) => Effect.Effect<ReadonlyArray<Row>, StoreFailure>
-  /** Its links go with it. */
-  readonly delete: (id: Id) => Effect.Effect<Option.Option<{ readonly id: Id; readonly name: string }>, StoreFailure>
+  /** The deleted row; its links go with it. */
+  readonly delete: (id: Id) => Effect.Effect<Option.Option<Row>, StoreFailure>
 }
 
 export interface UserStore {
@@ -71,10 +71,8 @@ export interface UserStore {
   readonly list: (query: PageQuery<UserId>) => Effect.Effect<ReadonlyArray<User>, StoreFailure>
   /** Sets the given columns (at least one) and stamps `updatedAt`; `None` when there is no such user. */
   readonly update: (id: UserId, patch: UserPatchFields) => Effect.Effect<Option.Option<User>, KeyTaken | StoreFailure>
-  /** Its role links go with it. */
-  readonly delete: (
-    id: UserId
-  ) => Effect.Effect<Option.Option<{ readonly id: UserId; readonly email: string }>, StoreFailure>
+  /** The deleted user; its role links go with it. */
+  readonly delete: (id: UserId) => Effect.Effect<Option.Option<User>, StoreFailure>
   readonly roles: LinkStore<UserId, RoleId>
   /** By role name; `None` when there is no such user. */
   readonly rolesOf: (id: UserId) => Effect.Effect<Option.Option<ReadonlyArray<Role>>, StoreFailure>

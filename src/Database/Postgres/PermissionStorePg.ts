@@ -1,39 +1,34 @@
-import { Schema } from "effect"
-import { type SqlClient, SqlSchema } from "effect/sql"
+import type { SqlClient } from "effect/sql"
 import { Permission, PermissionId, PermissionName } from "../../Domain/index.ts"
-import { PermissionModule } from "../Front/RepositoryInputs.ts"
 import type { PermissionStore } from "../Front/RepositoryStore.ts"
-import { makeNamedRowStorePg, namedRowColumns } from "./NamedRowStorePg.ts"
+import { namedRowColumns } from "./RoleStorePg.ts"
+import { recoverable } from "./Statements.ts"
+import { makeTablePg } from "./TablePg.ts"
 
 /** `permissions`. */
 export const makePermissionStorePg = (sql: SqlClient.SqlClient): PermissionStore => {
-  const columns = sql.literal(namedRowColumns)
-
-  // starts_with rather than LIKE: the module may contain '_', a LIKE wildcard.
-  const list = SqlSchema.findAll({
-    Request: Schema.Struct({
-      after: Schema.UndefinedOr(PermissionName),
-      module: Schema.UndefinedOr(PermissionModule),
-      limit: Schema.Int
-    }),
-    Result: Permission,
-    execute: ({ after, module, limit }) =>
-      sql`SELECT ${columns} FROM permissions
-        WHERE ${sql.and([
-          ...(after === undefined ? [] : [sql`name > ${after}`]),
-          ...(module === undefined ? [] : [sql`starts_with(name, ${`${module}.`})`])
-        ])}
-        ORDER BY name LIMIT ${limit}`
+  const permissions = makeTablePg(sql, {
+    table: "permissions",
+    columns: namedRowColumns,
+    Row: Permission,
+    Insert: Permission.insert,
+    Id: PermissionId,
+    Key: PermissionName,
+    key: "name"
   })
-
   return {
-    ...makeNamedRowStorePg(sql, {
-      table: "permissions",
-      Row: Permission,
-      Insert: Permission.insert,
-      Id: PermissionId,
-      Name: PermissionName
-    }),
-    list
+    // A savepoint, so that a caller's transaction survives a taken name.
+    insert: (row) => recoverable(sql)(permissions.insert(row)),
+    insertOrGet: permissions.insertOrGet,
+    findById: permissions.findById,
+    findByName: permissions.findByKey,
+    // starts_with rather than LIKE: the module may contain '_', a LIKE wildcard.
+    list: (query) =>
+      permissions.list(
+        "name",
+        query,
+        query.module === undefined ? [] : [sql`starts_with(name, ${`${query.module}.`})`]
+      ),
+    delete: permissions.delete
   }
 }
