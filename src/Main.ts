@@ -21,7 +21,7 @@ import { layerRunningEmbeddedTarget } from "./Database/Embedded/EmbeddedPostgres
 import { DatabaseHealth } from "./Database/Health/DatabaseHealth.ts"
 import { HealthProbeRoutes } from "./Database/Health/HealthProbes.ts"
 import { DatabaseMigrations, migrationStatus } from "./Database/Migrations/DatabaseMigrations.ts"
-import { RepositoriesLayer } from "./Database/RepositoryLayers.ts"
+import { layerNoDeps as RepositoriesLayer } from "./Database/RepositoryLayers.ts"
 
 const version: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
 

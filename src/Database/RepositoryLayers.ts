@@ -1,6 +1,7 @@
 import { Layer } from "effect"
 import type { SqlClient } from "effect/sql"
 import { AppConfig, type LoadOptions } from "../Config/AppConfig.ts"
+import type { ConfigLoadError } from "../Config/ConfigError.ts"
 import { DatabaseLayer } from "./DatabaseLayers.ts"
 import * as RepositoryFronts from "./Front/RepositoryFronts.ts"
 import type { DatabaseMigrations } from "./Migrations/DatabaseMigrations.ts"
@@ -19,11 +20,9 @@ export const layerNoDeps: Layer.Layer<Repositories, never, SqlClient.SqlClient |
  * server when none is configured) -> migrations -> repositories. Provides `AppConfig`, `PgClient`,
  * `SqlClient`, `DatabaseMigrations`, the repositories and `Transactions`.
  */
-export const layer = (options: LoadOptions = {}) =>
-  layerNoDeps.pipe(Layer.provideMerge(DatabaseLayer), Layer.provideMerge(AppConfig.layer(options)))
-
-/** @deprecated The former name of `layerNoDeps`. */
-export const RepositoriesLayer: Layer.Layer<Repositories, never, SqlClient.SqlClient | DatabaseMigrations> = layerNoDeps
-
-/** @deprecated The former name of `layer`. */
-export const PlatformKernelLayer = layer
+export const layer = (
+  options: LoadOptions = {}
+): Layer.Layer<
+  Repositories | Layer.Success<typeof DatabaseLayer> | AppConfig,
+  Layer.Error<typeof DatabaseLayer> | ConfigLoadError
+> => layerNoDeps.pipe(Layer.provideMerge(DatabaseLayer), Layer.provideMerge(AppConfig.layer(options)))

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, type FileSystem, Layer, type Path, References } from "effect"
+import { Effect, type FileSystem, Layer, type Path, References } from "effect"
 import { SqlClient } from "effect/sql"
 import { MigrationError } from "effect/sql/Migrator"
 import { afterAll } from "vitest"
@@ -17,6 +17,7 @@ import {
   pendingMigrations
 } from "../../../src/Database/Migrations/MigrationDrift.ts"
 import { type MigrationFile, readMigrationFiles } from "../../../src/Database/Migrations/MigrationFiles.ts"
+import { expectError } from "../../support/Expect.ts"
 import { scopedDatabase, testConfig } from "../../support/TestDatabase.ts"
 import { MIGRATIONS_TABLE } from "../../support/urls.ts"
 
@@ -74,16 +75,7 @@ const historyRows = Effect.gen(function* () {
 })
 
 /** The MigrationError of a run that must be refused. */
-const refusal = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const exit = yield* Effect.exit(effect)
-    if (Exit.isSuccess(exit)) return assert.fail(`expected a refusal, got ${JSON.stringify(exit.value)}`)
-    const reason = exit.cause.reasons[0]
-    assert.strictEqual(reason?._tag, "Fail")
-    const error = (reason as { error: unknown }).error
-    assert.instanceOf(error, MigrationError)
-    return error as MigrationError
-  })
+const refusal = <A, E, R>(effect: Effect.Effect<A, E, R>) => expectError(effect, MigrationError)
 
 describe("migrations on an empty database", () => {
   it.live("applies 1, 2, 3 once, records name and sha256 of each, and a second run applies nothing", () =>
