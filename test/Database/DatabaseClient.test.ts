@@ -4,6 +4,7 @@ import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../src/Config/AppConfig.ts"
 import { DatabaseConnectionLayer } from "../../src/Database/DatabaseLayers.ts"
 import { eventually } from "../support/Eventually.ts"
+import { expectFailure } from "../support/Expect.ts"
 import { freePort } from "../support/freePort.ts"
 import { sessionsNamed } from "../support/Sessions.ts"
 import { scopedDatabase, testConfig } from "../support/TestDatabase.ts"
@@ -57,12 +58,11 @@ describe("DatabaseClient", () => {
         DATABASE_STARTUP_TIMEOUT: "1 second"
       })
       const started = Date.now()
-      const exit = yield* Effect.exit(
-        Layer.build(DatabaseConnectionLayer.pipe(Layer.provide(AppConfig.layerFrom(config)))).pipe(Effect.scoped)
+      const { message } = yield* expectFailure(
+        Layer.build(DatabaseConnectionLayer.pipe(Layer.provide(AppConfig.layerFrom(config)))).pipe(Effect.scoped),
+        "DatabaseStartupError"
       )
       const elapsed = Duration.millis(Date.now() - started)
-      assert.isTrue(Exit.isFailure(exit))
-      const message = String(Exit.isFailure(exit) ? (exit.cause.reasons[0] as { error?: Error }).error?.message : "")
       assert.include(message, `127.0.0.1:${port}`)
       assert.include(message, `"nowhere"`)
       assert.include(message, "ECONNREFUSED")

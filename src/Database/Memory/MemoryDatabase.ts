@@ -24,7 +24,8 @@ const layerSeeded = <A, E, R>(
 
 /**
  * Every repository and `Transactions` in memory, on one fresh `MemoryStore`: what a consumer's test
- * provides instead of `PlatformKernelLayer`. Same validation, errors, orderings, pagination and audit
- * records as PostgreSQL; see `MemoryStore` for what differs.
+ * provides instead of `RepositoryLayers.layer` (`PlatformKernelLayer`). The same fronts as on PostgreSQL,
+ * so the same validation, errors and audit records; the store gives the same orderings and pagination.
+ * See `MemoryStore` for what differs.
  */
 export const MemoryDatabase = { layer, layerSeeded } as const

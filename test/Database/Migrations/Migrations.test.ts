@@ -5,10 +5,11 @@ import { join } from "node:path"
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, type FileSystem, Layer, type Path, References } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, SqlError } from "effect/sql"
 import { MigrationError } from "effect/sql/Migrator"
 import { afterAll } from "vitest"
 import { AppConfig, bundledMigrationsDirectory } from "../../../src/Config/AppConfig.ts"
+import { describeSqlError } from "../../../src/Database/Client/SqlFailure.ts"
 import { DatabaseConnectionLayer } from "../../../src/Database/DatabaseLayers.ts"
 import { applyMigrations, migrationStatus } from "../../../src/Database/Migrations/DatabaseMigrations.ts"
 import {
@@ -231,7 +232,8 @@ describe("migrations on an empty database", () => {
         const error = yield* refusal(applyMigrations(options(directory)))
         assert.strictEqual(error.kind, "Failed")
         assert.strictEqual(error.message, 'Migration "4_bad_sql" failed')
-        assert.include(String((error.cause as { reason?: { cause?: Error } }).reason?.cause?.message), "SELEC")
+        assert.isTrue(SqlError.isSqlError(error.cause))
+        if (SqlError.isSqlError(error.cause)) assert.include(describeSqlError(error.cause), "SELEC")
         for (const table of ["users", "roles", "audit_logs", "t4", "t5"]) {
           assert.isFalse(yield* tableExists(table), table)
         }
