@@ -1,9 +1,8 @@
 import type { SqlClient } from "effect/sql"
 import { Permission, PermissionId, PermissionName } from "../../Domain/index.ts"
 import type { PermissionStore } from "../Front/RepositoryStore.ts"
-import { namedRowColumns } from "./RoleStorePg.ts"
 import { recoverable } from "./Statements.ts"
-import { makeTablePg } from "./TablePg.ts"
+import { makeTablePg, namedRowColumns } from "./TablePg.ts"
 
 /** `permissions`. */
 export const makePermissionStorePg = (sql: SqlClient.SqlClient): PermissionStore => {

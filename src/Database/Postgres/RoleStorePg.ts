@@ -4,10 +4,7 @@ import { RolePatch } from "../Front/RepositoryInputs.ts"
 import type { RoleStore } from "../Front/RepositoryStore.ts"
 import { makeLinkTablePg } from "./LinkTablePg.ts"
 import { recoverable, rowsOfOwner } from "./Statements.ts"
-import { makeTablePg } from "./TablePg.ts"
-
-/** The columns of `roles` and `permissions`. */
-export const namedRowColumns = "id, name, description, created_at"
+import { makeTablePg, namedRowColumns } from "./TablePg.ts"
 
 /** `roles` and `role_permissions`. */
 export const makeRoleStorePg = (sql: SqlClient.SqlClient): RoleStore => {

@@ -5,6 +5,9 @@ import { exactlyOne, keyTakenOn, recoverable } from "./Statements.ts"
 
 const ensureAttempts = 3
 
+/** The columns of `roles` and `permissions`. */
+export const namedRowColumns = "id, name, description, created_at"
+
 /**
  * The statements of a table whose rows have a uuid `id` and one more unique key: `users` (`email`), `roles`
  * and `permissions` (`name`). Each statement is one round trip; deletes cascade to the links.
