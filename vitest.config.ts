@@ -8,6 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
+    // Type-only assertions (expectTypeOf, @ts-expect-error) live in *.test-d.ts files, checked by tsc.
+    typecheck: { enabled: true, include: ["test/**/*.test-d.ts"] },
     globalSetup: ["test/support/globalSetup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000

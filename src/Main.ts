@@ -15,12 +15,12 @@ import { LoggingLayer } from "./Config/Logging.ts"
 import { RbacBaselineLayer } from "./Database/Bootstrap/RbacBaseline.ts"
 import { DatabaseClientLayer, DatabaseClientLayerNoWait } from "./Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
-import { describeFailure } from "./Database/Client/DescribeFailure.ts"
+import { describeFailure } from "./Database/Client/SqlFailure.ts"
 import { DatabaseLayer } from "./Database/DatabaseLayers.ts"
 import { DatabaseHealth } from "./Database/Health/DatabaseHealth.ts"
 import { healthProbeRoutes } from "./Database/Health/HealthProbes.ts"
 import { DatabaseMigrations, migrationStatus } from "./Database/Migrations/DatabaseMigrations.ts"
-import { RepositoriesLayer } from "./Database/RepositoryLayers.ts"
+import { layerNoDeps as RepositoriesLayer } from "./Database/RepositoryLayers.ts"
 
 const version: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
 

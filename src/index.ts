@@ -59,6 +59,7 @@ export {
   type ListPermissions,
   PermissionRepository
 } from "./Database/Repositories/PermissionRepository.ts"
+export type { Repositories } from "./Database/Repositories/Repositories.ts"
 export { type CreateRole, RoleRepository, type UpdateRole } from "./Database/Repositories/RoleRepository.ts"
 export { Transactions } from "./Database/Repositories/Transactions.ts"
 export {
@@ -67,7 +68,13 @@ export {
   type UpdateUser,
   UserRepository
 } from "./Database/Repositories/UserRepository.ts"
-export { PlatformKernelLayer, RepositoriesLayer } from "./Database/RepositoryLayers.ts"
+export * as RepositoryLayers from "./Database/RepositoryLayers.ts"
+// The former names of `RepositoryLayers.layer` and `RepositoryLayers.layerNoDeps`, kept while the public API
+// is reworked.
+export {
+  layer as PlatformKernelLayer,
+  layerNoDeps as RepositoriesLayer
+} from "./Database/RepositoryLayers.ts"
 
 // Domain
 export * from "./Domain/index.ts"

@@ -1,25 +1,28 @@
 import { Layer } from "effect"
+import type { SqlClient } from "effect/sql"
 import { AppConfig, type LoadOptions } from "../Config/AppConfig.ts"
+import type { ConfigLoadError } from "../Config/ConfigError.ts"
 import { DatabaseLayer } from "./DatabaseLayers.ts"
-import { AuditLogRepository } from "./Repositories/AuditLogRepository.ts"
-import { PermissionRepository } from "./Repositories/PermissionRepository.ts"
-import { RoleRepository } from "./Repositories/RoleRepository.ts"
-import { Transactions } from "./Repositories/Transactions.ts"
-import { UserRepository } from "./Repositories/UserRepository.ts"
+import * as RepositoryFronts from "./Front/RepositoryFronts.ts"
+import type { DatabaseMigrations } from "./Migrations/DatabaseMigrations.ts"
+import * as PostgresStore from "./Postgres/PostgresStore.ts"
+import type { Repositories } from "./Repositories/Repositories.ts"
 
-/** The four repositories and `Transactions` on PostgreSQL; needs the migrated database (`DatabaseLayer`). */
-export const RepositoriesLayer = Layer.mergeAll(
-  UserRepository.layer,
-  RoleRepository.layer,
-  PermissionRepository.layer,
-  AuditLogRepository.layer,
-  Transactions.layer
-)
+/**
+ * The repositories and `Transactions` on PostgreSQL, the dependencies left to the caller: the `SqlClient`
+ * and the migrated database (`DatabaseMigrations`), e.g. from `DatabaseLayer`.
+ */
+export const layerNoDeps: Layer.Layer<Repositories, never, SqlClient.SqlClient | DatabaseMigrations> =
+  RepositoryFronts.layer.pipe(Layer.provide(PostgresStore.layer))
 
 /**
  * Everything a platform service needs, in one layer: configuration (file + environment) -> client (embedded
  * server when none is configured) -> migrations -> repositories. Provides `AppConfig`, `PgClient`,
  * `SqlClient`, `DatabaseMigrations`, the repositories and `Transactions`.
  */
-export const PlatformKernelLayer = (options: LoadOptions = {}) =>
-  RepositoriesLayer.pipe(Layer.provideMerge(DatabaseLayer), Layer.provideMerge(AppConfig.layer(options)))
+export const layer = (
+  options: LoadOptions = {}
+): Layer.Layer<
+  Repositories | Layer.Success<typeof DatabaseLayer> | AppConfig,
+  Layer.Error<typeof DatabaseLayer> | ConfigLoadError
+> => layerNoDeps.pipe(Layer.provideMerge(DatabaseLayer), Layer.provideMerge(AppConfig.layer(options)))

@@ -4,16 +4,8 @@ import { PermissionRepository } from "../../src/Database/Repositories/Permission
 import { RoleRepository } from "../../src/Database/Repositories/RoleRepository.ts"
 import { UserRepository } from "../../src/Database/Repositories/UserRepository.ts"
 import { RoleId, UserId } from "../../src/Domain/index.ts"
-import {
-  type ContractIt,
-  expectFailure,
-  expectInvalid,
-  newPermission,
-  newRole,
-  newUser,
-  unique,
-  uniquePermissionName
-} from "./Fixtures.ts"
+import { expectFailure, expectInvalid } from "../support/Expect.ts"
+import { type ContractIt, newPermission, newRole, newUser, unique, uniquePermissionName } from "./Fixtures.ts"
 
 const missingUserId = UserId.make("00000000-0000-7000-8000-000000000004")
 const missingRoleId = RoleId.make("00000000-0000-7000-8000-000000000005")

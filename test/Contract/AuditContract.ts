@@ -5,13 +5,12 @@ import { PermissionRepository } from "../../src/Database/Repositories/Permission
 import { RoleRepository } from "../../src/Database/Repositories/RoleRepository.ts"
 import { UserRepository } from "../../src/Database/Repositories/UserRepository.ts"
 import { type AuditLog, AuditLogId, asSystem, RoleId, type UserId, withActor } from "../../src/Domain/index.ts"
+import { expectFailure, expectInvalid } from "../support/Expect.ts"
 import {
   allPages,
   auditActionsFor,
   auditLogs,
   type ContractIt,
-  expectFailure,
-  expectInvalid,
   makeHash,
   newPermission,
   newRole,
@@ -149,7 +148,7 @@ export const auditContract = (it: ContractIt) =>
       Effect.gen(function* () {
         const audit = yield* AuditLogRepository
         const error = yield* expectFailure(audit.findById(missingAuditLogId), "AuditLogNotFound")
-        assert.strictEqual((error as { id?: string }).id, missingAuditLogId)
+        assert.strictEqual(error.id, missingAuditLogId)
       })
     )
 

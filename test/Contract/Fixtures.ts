@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto"
 import type { Vitest } from "@effect/vitest"
-import { assert } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
 import { AuditLogRepository, type ListAuditLogs } from "../../src/Database/Repositories/AuditLogRepository.ts"
 import { PermissionRepository } from "../../src/Database/Repositories/PermissionRepository.ts"
@@ -72,20 +71,3 @@ export const auditLogs = (filter: Omit<ListAuditLogs, "cursor" | "limit"> = {}) 
 
 export const auditActionsFor = (targetId: string) =>
   Effect.map(auditLogs({ targetId }), (logs) => logs.map((log: AuditLog) => log.action))
-
-/** Fails the test unless `effect` fails with `InvalidInput` on `field`; returns the error. */
-export const expectInvalid = <A, E, R>(effect: Effect.Effect<A, E, R>, field: string) =>
-  Effect.gen(function* () {
-    const error = yield* Effect.flip(effect)
-    assert.strictEqual((error as { _tag?: string })._tag, "InvalidInput", `expected InvalidInput on ${field}`)
-    assert.strictEqual((error as { field?: string }).field, field)
-    return error
-  })
-
-/** Fails the test unless `effect` fails with an error tagged `tag`; returns the error. */
-export const expectFailure = <A, E, R>(effect: Effect.Effect<A, E, R>, tag: string) =>
-  Effect.gen(function* () {
-    const error = yield* Effect.flip(effect)
-    assert.strictEqual((error as { _tag?: string })._tag, tag)
-    return error
-  })

@@ -3,16 +3,8 @@ import { Effect } from "effect"
 import { PermissionRepository } from "../../src/Database/Repositories/PermissionRepository.ts"
 import { RoleRepository } from "../../src/Database/Repositories/RoleRepository.ts"
 import { PermissionId } from "../../src/Domain/index.ts"
-import {
-  allPages,
-  type ContractIt,
-  expectFailure,
-  expectInvalid,
-  newPermission,
-  newRole,
-  unique,
-  uniquePermissionName
-} from "./Fixtures.ts"
+import { expectFailure, expectInvalid } from "../support/Expect.ts"
+import { allPages, type ContractIt, newPermission, newRole, unique, uniquePermissionName } from "./Fixtures.ts"
 
 const missingPermissionId = PermissionId.make("00000000-0000-7000-8000-000000000003")
 
@@ -44,7 +36,7 @@ export const permissionContract = (it: ContractIt) =>
         const permissions = yield* PermissionRepository
         const permission = yield* newPermission()
         const error = yield* expectFailure(permissions.create({ name: permission.name }), "PermissionNameTaken")
-        assert.strictEqual((error as { name?: string }).name, permission.name)
+        assert.strictEqual(error.name, permission.name)
       })
     )
 
@@ -95,10 +87,10 @@ export const permissionContract = (it: ContractIt) =>
       Effect.gen(function* () {
         const permissions = yield* PermissionRepository
         const byId = yield* expectFailure(permissions.findById(missingPermissionId), "PermissionNotFound")
-        assert.strictEqual((byId as { id?: string }).id, missingPermissionId)
+        assert.strictEqual(byId.id, missingPermissionId)
         const name = uniquePermissionName()
         const byName = yield* expectFailure(permissions.findByName(name), "PermissionNotFound")
-        assert.strictEqual((byName as { name?: string }).name, name)
+        assert.strictEqual(byName.name, name)
         yield* expectFailure(permissions.delete(missingPermissionId), "PermissionNotFound")
       })
     )

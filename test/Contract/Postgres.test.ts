@@ -1,6 +1,4 @@
-import { Layer } from "effect"
-import { RepositoriesLayer } from "../../src/Database/RepositoryLayers.ts"
-import { TestDatabaseLayer } from "../support/TestDatabase.ts"
+import { RepositoriesTestLayer } from "../support/RepositoriesTestLayer.ts"
 import { repositoryContract } from "./RepositoryContract.ts"
 
-repositoryContract("PostgreSQL", RepositoriesLayer.pipe(Layer.provideMerge(TestDatabaseLayer())))
+repositoryContract("PostgreSQL", RepositoriesTestLayer())

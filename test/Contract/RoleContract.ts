@@ -2,16 +2,8 @@ import { assert, describe } from "@effect/vitest"
 import { Effect } from "effect"
 import { RoleRepository } from "../../src/Database/Repositories/RoleRepository.ts"
 import { PermissionId, RoleId } from "../../src/Domain/index.ts"
-import {
-  allPages,
-  type ContractIt,
-  expectFailure,
-  expectInvalid,
-  newPermission,
-  newRole,
-  unique,
-  uniqueRoleName
-} from "./Fixtures.ts"
+import { expectFailure, expectInvalid } from "../support/Expect.ts"
+import { allPages, type ContractIt, newPermission, newRole, unique, uniqueRoleName } from "./Fixtures.ts"
 
 const missingRoleId = RoleId.make("00000000-0000-7000-8000-000000000001")
 const missingPermissionId = PermissionId.make("00000000-0000-7000-8000-000000000002")
@@ -44,7 +36,7 @@ export const roleContract = (it: ContractIt) =>
         const roles = yield* RoleRepository
         const role = yield* newRole()
         const error = yield* expectFailure(roles.create({ name: role.name }), "RoleNameTaken")
-        assert.strictEqual((error as { name?: string }).name, role.name)
+        assert.strictEqual(error.name, role.name)
       })
     )
 
@@ -111,7 +103,7 @@ export const roleContract = (it: ContractIt) =>
         const taken = yield* newRole()
         const role = yield* newRole()
         const error = yield* expectFailure(roles.update(role.id, { name: taken.name }), "RoleNameTaken")
-        assert.strictEqual((error as { name?: string }).name, taken.name)
+        assert.strictEqual(error.name, taken.name)
         yield* expectInvalid(roles.update(role.id, { name: "Not Valid", description: "x" }), "name")
         yield* expectFailure(roles.update(missingRoleId, { description: "x" }), "RoleNotFound")
         const found = yield* roles.findById(role.id)
@@ -124,9 +116,9 @@ export const roleContract = (it: ContractIt) =>
       Effect.gen(function* () {
         const roles = yield* RoleRepository
         const byId = yield* expectFailure(roles.findById(missingRoleId), "RoleNotFound")
-        assert.strictEqual((byId as { id?: string }).id, missingRoleId)
+        assert.strictEqual(byId.id, missingRoleId)
         const byName = yield* expectFailure(roles.findByName(uniqueRoleName("nobody")), "RoleNotFound")
-        assert.include((byName as { name?: string }).name ?? "", "nobody-")
+        assert.include(byName.name ?? "", "nobody-")
         yield* expectFailure(roles.delete(missingRoleId), "RoleNotFound")
         yield* expectFailure(roles.permissionsOf(missingRoleId), "RoleNotFound")
         yield* expectFailure(roles.findById("not-a-uuid" as RoleId), "RoleNotFound")

@@ -4,7 +4,8 @@ import { Effect, Logger, Redacted, References, Schema } from "effect"
 import { RoleRepository } from "../../src/Database/Repositories/RoleRepository.ts"
 import { UserRepository } from "../../src/Database/Repositories/UserRepository.ts"
 import { User, UserWithAccess } from "../../src/Domain/index.ts"
-import { auditLogs, type ContractIt, expectFailure, makeHash, newRole, uniqueEmail } from "./Fixtures.ts"
+import { expectFailure } from "../support/Expect.ts"
+import { auditLogs, type ContractIt, makeHash, newRole, uniqueEmail } from "./Fixtures.ts"
 
 const renderings = (value: unknown): ReadonlyArray<string> => [
   String(value),
@@ -44,11 +45,11 @@ export const secretContract = (it: ContractIt) =>
 
         const taken = yield* expectFailure(users.create({ email: user.email, passwordHash: hash }), "EmailAlreadyTaken")
         assertHidden(text, taken, "EmailAlreadyTaken")
-        assertHidden(text, (taken as Error).message, "EmailAlreadyTaken message")
+        assertHidden(text, taken.message, "EmailAlreadyTaken message")
         const tooLong = Redacted.make(`${text}${"x".repeat(1100)}`)
         const invalid = yield* expectFailure(users.update(user.id, { passwordHash: tooLong }), "InvalidInput")
         assertHidden(text, invalid, "InvalidInput")
-        assertHidden(text, (invalid as Error).message, "InvalidInput message")
+        assertHidden(text, invalid.message, "InvalidInput message")
 
         const otherHash = makeHash()
         yield* users.update(user.id, { passwordHash: otherHash })

@@ -4,10 +4,10 @@ import { RoleRepository } from "../../src/Database/Repositories/RoleRepository.t
 import { Transactions } from "../../src/Database/Repositories/Transactions.ts"
 import { UserRepository } from "../../src/Database/Repositories/UserRepository.ts"
 import { type UserId, withActor } from "../../src/Domain/index.ts"
+import { expectFailure } from "../support/Expect.ts"
 import {
   auditActionsFor,
   type ContractIt,
-  expectFailure,
   makeHash,
   newRole,
   newUser,

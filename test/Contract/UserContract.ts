@@ -2,17 +2,8 @@ import { assert, describe } from "@effect/vitest"
 import { DateTime, Effect, Redacted } from "effect"
 import { UserRepository } from "../../src/Database/Repositories/UserRepository.ts"
 import { type User, UserId } from "../../src/Domain/index.ts"
-import {
-  allPages,
-  auditLogs,
-  type ContractIt,
-  expectFailure,
-  expectInvalid,
-  makeHash,
-  newUser,
-  unique,
-  uniqueEmail
-} from "./Fixtures.ts"
+import { expectFailure, expectInvalid } from "../support/Expect.ts"
+import { allPages, auditLogs, type ContractIt, makeHash, newUser, unique, uniqueEmail } from "./Fixtures.ts"
 
 const missingUserId = UserId.make("00000000-0000-7000-8000-000000000000")
 
@@ -69,12 +60,8 @@ export const userContract = (it: ContractIt) =>
           assert.strictEqual(result._tag, "Success")
           if (result._tag === "Success") assert.strictEqual(result.success.id, created[index]!.id)
         })
-        const missing = results[5]!
-        assert.strictEqual(missing._tag, "Failure")
-        if (missing._tag === "Failure") {
-          assert.strictEqual(missing.failure._tag, "UserNotFound")
-          assert.strictEqual((missing.failure as { id?: string }).id, missingUserId)
-        }
+        const missing = yield* expectFailure(Effect.fromResult(results[5]!), "UserNotFound")
+        assert.strictEqual(missing.id, missingUserId)
       })
     )
 
@@ -82,9 +69,9 @@ export const userContract = (it: ContractIt) =>
       Effect.gen(function* () {
         const users = yield* UserRepository
         const byId = yield* expectFailure(users.findById(missingUserId), "UserNotFound")
-        assert.strictEqual((byId as { id?: string }).id, missingUserId)
+        assert.strictEqual(byId.id, missingUserId)
         const byEmail = yield* expectFailure(users.findByEmail(uniqueEmail("nobody")), "UserNotFound")
-        assert.include((byEmail as { email?: string }).email ?? "", "nobody.")
+        assert.include(byEmail.email ?? "", "nobody.")
         yield* expectFailure(users.findById("not-a-uuid" as UserId), "UserNotFound")
         yield* expectFailure(users.update(missingUserId, { verified: true }), "UserNotFound")
         yield* expectFailure(users.delete(missingUserId), "UserNotFound")
@@ -100,7 +87,7 @@ export const userContract = (it: ContractIt) =>
           users.create({ email: `${local}@x.io`, passwordHash: makeHash() }),
           "EmailAlreadyTaken"
         )
-        assert.strictEqual((error as { email?: string }).email, `${local}@x.io`)
+        assert.strictEqual(error.email, `${local}@x.io`)
         assert.strictEqual((yield* users.findByEmail(`${local}@x.io`)).id, first.id)
       })
     )
@@ -181,7 +168,7 @@ export const userContract = (it: ContractIt) =>
           users.update(user.id, { email: taken.email.toUpperCase() }),
           "EmailAlreadyTaken"
         )
-        assert.strictEqual((error as { email?: string }).email, taken.email)
+        assert.strictEqual(error.email, taken.email)
         yield* expectInvalid(users.update(user.id, { email: "nope", verified: true }), "email")
         yield* expectInvalid(users.update(user.id, { passwordHash: Redacted.make("") }), "passwordHash")
         const found = yield* users.findById(user.id)

@@ -1,20 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Layer, Scope } from "effect"
+import { Context, Duration, Effect, Exit, Layer, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../src/Config/AppConfig.ts"
 import { DatabaseConnectionLayer } from "../../src/Database/DatabaseLayers.ts"
-import { withAdmin } from "../support/adminClient.ts"
+import { eventually } from "../support/Eventually.ts"
+import { expectFailure } from "../support/Expect.ts"
 import { freePort } from "../support/freePort.ts"
-import { adminUrl, scopedDatabase, testConfig } from "../support/TestDatabase.ts"
-
-const sessionsNamed = (applicationName: string) =>
-  withAdmin(adminUrl(), (admin) =>
-    admin<{
-      readonly count: number
-    }>`SELECT count(*)::int AS count FROM pg_stat_activity WHERE application_name = ${applicationName}`.pipe(
-      Effect.map((rows) => rows[0]!.count)
-    )
-  )
+import { sessionsNamed } from "../support/Sessions.ts"
+import { scopedDatabase, testConfig } from "../support/TestDatabase.ts"
 
 describe("DatabaseClient", () => {
   it.live(
@@ -34,7 +27,7 @@ describe("DatabaseClient", () => {
           DatabaseConnectionLayer.pipe(Layer.provide(AppConfig.layerFrom(config))),
           scope
         )
-        const sql = services.mapUnsafe.get(SqlClient.SqlClient.key) as SqlClient.SqlClient
+        const sql = Context.get(services, SqlClient.SqlClient)
         let peak = 0
         const watcher = yield* Effect.forkChild(
           Effect.forever(
@@ -51,8 +44,8 @@ describe("DatabaseClient", () => {
         assert.isAtMost(peak, 4)
         assert.isAtLeast(peak, 2)
         yield* Scope.close(scope, Exit.void)
-        yield* Effect.sleep("100 millis")
-        assert.strictEqual(yield* sessionsNamed(applicationName), 0)
+        // The server drops a backend shortly after its client says goodbye.
+        assert.strictEqual(yield* eventually(sessionsNamed(applicationName), (count) => count === 0), 0)
         void watcher
       }).pipe(Effect.scoped)
   )
@@ -65,12 +58,11 @@ describe("DatabaseClient", () => {
         DATABASE_STARTUP_TIMEOUT: "1 second"
       })
       const started = Date.now()
-      const exit = yield* Effect.exit(
-        Layer.build(DatabaseConnectionLayer.pipe(Layer.provide(AppConfig.layerFrom(config)))).pipe(Effect.scoped)
+      const { message } = yield* expectFailure(
+        Layer.build(DatabaseConnectionLayer.pipe(Layer.provide(AppConfig.layerFrom(config)))).pipe(Effect.scoped),
+        "DatabaseStartupError"
       )
       const elapsed = Duration.millis(Date.now() - started)
-      assert.isTrue(Exit.isFailure(exit))
-      const message = String(Exit.isFailure(exit) ? (exit.cause.reasons[0] as { error?: Error }).error?.message : "")
       assert.include(message, `127.0.0.1:${port}`)
       assert.include(message, `"nowhere"`)
       assert.include(message, "ECONNREFUSED")

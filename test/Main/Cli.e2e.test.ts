@@ -6,12 +6,14 @@ import { appendFileSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, r
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schedule } from "effect"
+import { Effect } from "effect"
 import { afterAll } from "vitest"
 import { bundledConfigFile, bundledMigrationsDirectory } from "../../src/Config/AppConfig.ts"
 import { withAdmin } from "../support/adminClient.ts"
+import { eventually } from "../support/Eventually.ts"
 import { freePort } from "../support/freePort.ts"
-import { adminUrl, scopedDatabase } from "../support/TestDatabase.ts"
+import { sessionsNamed } from "../support/Sessions.ts"
+import { scopedDatabase } from "../support/TestDatabase.ts"
 import { MIGRATIONS_TABLE } from "../support/urls.ts"
 import { type CliResult, getJson, jsonLines, pollUntil, REPO_ROOT, runCli, startCli } from "./runCli.ts"
 
@@ -38,15 +40,6 @@ const assertNoStackTrace = (result: CliResult) => {
   assert.notMatch(result.stderr, /^\s+at /m, describeRun(result))
   assert.notMatch(result.stdout, /^\s+at /m, describeRun(result))
 }
-
-const sessionsNamed = (applicationName: string) =>
-  withAdmin(adminUrl(), (admin) =>
-    admin<{
-      readonly count: number
-    }>`SELECT count(*)::int AS count FROM pg_stat_activity WHERE application_name = ${applicationName}`.pipe(
-      Effect.map((rows) => rows[0]!.count)
-    )
-  ).pipe(Effect.orDie)
 
 /** A URL on a port where nothing listens, with the known secret as its password. */
 const deadUrl = Effect.map(
@@ -162,11 +155,8 @@ describe("platform-kernel CLI", () => {
           assert.notInclude(result.stdout + result.stderr, KNOWN_SECRET)
           assertNoStackTrace(result)
 
-          // The server drops a backend shortly after its client says goodbye: allow it a moment.
-          const remaining = yield* sessionsNamed(applicationName).pipe(
-            Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (count) => count === 0, times: 20 })
-          )
-          assert.strictEqual(remaining, 0)
+          // The server drops a backend shortly after its client says goodbye.
+          assert.strictEqual(yield* eventually(sessionsNamed(applicationName), (count) => count === 0), 0)
         }).pipe(Effect.scoped),
       { timeout: 90_000 }
     )

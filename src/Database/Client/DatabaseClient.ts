@@ -5,9 +5,6 @@ import { DatabaseStartupError } from "./DatabaseErrors.ts"
 import { DatabaseTarget } from "./DatabaseTarget.ts"
 import { describeSqlError, isTransientSqlError } from "./SqlFailure.ts"
 
-/** Re-exported for modules that import it from here; it lives in `SqlFailure.ts`. */
-export { describeSqlError } from "./SqlFailure.ts"
-
 const MAX_RETRY_DELAY = Duration.seconds(2)
 
 /**

@@ -1,30 +1,17 @@
 import { type Effect, Layer } from "effect"
-import { AuditLogRepository } from "../Repositories/AuditLogRepository.ts"
-import { PermissionRepository } from "../Repositories/PermissionRepository.ts"
-import { RoleRepository } from "../Repositories/RoleRepository.ts"
-import { Transactions } from "../Repositories/Transactions.ts"
-import { UserRepository } from "../Repositories/UserRepository.ts"
+import * as RepositoryFronts from "../Front/RepositoryFronts.ts"
+import type { Repositories } from "../Repositories/Repositories.ts"
+import * as MemoryRepositoryStore from "./MemoryRepositoryStore.ts"
 import { MemoryStore } from "./MemoryStore.ts"
 
-/** What `MemoryDatabase.layer` provides: the same services as the PostgreSQL `RepositoriesLayer`, plus the store. */
-export type MemoryDatabaseServices =
-  | UserRepository
-  | RoleRepository
-  | PermissionRepository
-  | AuditLogRepository
-  | Transactions
-  | MemoryStore
-
-const repositories = Layer.mergeAll(
-  UserRepository.layerMemory,
-  RoleRepository.layerMemory,
-  PermissionRepository.layerMemory,
-  AuditLogRepository.layerMemory,
-  Transactions.layerMemory
-)
+/** What `MemoryDatabase.layer` provides: the same services as the PostgreSQL repository layer, plus the store. */
+export type MemoryDatabaseServices = Repositories | MemoryStore
 
 // Every build makes a new store, so each `Effect.provide` (each test) starts from empty tables.
-const layer: Layer.Layer<MemoryDatabaseServices> = repositories.pipe(Layer.provideMerge(MemoryStore.layer))
+const layer: Layer.Layer<MemoryDatabaseServices> = RepositoryFronts.layer.pipe(
+  Layer.provide(MemoryRepositoryStore.layer),
+  Layer.provideMerge(MemoryStore.layer)
+)
 
 /**
  * `layer`, with `seed` run once when the layer is built, e.g. to create the users and roles a suite
@@ -37,7 +24,8 @@ const layerSeeded = <A, E, R>(
 
 /**
  * Every repository and `Transactions` in memory, on one fresh `MemoryStore`: what a consumer's test
- * provides instead of `PlatformKernelLayer`. Same validation, errors, orderings, pagination and audit
- * records as PostgreSQL; see `MemoryStore` for what differs.
+ * provides instead of `RepositoryLayers.layer` (`PlatformKernelLayer`). The same fronts as on PostgreSQL,
+ * so the same validation, errors and audit records; the store gives the same orderings and pagination.
+ * See `MemoryStore` for what differs.
  */
 export const MemoryDatabase = { layer, layerSeeded } as const

@@ -8,7 +8,7 @@ import type { MemoryTables } from "./MemoryStore.ts"
  */
 export const compareText = (left: string, right: string): number => (left < right ? -1 : left > right ? 1 : 0)
 
-export const byName = (left: { readonly name: string }, right: { readonly name: string }): number =>
+const byName = (left: { readonly name: string }, right: { readonly name: string }): number =>
   compareText(left.name, right.name)
 
 export const findValue = <K, V>(map: HashMap.HashMap<K, V>, predicate: (value: V) => boolean): Option.Option<V> =>
@@ -16,6 +16,17 @@ export const findValue = <K, V>(map: HashMap.HashMap<K, V>, predicate: (value: V
     HashMap.findFirst(map, (value) => predicate(value)),
     ([, value]) => value
   )
+
+/** `SELECT ... WHERE key > after ORDER BY key LIMIT limit` over `rows`. */
+export const pageAfter = <Row>(
+  rows: Iterable<Row>,
+  keyOf: (row: Row) => string,
+  query: { readonly after: string | undefined; readonly limit: number }
+): Array<Row> =>
+  [...rows]
+    .filter((row) => query.after === undefined || compareText(keyOf(row), query.after) > 0)
+    .sort((left, right) => compareText(keyOf(left), keyOf(right)))
+    .slice(0, query.limit)
 
 /** The roles of a user, by name (the user's existence is the caller's to check). */
 export const rolesOfUser = (tables: MemoryTables, userId: UserId): Array<Role> => {

@@ -1,4 +1,4 @@
-import { Context, type DateTime, type Effect, Layer } from "effect"
+import { Context, type DateTime, type Effect } from "effect"
 import type {
   AuditLog,
   AuditLogId,
@@ -8,8 +8,6 @@ import type {
   Page,
   UserId
 } from "../../Domain/index.ts"
-import { makeAuditLogRepositoryMemory } from "../Memory/AuditLogRepositoryMemory.ts"
-import { makeAuditLogRepositoryPg } from "../Postgres/AuditLogRepositoryPg.ts"
 import type { ListRequest } from "./UserRepository.ts"
 
 export interface AppendAuditLog {
@@ -45,8 +43,4 @@ export class AuditLogRepository extends Context.Service<
     /** Newest first, keyset-paginated, filtered by actor, target, action and time range. */
     readonly list: (filter?: ListAuditLogs) => Effect.Effect<Page<AuditLog>, InvalidInput | DatabaseUnavailable>
   }
->()("platform-kernel/Database/AuditLogRepository") {
-  static readonly layer = Layer.effect(AuditLogRepository, makeAuditLogRepositoryPg)
-  /** In memory, on the `MemoryStore` (see `MemoryDatabase.layer` for all repositories on one fresh store). */
-  static readonly layerMemory = Layer.effect(AuditLogRepository, makeAuditLogRepositoryMemory)
-}
+>()("platform-kernel/Database/AuditLogRepository") {}

@@ -1,4 +1,4 @@
-import { Context, type Effect, Layer } from "effect"
+import { Context, type Effect } from "effect"
 import type {
   DatabaseUnavailable,
   InvalidInput,
@@ -8,8 +8,6 @@ import type {
   PermissionNameTaken,
   PermissionNotFound
 } from "../../Domain/index.ts"
-import { makePermissionRepositoryMemory } from "../Memory/PermissionRepositoryMemory.ts"
-import { makePermissionRepositoryPg } from "../Postgres/PermissionRepositoryPg.ts"
 import type { ListRequest } from "./UserRepository.ts"
 
 export interface CreatePermission {
@@ -41,8 +39,4 @@ export class PermissionRepository extends Context.Service<
     /** Audited (`permission.deleted`); its role grants go with it. */
     readonly delete: (id: PermissionId) => Effect.Effect<void, PermissionNotFound | DatabaseUnavailable>
   }
->()("platform-kernel/Database/PermissionRepository") {
-  static readonly layer = Layer.effect(PermissionRepository, makePermissionRepositoryPg)
-  /** In memory, on the `MemoryStore` (see `MemoryDatabase.layer` for all repositories on one fresh store). */
-  static readonly layerMemory = Layer.effect(PermissionRepository, makePermissionRepositoryMemory)
-}
+>()("platform-kernel/Database/PermissionRepository") {}

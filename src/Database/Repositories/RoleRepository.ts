@@ -1,4 +1,4 @@
-import { Context, type Effect, Layer } from "effect"
+import { Context, type Effect } from "effect"
 import type {
   DatabaseUnavailable,
   InvalidInput,
@@ -11,8 +11,6 @@ import type {
   RoleNameTaken,
   RoleNotFound
 } from "../../Domain/index.ts"
-import { makeRoleRepositoryMemory } from "../Memory/RoleRepositoryMemory.ts"
-import { makeRoleRepositoryPg } from "../Postgres/RoleRepositoryPg.ts"
 import type { ListRequest } from "./UserRepository.ts"
 
 export interface CreateRole {
@@ -57,8 +55,4 @@ export class RoleRepository extends Context.Service<
       roleId: RoleId
     ) => Effect.Effect<ReadonlyArray<Permission>, RoleNotFound | DatabaseUnavailable>
   }
->()("platform-kernel/Database/RoleRepository") {
-  static readonly layer = Layer.effect(RoleRepository, makeRoleRepositoryPg)
-  /** In memory, on the `MemoryStore` (see `MemoryDatabase.layer` for all repositories on one fresh store). */
-  static readonly layerMemory = Layer.effect(RoleRepository, makeRoleRepositoryMemory)
-}
+>()("platform-kernel/Database/RoleRepository") {}

@@ -1,7 +1,5 @@
-import { Context, type Effect, Layer } from "effect"
+import { Context, type Effect } from "effect"
 import type { DatabaseUnavailable } from "../../Domain/index.ts"
-import { makeTransactionsMemory } from "../Memory/TransactionsMemory.ts"
-import { makeTransactionsPg } from "../Postgres/TransactionsPg.ts"
 
 /**
  * Runs several repository calls as one transaction: all of them commit, or none does (a failure, a defect
@@ -12,8 +10,4 @@ export class Transactions extends Context.Service<
   {
     readonly withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DatabaseUnavailable, R>
   }
->()("platform-kernel/Database/Transactions") {
-  static readonly layer = Layer.effect(Transactions, makeTransactionsPg)
-  /** In memory, on the `MemoryStore` (see `MemoryDatabase.layer` for all repositories on one fresh store). */
-  static readonly layerMemory = Layer.effect(Transactions, makeTransactionsMemory)
-}
+>()("platform-kernel/Database/Transactions") {}

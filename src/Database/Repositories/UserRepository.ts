@@ -1,4 +1,4 @@
-import { Context, type Effect, Layer, type Redacted } from "effect"
+import { Context, type Effect, type Redacted } from "effect"
 import type {
   DatabaseUnavailable,
   EmailAlreadyTaken,
@@ -14,8 +14,6 @@ import type {
   UserNotFound,
   UserWithAccess
 } from "../../Domain/index.ts"
-import { makeUserRepositoryMemory } from "../Memory/UserRepositoryMemory.ts"
-import { makeUserRepositoryPg } from "../Postgres/UserRepositoryPg.ts"
 
 export interface CreateUser {
   /** Trimmed and lower-cased before it is stored. */
@@ -80,9 +78,4 @@ export class UserRepository extends Context.Service<
     /** The user with its roles and their permissions, in one round trip. */
     readonly findWithAccess: (userId: UserId) => Effect.Effect<UserWithAccess, UserNotFound | DatabaseUnavailable>
   }
->()("platform-kernel/Database/UserRepository") {
-  /** On PostgreSQL (needs `SqlClient` and `DatabaseMigrations`). */
-  static readonly layer = Layer.effect(UserRepository, makeUserRepositoryPg)
-  /** In memory, on the `MemoryStore` (see `MemoryDatabase.layer` for all repositories on one fresh store). */
-  static readonly layerMemory = Layer.effect(UserRepository, makeUserRepositoryMemory)
-}
+>()("platform-kernel/Database/UserRepository") {}

@@ -1,13 +1,13 @@
 import { assert, layer } from "@effect/vitest"
-import { Effect, Exit, Layer } from "effect"
+import { Effect, Exit, type Layer } from "effect"
 import { applyRbacBaseline, type RbacRoles } from "../../../src/Database/Bootstrap/RbacBaseline.ts"
 import { MemoryDatabase } from "../../../src/Database/Memory/MemoryDatabase.ts"
 import { AuditLogRepository } from "../../../src/Database/Repositories/AuditLogRepository.ts"
 import { PermissionRepository } from "../../../src/Database/Repositories/PermissionRepository.ts"
 import { RoleRepository } from "../../../src/Database/Repositories/RoleRepository.ts"
 import type { Transactions } from "../../../src/Database/Repositories/Transactions.ts"
-import { RepositoriesLayer } from "../../../src/Database/RepositoryLayers.ts"
-import { TestDatabaseLayer } from "../../support/TestDatabase.ts"
+import { expectFailure } from "../../support/Expect.ts"
+import { RepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
 
 const baseline: RbacRoles = [
   { name: "admin", description: "Full access", permissions: ["iam.users.read", "iam.users.write", "iam.roles.write"] },
@@ -51,21 +51,19 @@ const suite = (
 
     it.effect("refuses a bad entry, naming it, and applies nothing of the run", () =>
       Effect.gen(function* () {
-        const exit = yield* Effect.exit(
+        const error = yield* expectFailure(
           applyRbacBaseline([
             { name: "auditor", permissions: ["audit.logs.read"] },
             { name: "broken", permissions: ["Not A Permission"] }
-          ])
+          ]),
+          "RbacBaselineError"
         )
-        assert.isTrue(Exit.isFailure(exit))
-        const error = Exit.isFailure(exit) ? (exit.cause.reasons[0] as { error?: Error }).error : undefined
-        assert.strictEqual(error?.constructor.name, "RbacBaselineError")
-        assert.match(error?.message ?? "", /^rbac\.roles\[1\] \(broken\): /)
+        assert.match(error.message, /^rbac\.roles\[1\] \(broken\): /)
         const roles = yield* RoleRepository
         assert.isTrue(Exit.isFailure(yield* Effect.exit(roles.findByName("auditor"))))
       })
     )
   })
 
-suite("PostgreSQL", RepositoriesLayer.pipe(Layer.provideMerge(TestDatabaseLayer())))
+suite("PostgreSQL", RepositoriesTestLayer())
 suite("memory", MemoryDatabase.layer)

@@ -19,18 +19,14 @@ const auditActions = AuditLogRepository.use((audit) =>
 )
 
 describe("MemoryDatabase.layer", () => {
-  it.effect("gives each provide a fresh store (1/2)", () =>
+  it.effect("gives each provide a fresh store", () =>
     Effect.gen(function* () {
-      yield* createUser("ann@example.com")
-      assert.strictEqual(yield* userCount, 1)
-    }).pipe(Effect.provide(MemoryDatabase.layer))
-  )
-
-  it.effect("gives each provide a fresh store (2/2)", () =>
-    Effect.gen(function* () {
-      assert.strictEqual(yield* userCount, 0)
-      yield* createUser("ann@example.com")
-    }).pipe(Effect.provide(MemoryDatabase.layer))
+      const first = yield* Effect.andThen(createUser("ann@example.com"), userCount).pipe(
+        Effect.provide(MemoryDatabase.layer)
+      )
+      assert.strictEqual(first, 1)
+      assert.strictEqual(yield* userCount.pipe(Effect.provide(MemoryDatabase.layer)), 0)
+    })
   )
 
   it.effect("stamps rows with the Effect Clock, so TestClock controls them", () =>

@@ -4,11 +4,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, type FileSystem, Layer, type Path, References } from "effect"
-import { SqlClient } from "effect/sql"
+import { Effect, type FileSystem, Layer, type Path, References } from "effect"
+import { SqlClient, SqlError } from "effect/sql"
 import { MigrationError } from "effect/sql/Migrator"
 import { afterAll } from "vitest"
 import { AppConfig, bundledMigrationsDirectory } from "../../../src/Config/AppConfig.ts"
+import { describeSqlError } from "../../../src/Database/Client/SqlFailure.ts"
 import { DatabaseConnectionLayer } from "../../../src/Database/DatabaseLayers.ts"
 import { applyMigrations, migrationStatus } from "../../../src/Database/Migrations/DatabaseMigrations.ts"
 import {
@@ -17,6 +18,7 @@ import {
   pendingMigrations
 } from "../../../src/Database/Migrations/MigrationDrift.ts"
 import { type MigrationFile, readMigrationFiles } from "../../../src/Database/Migrations/MigrationFiles.ts"
+import { expectError } from "../../support/Expect.ts"
 import { scopedDatabase, testConfig } from "../../support/TestDatabase.ts"
 import { MIGRATIONS_TABLE } from "../../support/urls.ts"
 
@@ -74,16 +76,7 @@ const historyRows = Effect.gen(function* () {
 })
 
 /** The MigrationError of a run that must be refused. */
-const refusal = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const exit = yield* Effect.exit(effect)
-    if (Exit.isSuccess(exit)) return assert.fail(`expected a refusal, got ${JSON.stringify(exit.value)}`)
-    const reason = exit.cause.reasons[0]
-    assert.strictEqual(reason?._tag, "Fail")
-    const error = (reason as { error: unknown }).error
-    assert.instanceOf(error, MigrationError)
-    return error as MigrationError
-  })
+const refusal = <A, E, R>(effect: Effect.Effect<A, E, R>) => expectError(effect, MigrationError)
 
 describe("migrations on an empty database", () => {
   it.live("applies 1, 2, 3 once, records name and sha256 of each, and a second run applies nothing", () =>
@@ -239,7 +232,8 @@ describe("migrations on an empty database", () => {
         const error = yield* refusal(applyMigrations(options(directory)))
         assert.strictEqual(error.kind, "Failed")
         assert.strictEqual(error.message, 'Migration "4_bad_sql" failed')
-        assert.include(String((error.cause as { reason?: { cause?: Error } }).reason?.cause?.message), "SELEC")
+        assert.isTrue(SqlError.isSqlError(error.cause))
+        if (SqlError.isSqlError(error.cause)) assert.include(describeSqlError(error.cause), "SELEC")
         for (const table of ["users", "roles", "audit_logs", "t4", "t5"]) {
           assert.isFalse(yield* tableExists(table), table)
         }

@@ -8,8 +8,8 @@ const splitError = (text: string): SqlSplitError => {
   try {
     split(text)
   } catch (error) {
-    expect(error).toBeInstanceOf(SqlSplitError)
-    return error as SqlSplitError
+    if (error instanceof SqlSplitError) return error
+    throw error
   }
   throw new Error("expected splitSqlStatements to throw")
 }

@@ -3,8 +3,8 @@ import { Effect, Exit } from "effect"
 import { SqlClient } from "effect/sql"
 import { AuditLogRepository } from "../../../src/Database/Repositories/AuditLogRepository.ts"
 import { unique } from "../../Contract/Fixtures.ts"
-import { RepositoriesTestLayer } from "./RepositoriesTestLayer.ts"
-import { recordStatements } from "./StatementRecorder.ts"
+import { RepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
+import { recordStatements } from "../../support/StatementRecorder.ts"
 
 // 5 bind parameters per row and at most 32,767 per statement: 6,553 rows fit in one INSERT.
 const moreThanOneChunk = 7_000

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { AuditLogRepository } from "../../../src/Database/Repositories/AuditLogRepository.ts"
 import { unique } from "../../Contract/Fixtures.ts"
-import { RepositoriesTestLayer } from "./RepositoriesTestLayer.ts"
+import { RepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
 
 const serverMessage = (error: { readonly reason: { readonly cause?: unknown } }): string =>
   String((error.reason.cause as { message?: string } | undefined)?.message)

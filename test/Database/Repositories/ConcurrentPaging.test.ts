@@ -3,7 +3,7 @@ import { Effect, Fiber, Ref } from "effect"
 import { AuditLogRepository } from "../../../src/Database/Repositories/AuditLogRepository.ts"
 import { UserRepository } from "../../../src/Database/Repositories/UserRepository.ts"
 import { allPages, makeHash, unique, uniqueEmail } from "../../Contract/Fixtures.ts"
-import { RepositoriesTestLayer } from "./RepositoriesTestLayer.ts"
+import { RepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
 
 /** Runs `write` over and over on `writers` fibers until `read` is done, then returns what `read` returned. */
 const whileWriting = <A, E, R, E2, R2>(

@@ -5,8 +5,8 @@ import { RoleRepository } from "../../../src/Database/Repositories/RoleRepositor
 import { UserRepository } from "../../../src/Database/Repositories/UserRepository.ts"
 import { UserId } from "../../../src/Domain/index.ts"
 import { makeHash, uniqueEmail, uniquePermissionName, uniqueRoleName } from "../../Contract/Fixtures.ts"
-import { RepositoriesTestLayer } from "./RepositoriesTestLayer.ts"
-import { recordStatements } from "./StatementRecorder.ts"
+import { RepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
+import { recordStatements } from "../../support/StatementRecorder.ts"
 
 // A user with three roles, each granted two permissions.
 const seedUser = Effect.gen(function* () {

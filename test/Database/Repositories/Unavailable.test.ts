@@ -10,21 +10,23 @@ import { PermissionRepository } from "../../../src/Database/Repositories/Permiss
 import { RoleRepository } from "../../../src/Database/Repositories/RoleRepository.ts"
 import { Transactions } from "../../../src/Database/Repositories/Transactions.ts"
 import { UserRepository } from "../../../src/Database/Repositories/UserRepository.ts"
-import { UserId } from "../../../src/Domain/index.ts"
-import { expectFailure, makeHash, uniqueEmail, uniqueRoleName } from "../../Contract/Fixtures.ts"
+import * as RepositoryLayers from "../../../src/Database/RepositoryLayers.ts"
+import { DatabaseUnavailable, UserId } from "../../../src/Domain/index.ts"
+import { makeHash, uniqueEmail, uniqueRoleName } from "../../Contract/Fixtures.ts"
 import { withAdmin } from "../../support/adminClient.ts"
+import { expectError } from "../../support/Expect.ts"
 import { freePort } from "../../support/freePort.ts"
+import { RepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
 import { adminUrl, testConfig } from "../../support/TestDatabase.ts"
-import { RepositoriesTestLayer } from "./RepositoriesTestLayer.ts"
 
 const someUserId = UserId.make("00000000-0000-7000-8000-0000000000cc")
 
 const expectUnavailable = <A, E, R>(effect: Effect.Effect<A, E, R>, operation: string) =>
   Effect.gen(function* () {
-    const error = yield* expectFailure(effect, "DatabaseUnavailable")
-    assert.strictEqual((error as { operation?: string }).operation, operation)
-    assert.isTrue((error as { isRetryable?: boolean }).isRetryable)
-    return error as Error
+    const error = yield* expectError(effect, DatabaseUnavailable)
+    assert.strictEqual(error.operation, operation)
+    assert.isTrue(error.isRetryable)
+    return error
   })
 
 // The repositories over a pool pointed at a port nothing listens on. The migrations service is stubbed:
@@ -36,13 +38,7 @@ const DeadServerLayer = Layer.unwrap(
       DATABASE_URL: `postgres://postgres:hunter2-secret@127.0.0.1:${port}/nowhere`,
       DATABASE_CONNECT_TIMEOUT: "1 second"
     })
-    return Layer.mergeAll(
-      UserRepository.layer,
-      RoleRepository.layer,
-      PermissionRepository.layer,
-      AuditLogRepository.layer,
-      Transactions.layer
-    ).pipe(
+    return RepositoryLayers.layerNoDeps.pipe(
       Layer.provide(
         Layer.succeed(
           DatabaseMigrations,
@@ -132,8 +128,7 @@ describe("DatabaseUnavailable", () => {
         })
 
       const alone = yield* terminatedWhileWaiting(users.delete(user.id))
-      assert.strictEqual(alone._tag, "DatabaseUnavailable")
-      assert.strictEqual((alone as { operation?: string }).operation, "UserRepository.delete")
+      yield* expectUnavailable(Effect.fail(alone), "UserRepository.delete")
 
       const inTransaction = yield* terminatedWhileWaiting(
         withTransaction(Effect.andThen(users.update(user.id, { verified: true }), users.delete(user.id)))

@@ -1,7 +1,7 @@
 import { Layer } from "effect"
-import { RepositoriesLayer } from "../../../src/Database/RepositoryLayers.ts"
-import { TestDatabaseLayer } from "../../support/TestDatabase.ts"
+import * as RepositoryLayers from "../../src/Database/RepositoryLayers.ts"
+import { TestDatabaseLayer } from "./TestDatabase.ts"
 
 /** The PostgreSQL repositories on a fresh database of their own, plus its `SqlClient`, `PgClient` and `AppConfig`. */
 export const RepositoriesTestLayer = (env: Record<string, string> = {}) =>
-  RepositoriesLayer.pipe(Layer.provideMerge(TestDatabaseLayer(env)))
+  RepositoryLayers.layerNoDeps.pipe(Layer.provideMerge(TestDatabaseLayer(env)))

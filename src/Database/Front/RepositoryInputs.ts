@@ -12,6 +12,7 @@ import {
   newPermissionId,
   newRoleId,
   PageRequest,
+  PasswordHash,
   Permission,
   PermissionDescription,
   PermissionId,
@@ -25,11 +26,17 @@ import {
   UserId,
   UserNotFound
 } from "../../Domain/index.ts"
-import type { CreatePermission } from "./PermissionRepository.ts"
-import type { CreateRole } from "./RoleRepository.ts"
+import type { CreatePermission } from "../Repositories/PermissionRepository.ts"
+import type { CreateRole } from "../Repositories/RoleRepository.ts"
 
-// The input rules of the repository contracts, defined once so that the PostgreSQL and the in-memory
-// implementations accept, reject and report exactly the same arguments, and read each other's cursors.
+// The input rules of the repository contracts, applied by the fronts before any store is asked, so that the
+// PostgreSQL and the in-memory stores get exactly the same arguments and read each other's cursors.
+
+/**
+ * An id as the stores take it: lower-case, as PostgreSQL returns uuids (the batched lookup matches rows by
+ * id, and the memory store keys rows by their lower-case id and compares them as text).
+ */
+export const lowerCaseId = <Id extends string>(id: Id): Id => id.toLowerCase() as Id
 
 /**
  * An id argument checked before it is used: a malformed id names nothing, so callers treat `None` as
@@ -38,8 +45,6 @@ import type { CreateRole } from "./RoleRepository.ts"
 export const validId = <S extends Schema.Top & { readonly Type: string }>(schema: S) => {
   const is = Schema.is(schema)
   return (id: unknown): Option.Option<S["Type"]> => {
-    // Lower-cased because PostgreSQL returns uuids that way (the batched lookup matches rows by id, and the
-    // memory store keys rows by their lower-case id).
     const normalised = typeof id === "string" ? id.toLowerCase() : id
     return is(normalised) ? Option.some(normalised as S["Type"]) : Option.none()
   }
@@ -58,13 +63,26 @@ export const checkId = <Id extends string, NotFound>(
 ): Effect.Effect<Id, NotFound> =>
   Option.match(rule.validId(id), { onNone: () => Effect.fail(rule.notFound(id)), onSome: Effect.succeed })
 
+/** The row `lookup` found for the (checked) `id`, or the rule's NotFound. */
+export const orNotFound = <Id extends string, NotFound, A, E, R>(
+  rule: IdRule<Id, NotFound>,
+  id: Id,
+  lookup: Effect.Effect<Option.Option<A>, E, R>
+): Effect.Effect<A, E | NotFound, R> =>
+  Effect.flatMap(lookup, Option.match({ onNone: () => Effect.fail(rule.notFound(id)), onSome: Effect.succeed }))
+
+/** What `lookup` finds for the id argument; a malformed id (the store is not asked) or `None` fails with NotFound. */
+export const lookupById = <Id extends string, NotFound, A, E, R>(
+  rule: IdRule<Id, NotFound>,
+  id: string,
+  lookup: (id: Id) => Effect.Effect<Option.Option<A>, E, R>
+): Effect.Effect<A, E | NotFound, R> =>
+  Effect.flatMap(checkId(rule, id), (validId) => orNotFound(rule, validId, lookup(validId)))
+
 /** The fields of a `ListRequest` (limit 1..500, default 50; optional cursor), to extend with filters. */
 const pageFields = PageRequest.fields
 
 export const decodePageRequest = decodeInput(Schema.Struct(pageFields), "request")
-
-/** A missing request is the first page with the default limit. */
-export const orEmpty = <A extends object>(request: A | undefined): A | Record<string, never> => request ?? {}
 
 /** `Redacted` text checked by `decode`; anything else is rejected without being described. */
 export const redactedText = <A>(
@@ -79,22 +97,16 @@ export const redactedText = <A>(
 }
 
 // Not found by id: a malformed id names nothing, and the error still reports what the caller asked for.
-export const userNotFound = (id: string) => new UserNotFound({ id: id as UserId }, { disableChecks: true })
-export const roleNotFound = (id: string) => new RoleNotFound({ id: id as RoleId }, { disableChecks: true })
-const permissionNotFound = (id: string) => new PermissionNotFound({ id: id as PermissionId }, { disableChecks: true })
-export const auditLogNotFound = (id: string) => new AuditLogNotFound({ id: id as AuditLogId }, { disableChecks: true })
+const idRule = <Id extends string, NotFound>(
+  schema: Schema.Top & { readonly Type: Id },
+  notFound: (id: Id) => NotFound
+): IdRule<Id, NotFound> => ({ validId: validId(schema), notFound: (id) => notFound(id as Id) })
 
-export const validUserId = validId(UserId)
-export const validRoleId = validId(RoleId)
-const validPermissionId = validId(PermissionId)
-export const validAuditLogId = validId(AuditLogId)
-
-export const userIdRule: IdRule<UserId, UserNotFound> = { validId: validUserId, notFound: userNotFound }
-export const roleIdRule: IdRule<RoleId, RoleNotFound> = { validId: validRoleId, notFound: roleNotFound }
-export const permissionIdRule: IdRule<PermissionId, PermissionNotFound> = {
-  validId: validPermissionId,
-  notFound: permissionNotFound
-}
+const unchecked = { disableChecks: true } as const
+export const userIdRule = idRule(UserId, (id) => new UserNotFound({ id }, unchecked))
+export const roleIdRule = idRule(RoleId, (id) => new RoleNotFound({ id }, unchecked))
+export const permissionIdRule = idRule(PermissionId, (id) => new PermissionNotFound({ id }, unchecked))
+export const auditLogIdRule = idRule(AuditLogId, (id) => new AuditLogNotFound({ id }, unchecked))
 
 // UserRepository. The password hash is checked apart, with `redactedText`, so it is never described.
 
@@ -107,6 +119,14 @@ export const decodeUpdateUser = decodeInput(
 export const decodeEmail = decodeInput(Email, "email")
 /** The permission argument of `hasPermission`. */
 export const decodePermissionToCheck = decodeInput(PermissionName, "permission")
+
+/** A validated, non-empty change of a user: what `UserStore.update` writes. */
+export const UserPatch = Schema.Struct({
+  email: Schema.optionalKey(Email),
+  passwordHash: Schema.optionalKey(PasswordHash),
+  verified: Schema.optionalKey(Schema.Boolean)
+})
+export type UserPatchFields = typeof UserPatch.Type
 
 export const userCursor = makeCursorCodec(Schema.Tuple([UserId]))
 
@@ -121,6 +141,7 @@ const decodeCreateRole = decodeInput(
   Schema.Struct({ name: RoleName, description: Schema.optionalKey(RoleDescription) })
 )
 export const decodeRolePatch = decodeInput(RolePatch)
+export type RolePatchFields = typeof RolePatch.Type
 
 /** The role that `create` or `ensure` is asked for, with a fresh id. */
 export const newRoleRow = Effect.fnUntraced(function* (input: CreateRole) {

@@ -1,0 +1,61 @@
+import { Array as Arr, Effect } from "effect"
+import type { AuditLogId } from "../../Domain/index.ts"
+import { type AppendAuditLog, AuditLogRepository, type ListAuditLogs } from "../Repositories/AuditLogRepository.ts"
+import { auditRow } from "./AuditTrail.ts"
+import { methodsOf } from "./Operation.ts"
+import { listPage } from "./Paging.ts"
+import {
+  auditCursor,
+  auditLogIdRule,
+  decodeAuditEntries,
+  decodeAuditEntry,
+  decodeListAuditLogs,
+  lookupById,
+  lowerCaseId
+} from "./RepositoryInputs.ts"
+import { RepositoryStore } from "./RepositoryStore.ts"
+
+/** `AuditLogRepository` over the `RepositoryStore` of any backend. */
+export const makeAuditLogRepository: Effect.Effect<AuditLogRepository["Service"], never, RepositoryStore> = Effect.gen(
+  function* () {
+    const { auditLogs } = yield* RepositoryStore
+    const method = methodsOf("AuditLogRepository")
+
+    const append = method("append")(function* (entry: AppendAuditLog) {
+      const [log] = yield* auditLogs.insert([yield* auditRow(yield* decodeAuditEntry(entry))])
+      return log!
+    })
+
+    // Every entry is validated before anything is written.
+    const appendMany = method("appendMany")(function* (entries: ReadonlyArray<AppendAuditLog>) {
+      const rows = yield* Effect.forEach((yield* decodeAuditEntries({ entries })).entries, auditRow)
+      return Arr.isReadonlyArrayNonEmpty(rows) ? yield* auditLogs.insert(rows) : []
+    })
+
+    const findById = method("findById")(function* (id: AuditLogId) {
+      return yield* lookupById(auditLogIdRule, id, auditLogs.findById)
+    })
+
+    const list = method("list")(function* (filter?: ListAuditLogs) {
+      const request = yield* decodeListAuditLogs(filter ?? {})
+      const page = yield* listPage(
+        request,
+        auditCursor,
+        ({ after, limit }) =>
+          auditLogs.list({
+            after: after && [after[0], lowerCaseId(after[1])],
+            limit,
+            actorId: request.actorId && lowerCaseId(request.actorId),
+            targetId: request.targetId,
+            action: request.action,
+            from: request.from,
+            to: request.to
+          }),
+        ([, key]) => key
+      )
+      return { items: page.items.map(([log]) => log), nextCursor: page.nextCursor }
+    })
+
+    return AuditLogRepository.of({ append, appendMany, findById, list })
+  }
+)

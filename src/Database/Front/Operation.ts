@@ -1,0 +1,62 @@
+import { Cause, Effect, Schema } from "effect"
+import { SqlError } from "effect/sql"
+import { DatabaseUnavailable } from "../../Domain/index.ts"
+import { describeSqlError, isTransientSqlError } from "../Client/SqlFailure.ts"
+import type { StoreFailure } from "./RepositoryStore.ts"
+
+const unavailable = (operation: string, error: SqlError.SqlError) =>
+  new DatabaseUnavailable({ operation, reason: `${error.reason._tag}: ${describeSqlError(error)}` })
+
+const transientIn = (reason: Cause.Reason<unknown>): SqlError.SqlError | undefined => {
+  const error = Cause.isFailReason(reason) ? reason.error : Cause.isDieReason(reason) ? reason.defect : undefined
+  return SqlError.isSqlError(error) && isTransientSqlError(error) ? error : undefined
+}
+
+/**
+ * The domain view of a failed cause:
+ * - a transient SQL failure anywhere in it, even as a defect (a ROLLBACK on a lost connection dies), makes
+ *   the whole failure `DatabaseUnavailable`, unless the fiber was interrupted;
+ * - any other store failure (a SQL error, rows that do not decode) is a defect: a bug or a broken invariant,
+ *   never to be mistaken for a retryable condition;
+ * - the other failures (domain errors) and interruptions are kept.
+ */
+export const domainCause = <E>(
+  operation: string,
+  cause: Cause.Cause<E>
+): Cause.Cause<Exclude<E, StoreFailure> | DatabaseUnavailable> => {
+  type Out = Exclude<E, StoreFailure> | DatabaseUnavailable
+  if (!Cause.hasInterrupts(cause)) {
+    for (const reason of cause.reasons) {
+      const transient = transientIn(reason)
+      if (transient !== undefined) return Cause.fail(unavailable(operation, transient))
+    }
+  }
+  return Cause.fromReasons<Out>(
+    cause.reasons.map((reason): Cause.Reason<Out> => {
+      if (!Cause.isFailReason(reason)) return reason as Cause.Reason<never>
+      if (SqlError.isSqlError(reason.error) || Schema.isSchemaError(reason.error))
+        return Cause.makeDieReason(reason.error)
+      return reason as Cause.Reason<Out>
+    })
+  )
+}
+
+/** The failures of `self` in the domain's terms (see `domainCause`); `operation` names the call. */
+export const toDomain =
+  (operation: string) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, StoreFailure> | DatabaseUnavailable, R> =>
+    Effect.catchCause(self, (cause) => Effect.failCause(domainCause(operation, cause)))
+
+/**
+ * The methods of one repository: `method("create")(function* (...) { ... })` is traced as the span
+ * `UserRepository.create`, and its failures reach the caller through `toDomain` under that same name.
+ */
+export const methodsOf =
+  (service: string) =>
+  (name: string) =>
+  <Eff extends Effect.Effect<unknown, unknown, unknown>, A, Args extends Array<unknown>>(
+    body: (...args: Args) => Generator<Eff, A, never>
+  ) => {
+    const operation = `${service}.${name}`
+    return Effect.fn(operation)(body, (effect, ..._args: Args) => toDomain(operation)(effect))
+  }

@@ -1,0 +1,51 @@
+import { Effect } from "effect"
+import { PermissionNameTaken, PermissionNotFound } from "../../Domain/index.ts"
+import {
+  type CreatePermission,
+  type ListPermissions,
+  PermissionRepository
+} from "../Repositories/PermissionRepository.ts"
+import { permissionDeletedEvent } from "./AuditEvents.ts"
+import { makeAuditTrail } from "./AuditTrail.ts"
+import { makeNamedRowMethods } from "./NamedRowFront.ts"
+import { methodsOf } from "./Operation.ts"
+import { listPage } from "./Paging.ts"
+import {
+  decodeListPermissions,
+  decodePermissionName,
+  newPermissionRow,
+  permissionCursor,
+  permissionIdRule
+} from "./RepositoryInputs.ts"
+import { RepositoryStore } from "./RepositoryStore.ts"
+
+/** `PermissionRepository` over the `RepositoryStore` of any backend. */
+export const makePermissionRepository: Effect.Effect<PermissionRepository["Service"], never, RepositoryStore> =
+  Effect.gen(function* () {
+    const store = yield* RepositoryStore
+    const permissions = store.permissions
+    const method = methodsOf("PermissionRepository")
+    const named = makeNamedRowMethods({
+      method,
+      audit: makeAuditTrail(store),
+      rows: permissions,
+      idRule: permissionIdRule,
+      newRow: (input: CreatePermission) => newPermissionRow(input),
+      decodeName: decodePermissionName,
+      nameNotFound: (name) => new PermissionNotFound({ name }),
+      nameTaken: (name) => new PermissionNameTaken({ name }),
+      deletedEvent: permissionDeletedEvent
+    })
+
+    const list = method("list")(function* (request?: ListPermissions) {
+      const valid = yield* decodeListPermissions(request ?? {})
+      return yield* listPage(
+        valid,
+        permissionCursor,
+        ({ after, limit }) => permissions.list({ after: after?.[0], module: valid.module, limit }),
+        (permission) => [permission.name] as const
+      )
+    })
+
+    return PermissionRepository.of({ ...named, list })
+  })

@@ -1,0 +1,141 @@
+import { Effect, Option } from "effect"
+import {
+  EmailAlreadyTaken,
+  newUserId,
+  type PermissionName,
+  passwordHashFromText,
+  type RoleId,
+  User,
+  type UserId,
+  UserNotFound
+} from "../../Domain/index.ts"
+import { type CreateUser, type ListRequest, type UpdateUser, UserRepository } from "../Repositories/UserRepository.ts"
+import { AuditActions, userCreatedEvent, userDeletedEvent, userRoleEvent } from "./AuditEvents.ts"
+import { makeAuditTrail } from "./AuditTrail.ts"
+import { methodsOf } from "./Operation.ts"
+import { listPage } from "./Paging.ts"
+import {
+  checkId,
+  decodeCreateUser,
+  decodeEmail,
+  decodePageRequest,
+  decodePermissionToCheck,
+  decodeUpdateUser,
+  lookupById,
+  lowerCaseId,
+  orNotFound,
+  redactedText,
+  roleIdRule,
+  userCursor,
+  userIdRule
+} from "./RepositoryInputs.ts"
+import { RepositoryStore } from "./RepositoryStore.ts"
+
+/** `UserRepository` over the `RepositoryStore` of any backend. */
+export const makeUserRepository: Effect.Effect<UserRepository["Service"], never, RepositoryStore> = Effect.gen(
+  function* () {
+    const store = yield* RepositoryStore
+    const users = store.users
+    const audit = makeAuditTrail(store)
+    const method = methodsOf("UserRepository")
+    const roleLinks = audit.linkChanges({
+      links: users.roles,
+      holder: userIdRule,
+      held: roleIdRule,
+      added: AuditActions.userRoleAssigned,
+      removed: AuditActions.userRoleRemoved,
+      eventOf: userRoleEvent
+    })
+
+    const create = method("create")(function* (input: CreateUser) {
+      const { email, verified } = yield* decodeCreateUser(input)
+      const passwordHash = yield* redactedText("passwordHash", input?.passwordHash, passwordHashFromText)
+      const row = User.insert.make({ id: yield* newUserId, email, passwordHash, verified: verified ?? false })
+      return yield* audit
+        .audited(users.insert(row), (user) => Option.some(userCreatedEvent(user)))
+        .pipe(Effect.catchTag("KeyTaken", () => Effect.fail(new EmailAlreadyTaken({ email }))))
+    })
+
+    const findById = method("findById")(function* (id: UserId) {
+      return yield* lookupById(userIdRule, id, users.findById)
+    })
+
+    const findByEmail = method("findByEmail")(function* (email: string) {
+      const normalised = yield* decodeEmail(email)
+      const user = yield* users.findByEmail(normalised)
+      if (Option.isNone(user)) return yield* new UserNotFound({ email: normalised })
+      return user.value
+    })
+
+    const list = method("list")(function* (request?: ListRequest) {
+      return yield* listPage(
+        yield* decodePageRequest(request ?? {}),
+        userCursor,
+        ({ after, limit }) => users.list({ after: after && lowerCaseId(after[0]), limit }),
+        (user) => [user.id] as const
+      )
+    })
+
+    const update = method("update")(function* (id: UserId, patch: UpdateUser) {
+      const fields = yield* decodeUpdateUser(patch)
+      const passwordHash =
+        patch?.passwordHash === undefined
+          ? undefined
+          : yield* redactedText("passwordHash", patch.passwordHash, passwordHashFromText)
+      const userId = yield* checkId(userIdRule, id)
+      const changes = { ...fields, ...(passwordHash === undefined ? {} : { passwordHash }) }
+      // An empty patch changes nothing (and must not touch updated_at): it returns the current row.
+      if (Object.keys(changes).length === 0) return yield* findById(userId)
+      return yield* orNotFound(userIdRule, userId, users.update(userId, changes)).pipe(
+        Effect.catchTag("KeyTaken", () => Effect.fail(new EmailAlreadyTaken({ email: changes.email ?? "" })))
+      )
+    })
+
+    const delete_ = method("delete")(function* (id: UserId) {
+      yield* audit.auditedDelete(userIdRule, id, users.delete, userDeletedEvent)
+    })
+
+    const assignRole = method("assignRole")(function* (userId: UserId, roleId: RoleId) {
+      yield* roleLinks.add(userId, roleId)
+    })
+
+    const removeRole = method("removeRole")(function* (userId: UserId, roleId: RoleId) {
+      yield* roleLinks.remove(userId, roleId)
+    })
+
+    const rolesOf = method("rolesOf")(function* (id: UserId) {
+      return yield* lookupById(userIdRule, id, users.rolesOf)
+    })
+
+    const permissionsOf = method("permissionsOf")(function* (id: UserId) {
+      return yield* lookupById(userIdRule, id, users.permissionsOf)
+    })
+
+    const hasPermission = method("hasPermission")(function* (id: UserId, permission: PermissionName | string) {
+      const name = yield* decodePermissionToCheck(permission)
+      const userId = userIdRule.validId(id)
+      // An unknown user holds nothing, and a malformed id cannot name one.
+      if (Option.isNone(userId)) return false
+      return yield* users.hasPermission(userId.value, name)
+    })
+
+    const findWithAccess = method("findWithAccess")(function* (id: UserId) {
+      return yield* lookupById(userIdRule, id, users.findWithAccess)
+    })
+
+    return UserRepository.of({
+      create,
+      findById,
+      findByEmail,
+      list,
+      update,
+      delete: delete_,
+      assignRole,
+      removeRole,
+      rolesOf,
+      permissionsOf,
+      hasPermission,
+      findWithAccess
+    })
+  }
+)

@@ -1,0 +1,94 @@
+import { type DateTime, Effect, HashMap, Option } from "effect"
+import { KeyTaken } from "../Front/RepositoryStore.ts"
+import { findValue, pageAfter } from "./MemoryRelations.ts"
+import type { MemoryStore, MemoryTables } from "./MemoryStore.ts"
+
+/** A table of rows with a unique key besides the id: `users` (the e-mail), `roles` and `permissions` (the name). */
+export interface MemoryTable<Id extends string, Row extends { readonly id: Id }> {
+  readonly rows: (tables: MemoryTables) => HashMap.HashMap<Id, Row>
+  readonly withRows: (tables: MemoryTables, rows: HashMap.HashMap<Id, Row>) => MemoryTables
+  /** Whether `row` holds the unique key `key`, as the table's UNIQUE constraint compares them. */
+  readonly holdsKey: (row: Row, key: string) => boolean
+  /** `tables` without the row `id` and what cascades with it (ON DELETE CASCADE). */
+  readonly without: (tables: MemoryTables, id: Id) => MemoryTables
+}
+
+/** The reads and atomic writes of one `MemoryTable` of `store`. */
+export const makeTableOperations = <Id extends string, Row extends { readonly id: Id }>(
+  store: MemoryStore["Service"],
+  table: MemoryTable<Id, Row>
+) => {
+  const byKey = (tables: MemoryTables, key: string): Option.Option<Row> =>
+    findValue(table.rows(tables), (row) => table.holdsKey(row, key))
+
+  const put = (tables: MemoryTables, row: Row): MemoryTables =>
+    table.withRows(tables, HashMap.set(table.rows(tables), row.id, row))
+
+  /** The row `make` builds, stamped with the transaction's time (`now()`); a taken `key` fails with `KeyTaken`. */
+  const insert = (key: string, make: (now: DateTime.Utc) => Row) =>
+    store.update(
+      Effect.fnUntraced(function* (tables: MemoryTables) {
+        if (Option.isSome(byKey(tables, key))) return yield* new KeyTaken()
+        const row = make(yield* store.transactionTime)
+        return [row, put(tables, row)] as const
+      })
+    )
+
+  /** The row of `key`, inserted as `make` builds it when there is none; an existing one is returned unchanged. */
+  const insertOrGet = (key: string, make: (now: DateTime.Utc) => Row) =>
+    store.update((tables: MemoryTables) =>
+      Option.match(byKey(tables, key), {
+        onNone: () =>
+          Effect.map(store.transactionTime, (now) => {
+            const row = make(now)
+            return [row, put(tables, row)] as const
+          }),
+        onSome: (found) => Effect.succeed([found, tables] as const)
+      })
+    )
+
+  /** The row `id` as `change` makes it from the current one; `None` when there is none. */
+  const update = (id: Id, key: string | undefined, change: (current: Row) => Effect.Effect<Row>) =>
+    store.update(
+      Effect.fnUntraced(function* (tables: MemoryTables) {
+        const current = HashMap.get(table.rows(tables), id)
+        if (Option.isNone(current)) return [Option.none<Row>(), tables] as const
+        const holder = key === undefined ? Option.none() : byKey(tables, key)
+        if (Option.isSome(holder) && holder.value.id !== id) return yield* new KeyTaken()
+        const row = yield* change(current.value)
+        return [Option.some(row), put(tables, row)] as const
+      })
+    )
+
+  const delete_ = (id: Id) =>
+    store.update((tables: MemoryTables) =>
+      Effect.succeed(
+        Option.match(HashMap.get(table.rows(tables), id), {
+          onNone: () => [Option.none<Row>(), tables] as const,
+          onSome: (row) => [Option.some(row), table.without(tables, id)] as const
+        })
+      )
+    )
+
+  return {
+    insert,
+    insertOrGet,
+    findById: (id: Id) => Effect.map(store.read, (tables) => HashMap.get(table.rows(tables), id)),
+    findByKey: (key: string) => Effect.map(store.read, (tables) => byKey(tables, key)),
+    /** The rows `filter` keeps, as `pageAfter` pages them by `keyOf`. */
+    page: (
+      query: { readonly after: string | undefined; readonly limit: number },
+      keyOf: (row: Row) => string,
+      filter: (row: Row) => boolean = () => true
+    ) =>
+      Effect.map(store.read, (tables) =>
+        pageAfter([...HashMap.values(table.rows(tables))].filter(filter), keyOf, query)
+      ),
+    update,
+    delete: delete_
+  }
+}
+
+export type TableOperations<Id extends string, Row extends { readonly id: Id }> = ReturnType<
+  typeof makeTableOperations<Id, Row>
+>

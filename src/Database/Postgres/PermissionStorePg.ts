@@ -1,0 +1,33 @@
+import type { SqlClient } from "effect/sql"
+import { Permission, PermissionId, PermissionName } from "../../Domain/index.ts"
+import type { PermissionStore } from "../Front/RepositoryStore.ts"
+import { recoverable } from "./Statements.ts"
+import { makeTablePg, namedRowColumns } from "./TablePg.ts"
+
+/** `permissions`. */
+export const makePermissionStorePg = (sql: SqlClient.SqlClient): PermissionStore => {
+  const permissions = makeTablePg(sql, {
+    table: "permissions",
+    columns: namedRowColumns,
+    Row: Permission,
+    Insert: Permission.insert,
+    Id: PermissionId,
+    Key: PermissionName,
+    key: "name"
+  })
+  return {
+    // A savepoint, so that a caller's transaction survives a taken name.
+    insert: (row) => recoverable(sql)(permissions.insert(row)),
+    insertOrGet: permissions.insertOrGet,
+    findById: permissions.findById,
+    findByName: permissions.findByKey,
+    // starts_with rather than LIKE: the module may contain '_', a LIKE wildcard.
+    list: (query) =>
+      permissions.list(
+        "name",
+        query,
+        query.module === undefined ? [] : [sql`starts_with(name, ${`${query.module}.`})`]
+      ),
+    delete: permissions.delete
+  }
+}

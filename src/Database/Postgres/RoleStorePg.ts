@@ -1,0 +1,43 @@
+import type { SqlClient } from "effect/sql"
+import { Permission, PermissionId, Role, RoleId, RoleName } from "../../Domain/index.ts"
+import { RolePatch } from "../Front/RepositoryInputs.ts"
+import type { RoleStore } from "../Front/RepositoryStore.ts"
+import { makeLinkTablePg } from "./LinkTablePg.ts"
+import { recoverable, rowsOfOwner } from "./Statements.ts"
+import { makeTablePg, namedRowColumns } from "./TablePg.ts"
+
+/** `roles` and `role_permissions`. */
+export const makeRoleStorePg = (sql: SqlClient.SqlClient): RoleStore => {
+  const roles = makeTablePg(sql, {
+    table: "roles",
+    columns: namedRowColumns,
+    Row: Role,
+    Insert: Role.insert,
+    Id: RoleId,
+    Key: RoleName,
+    key: "name"
+  })
+
+  const permissionsOf = (roleId: RoleId) =>
+    sql<{ readonly id: unknown }>`SELECT p.id, p.name, p.description, p.created_at FROM roles r
+      LEFT JOIN role_permissions rp ON rp.role_id = r.id
+      LEFT JOIN permissions p ON p.id = rp.permission_id
+      WHERE r.id = ${roleId} ORDER BY p.name`.pipe(rowsOfOwner(Permission))
+
+  return {
+    // A savepoint, so that a caller's transaction survives a taken name.
+    insert: (row) => recoverable(sql)(roles.insert(row)),
+    insertOrGet: roles.insertOrGet,
+    findById: roles.findById,
+    findByName: roles.findByKey,
+    list: (query) => roles.list("name", query),
+    update: roles.update(RolePatch),
+    delete: roles.delete,
+    permissions: makeLinkTablePg(sql, {
+      table: "role_permissions",
+      holder: { Id: RoleId, table: "roles", column: "role_id", label: "name" },
+      held: { Id: PermissionId, table: "permissions", column: "permission_id", label: "name" }
+    }),
+    permissionsOf
+  }
+}
