@@ -4,7 +4,13 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   resolve: {
     // Examples import the package by name, as a consumer would.
-    alias: { "platform-kernel": fileURLToPath(new URL("./src/index.ts", import.meta.url)) }
+    alias: [
+      {
+        find: /^platform-kernel\/testing$/,
+        replacement: fileURLToPath(new URL("./src/Database/Testing.ts", import.meta.url))
+      },
+      { find: /^platform-kernel$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }
+    ]
   },
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],

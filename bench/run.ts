@@ -14,16 +14,16 @@ import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted, References } from "effect"
 import { SqlClient } from "effect/sql"
+import { startEmbeddedPostgres } from "../src/Database/Testing.ts"
 import {
   AppConfig,
   AuditLogRepository,
-  DatabaseLayer,
+  Database,
   loadAppConfig,
   PermissionRepository,
-  RepositoriesLayer,
+  RepositoryLayers,
   type RoleId,
   RoleRepository,
-  startEmbeddedPostgres,
   UserRepository
 } from "../src/index.ts"
 
@@ -196,7 +196,7 @@ await withServer(async (serverUrl) => {
     await Effect.runPromise(
       program.pipe(
         Effect.provide(
-          RepositoriesLayer.pipe(Layer.provideMerge(DatabaseLayer), Layer.provide(AppConfig.layerFrom(config)))
+          RepositoryLayers.layer.pipe(Layer.provideMerge(Database.layer), Layer.provide(AppConfig.layerFrom(config)))
         ),
         Effect.provideService(References.MinimumLogLevel, "Warn")
       )

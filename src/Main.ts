@@ -11,16 +11,16 @@ import { CliError, Command, Flag } from "effect/cli"
 import { HttpRouter } from "effect/http"
 import { AppConfig } from "./Config/AppConfig.ts"
 import type { AppConfigValues } from "./Config/ConfigSchema.ts"
-import { LoggingLayer } from "./Config/Logging.ts"
-import { RbacBaselineLayer } from "./Database/Bootstrap/RbacBaseline.ts"
-import { DatabaseClientLayer, DatabaseClientLayerNoWait } from "./Database/Client/DatabaseClient.ts"
+import * as Logging from "./Config/Logging.ts"
+import * as RbacBaseline from "./Database/Bootstrap/RbacBaseline.ts"
+import * as DatabaseClient from "./Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
 import { describeFailure } from "./Database/Client/SqlFailure.ts"
-import { DatabaseLayer } from "./Database/DatabaseLayers.ts"
+import * as Database from "./Database/Database.ts"
 import { DatabaseHealth } from "./Database/Health/DatabaseHealth.ts"
-import { healthProbeRoutes } from "./Database/Health/HealthProbes.ts"
+import * as HealthProbes from "./Database/Health/HealthProbes.ts"
 import { DatabaseMigrations, migrationStatus } from "./Database/Migrations/DatabaseMigrations.ts"
-import { layerNoDeps as RepositoriesLayer } from "./Database/RepositoryLayers.ts"
+import * as RepositoryLayers from "./Database/RepositoryLayers.ts"
 
 const version: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
 
@@ -37,17 +37,19 @@ const withConfig = <A, E, R>(
 ) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
-    return yield* run(config).pipe(Effect.provide(LoggingLayer(config.log, { toStderr: options.logToStderr ?? false })))
+    return yield* run(config).pipe(
+      Effect.provide(Logging.layer(config.log, { toStderr: options.logToStderr ?? false }))
+    )
   }).pipe(Effect.provide(AppConfig.layer({ path: Option.getOrUndefined(configPath) })))
 
 /** The migrated database, its repositories, and the `rbac.roles` baseline applied. */
-const MigratedWithBaseline = RbacBaselineLayer.pipe(
-  Layer.provideMerge(RepositoriesLayer),
-  Layer.provideMerge(DatabaseLayer)
+const MigratedWithBaseline = RbacBaseline.layer.pipe(
+  Layer.provideMerge(RepositoryLayers.layer),
+  Layer.provideMerge(Database.layer)
 )
 
 /** For one-off commands: the configured server, or the embedded one, reusing one a running `serve` started. */
-const OneOffConnection = DatabaseClientLayer.pipe(
+const OneOffConnection = DatabaseClient.layer.pipe(
   Layer.provideMerge(DatabaseTarget.layer({ embedded: "attachOrStart" }))
 )
 
@@ -67,7 +69,7 @@ const serve = (configPath: Option.Option<string>) =>
     Effect.gen(function* () {
       yield* Effect.logInfo("platform-kernel starting").pipe(Effect.annotateLogs({ version }))
       let draining = false
-      const App = HttpRouter.serve(healthProbeRoutes({ draining: () => draining }), { disableLogger: true }).pipe(
+      const App = HttpRouter.serve(HealthProbes.routes({ draining: () => draining }), { disableLogger: true }).pipe(
         Layer.provide(HttpServerLayer),
         Layer.provide(DatabaseHealth.layer),
         Layer.provide(MigratedWithBaseline),
@@ -123,8 +125,8 @@ const migrateCommand = Command.make("migrate", {}, () =>
         )
       }).pipe(
         Effect.provide(
-          RbacBaselineLayer.pipe(
-            Layer.provideMerge(RepositoriesLayer),
+          RbacBaseline.layer.pipe(
+            Layer.provideMerge(RepositoryLayers.layer),
             Layer.provideMerge(DatabaseMigrations.layer),
             Layer.provideMerge(OneOffConnection)
           )
@@ -184,7 +186,7 @@ const healthCommand = Command.make("health", {}, () =>
           if (report.status !== "up") process.exitCode = 1
         }).pipe(
           Effect.provide(DatabaseHealth.layer),
-          Effect.provide(DatabaseClientLayerNoWait),
+          Effect.provide(DatabaseClient.layerNoWait),
           Effect.provide(DatabaseTarget.layer({ embedded: "attach" })),
           Effect.provide(AppConfig.layerFrom(config))
         ),

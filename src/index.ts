@@ -1,54 +1,27 @@
 /**
- * platform-kernel's public API: configuration, the PostgreSQL layers, migrations, health, the domain model
- * and the repositories. Most services need only `PlatformKernelLayer` (or, in tests, `MemoryDatabase.layer`).
+ * platform-kernel's public API. Most services need only `PlatformKernel.layer` (the whole database layer,
+ * configured from `config/default.yaml` and the environment) and the repositories it provides; tests use
+ * `platform-kernel/testing`.
  */
 
 // Configuration
-export {
-  AppConfig,
-  bundledConfigFile,
-  bundledMigrationsDirectory,
-  type LoadOptions,
-  loadAppConfig
-} from "./Config/AppConfig.ts"
+export { AppConfig, type LoadOptions, loadAppConfig } from "./Config/AppConfig.ts"
 export { ConfigLoadError } from "./Config/ConfigError.ts"
-export {
-  AppConfigSchema,
-  type AppConfigValues,
-  type DatabaseConfigValues,
-  type SslMode,
-  SslModes
-} from "./Config/ConfigSchema.ts"
-export { LoggingLayer } from "./Config/Logging.ts"
-// Repositories
-export { applyRbacBaseline, RbacBaselineError, RbacBaselineLayer } from "./Database/Bootstrap/RbacBaseline.ts"
-// Database: client, embedded server, migrations, health
-export { DatabaseClientLayer, DatabaseClientLayerNoWait, makeDatabaseClient } from "./Database/Client/DatabaseClient.ts"
+export { type AppConfigValues, type DatabaseConfigValues, type SslMode, SslModes } from "./Config/ConfigSchema.ts"
+export * as Logging from "./Config/Logging.ts"
+export * as RbacBaseline from "./Database/Bootstrap/RbacBaseline.ts"
+// The database: where it is, whether it is healthy, its schema
 export { DatabaseStartupError, EmbeddedPostgresError } from "./Database/Client/DatabaseErrors.ts"
 export { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
-export { describeFailure, describeSqlError, isTransientSqlError } from "./Database/Client/SqlFailure.ts"
-export { DatabaseConnectionLayer, DatabaseLayer, DatabaseTargetLayer } from "./Database/DatabaseLayers.ts"
-export {
-  type EmbeddedMode,
-  type EmbeddedOptions,
-  type EmbeddedServer,
-  startEmbeddedPostgres
-} from "./Database/Embedded/EmbeddedPostgres.ts"
+export * as Database from "./Database/Database.ts"
+export type { EmbeddedMode } from "./Database/Embedded/EmbeddedPostgres.ts"
 export { DatabaseHealth, HealthReport } from "./Database/Health/DatabaseHealth.ts"
-export { HealthProbeRoutes } from "./Database/Health/HealthProbes.ts"
-// In memory, for consumers' tests
-export { MemoryDatabase, type MemoryDatabaseServices } from "./Database/Memory/MemoryDatabase.ts"
-export { MemoryStore } from "./Database/Memory/MemoryStore.ts"
-export { mockLayer, partialMock, UnimplementedMockMethod } from "./Database/Memory/PartialMock.ts"
-export {
-  applyMigrations,
-  DatabaseMigrations,
-  type MigrationOptions,
-  type MigrationStatus,
-  migrationStatus
-} from "./Database/Migrations/DatabaseMigrations.ts"
+export * as HealthProbes from "./Database/Health/HealthProbes.ts"
+export { DatabaseMigrations, type MigrationStatus } from "./Database/Migrations/DatabaseMigrations.ts"
 export type { AppliedMigration, Drift, DriftKind } from "./Database/Migrations/MigrationDrift.ts"
-export { SqlSplitError, splitSqlStatements } from "./Database/Migrations/SqlSplitter.ts"
+// The whole kernel, and its parts for services that compose their own graph
+export * as PlatformKernel from "./Database/PlatformKernel.ts"
+// The repositories
 export {
   type AppendAuditLog,
   AuditLogRepository,
@@ -69,12 +42,6 @@ export {
   UserRepository
 } from "./Database/Repositories/UserRepository.ts"
 export * as RepositoryLayers from "./Database/RepositoryLayers.ts"
-// The former names of `RepositoryLayers.layer` and `RepositoryLayers.layerNoDeps`, kept while the public API
-// is reworked.
-export {
-  layer as PlatformKernelLayer,
-  layerNoDeps as RepositoriesLayer
-} from "./Database/RepositoryLayers.ts"
 
-// Domain
+// The domain
 export * from "./Domain/index.ts"

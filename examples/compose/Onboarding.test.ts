@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
-import { MemoryDatabase, UserRepository } from "platform-kernel"
+import { UserRepository } from "platform-kernel"
+import { MemoryDatabase } from "platform-kernel/testing"
 import { Onboarding } from "./Onboarding.ts"
 
 describe("the README's composition sample", () => {

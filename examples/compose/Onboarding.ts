@@ -3,13 +3,13 @@ import {
   type DatabaseUnavailable,
   type EmailAlreadyTaken,
   type InvalidInput,
-  MemoryDatabase,
-  PlatformKernelLayer,
+  PlatformKernel,
   RoleRepository,
   Transactions,
   type User,
   UserRepository
 } from "platform-kernel"
+import { MemoryDatabase } from "platform-kernel/testing"
 
 // A platform service built on the kernel's repositories: it depends on the services, not on PostgreSQL.
 export class Onboarding extends Context.Service<
@@ -33,7 +33,10 @@ export class Onboarding extends Context.Service<
           Effect.gen(function* () {
             const user = yield* users.create({ email, passwordHash })
             const member = yield* roles.ensure({ name: "member" })
-            yield* users.assignRole(user.id, member.id).pipe(Effect.orDie) // both exist: cannot be NotFound
+            // Both exist, so NotFound would be a bug; DatabaseUnavailable stays typed (a 503, not a 500).
+            yield* users
+              .assignRole(user.id, member.id)
+              .pipe(Effect.catchTag(["UserNotFound", "RoleNotFound"], Effect.die))
             return user
           })
         )
@@ -43,8 +46,9 @@ export class Onboarding extends Context.Service<
   )
 
   // Production: config/default.yaml + environment -> PostgreSQL (embedded when none is configured)
-  // -> migrations -> repositories. Closing the scope closes the pool and stops an embedded server.
-  static readonly layerLive = Onboarding.layer.pipe(Layer.provide(PlatformKernelLayer()))
+  // -> migrations -> repositories. Every service that provides PlatformKernel.layer shares one instance.
+  // Closing the scope closes the pool and stops an embedded server.
+  static readonly layerLive = Onboarding.layer.pipe(Layer.provide(PlatformKernel.layer))
 
   // Tests: the same service on in-memory repositories that pass the PostgreSQL contract suite.
   static readonly layerTest = Onboarding.layer.pipe(Layer.provide(MemoryDatabase.layer))

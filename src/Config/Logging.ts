@@ -16,7 +16,10 @@ const LEVELS = {
  * One line per event: JSON objects for log collectors, logfmt for people. `toStderr` keeps stdout free
  * for commands whose output is data (`status`, `health`).
  */
-export const LoggingLayer = (log: AppConfigValues["log"], options: { readonly toStderr?: boolean } = {}) => {
+export const layer = (
+  log: AppConfigValues["log"],
+  options: { readonly toStderr?: boolean } = {}
+): Layer.Layer<never> => {
   const format = log.format === "json" ? Logger.formatJson : Logger.formatLogFmt
   const logger = options.toStderr ? Logger.withConsoleError(format) : Logger.withConsoleLog(format)
   return Layer.merge(Logger.layer([logger]), Layer.succeed(References.MinimumLogLevel, LEVELS[log.level]))

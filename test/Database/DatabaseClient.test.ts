@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Layer, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../src/Config/AppConfig.ts"
-import { DatabaseConnectionLayer } from "../../src/Database/DatabaseLayers.ts"
+import * as Database from "../../src/Database/Database.ts"
 import { eventually } from "../support/Eventually.ts"
 import { expectFailure } from "../support/Expect.ts"
 import { freePort } from "../support/freePort.ts"
@@ -24,7 +24,7 @@ describe("DatabaseClient", () => {
         })
         const scope = yield* Scope.make()
         const services = yield* Layer.buildWithScope(
-          DatabaseConnectionLayer.pipe(Layer.provide(AppConfig.layerFrom(config))),
+          Database.layerConnection.pipe(Layer.provide(AppConfig.layerFrom(config))),
           scope
         )
         const sql = Context.get(services, SqlClient.SqlClient)
@@ -59,7 +59,7 @@ describe("DatabaseClient", () => {
       })
       const started = Date.now()
       const { message } = yield* expectFailure(
-        Layer.build(DatabaseConnectionLayer.pipe(Layer.provide(AppConfig.layerFrom(config)))).pipe(Effect.scoped),
+        Layer.build(Database.layerConnection.pipe(Layer.provide(AppConfig.layerFrom(config)))).pipe(Effect.scoped),
         "DatabaseStartupError"
       )
       const elapsed = Duration.millis(Date.now() - started)

@@ -2,9 +2,9 @@ import { createServer, type Socket } from "node:net"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../../src/Config/AppConfig.ts"
-import { DatabaseClientLayerNoWait } from "../../src/Database/Client/DatabaseClient.ts"
+import * as DatabaseClient from "../../src/Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "../../src/Database/Client/DatabaseTarget.ts"
-import { DatabaseConnectionLayer } from "../../src/Database/DatabaseLayers.ts"
+import * as Database from "../../src/Database/Database.ts"
 import { DatabaseHealth } from "../../src/Database/Health/DatabaseHealth.ts"
 import { freePort } from "../support/freePort.ts"
 import { scopedDatabase, TestDatabaseLayer, testConfig } from "../support/TestDatabase.ts"
@@ -23,7 +23,7 @@ const healthWithoutWaiting = (url: string) =>
         DATABASE_POOL_MAX_CONNECTIONS: "3"
       })
       return DatabaseHealth.layer.pipe(
-        Layer.provide(DatabaseClientLayerNoWait),
+        Layer.provide(DatabaseClient.layerNoWait),
         Layer.provide(DatabaseTarget.layer({ embedded: "attach" })),
         Layer.provide(AppConfig.layerFrom(config))
       )
@@ -102,7 +102,7 @@ describe("DatabaseHealth", () => {
       const report = yield* DatabaseHealth.use((health) => health.check).pipe(
         Effect.provide(
           DatabaseHealth.layer.pipe(
-            Layer.provideMerge(DatabaseConnectionLayer),
+            Layer.provideMerge(Database.layerConnection),
             Layer.provide(AppConfig.layerFrom(config))
           )
         )

@@ -113,7 +113,7 @@ describe("importing the package", () => {
     const result = await runScript(
       `import { NodeRuntime } from "@effect/platform-node"
        import { Effect, Layer } from "effect"
-       const { PlatformKernelLayer, UserRepository } = await import(${JSON.stringify(INDEX)})
+       const { PlatformKernel, UserRepository } = await import(${JSON.stringify(INDEX)})
        const program = Effect.gen(function* () {
          // A finalizer that takes a while, as flushing a queue would: a global exit hook ends the process first.
          yield* Effect.addFinalizer(() => Effect.sleep("300 millis").pipe(Effect.andThen(Effect.sync(() => console.log("consumer finalizer ran")))))
@@ -121,7 +121,7 @@ describe("importing the package", () => {
          yield* users.list({})
          console.log("ready")
          return yield* Effect.never
-       }).pipe(Effect.scoped, Effect.provide(PlatformKernelLayer()))
+       }).pipe(Effect.scoped, Effect.provide(PlatformKernel.layer))
        NodeRuntime.runMain(program, { disableErrorReporting: true })`,
       {
         env: { DATABASE_URL: database.url, DATABASE_APPLICATION_NAME: applicationName, LOG_LEVEL: "error" },

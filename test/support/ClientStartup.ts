@@ -2,7 +2,7 @@ import { Cause, Context, Effect, Exit, Layer, Logger } from "effect"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../src/Config/AppConfig.ts"
 import type { AppConfigValues } from "../../src/Config/ConfigSchema.ts"
-import { DatabaseClientLayer } from "../../src/Database/Client/DatabaseClient.ts"
+import * as DatabaseClient from "../../src/Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "../../src/Database/Client/DatabaseTarget.ts"
 
 export interface StartupOutcome<A> {
@@ -16,7 +16,7 @@ export interface StartupOutcome<A> {
 
 /**
  * Builds the client the library builds at startup (target from the configuration, then the startup check of
- * `makeDatabaseClient`), runs `use` with it, and reports how that went and how long it took.
+ * `DatabaseClient.make`), runs `use` with it, and reports how that went and how long it took.
  */
 export const startClient = <A, E>(
   config: AppConfigValues,
@@ -32,7 +32,7 @@ export const startClient = <A, E>(
       Effect.scoped(
         Effect.gen(function* () {
           const services = yield* Layer.build(
-            DatabaseClientLayer.pipe(
+            DatabaseClient.layer.pipe(
               Layer.provide(DatabaseTarget.layer({ embedded: "attach" })),
               Layer.provide(AppConfig.layerFrom(config))
             )

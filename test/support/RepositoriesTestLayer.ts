@@ -4,4 +4,4 @@ import { TestDatabaseLayer } from "./TestDatabase.ts"
 
 /** The PostgreSQL repositories on a fresh database of their own, plus its `SqlClient`, `PgClient` and `AppConfig`. */
 export const RepositoriesTestLayer = (env: Record<string, string> = {}) =>
-  RepositoryLayers.layerNoDeps.pipe(Layer.provideMerge(TestDatabaseLayer(env)))
+  RepositoryLayers.layer.pipe(Layer.provideMerge(TestDatabaseLayer(env)))

@@ -3,7 +3,7 @@ import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { Effect, Layer, Schedule } from "effect"
 import { inject } from "vitest"
 import { AppConfig, loadAppConfig } from "../../src/Config/AppConfig.ts"
-import { DatabaseLayer } from "../../src/Database/DatabaseLayers.ts"
+import * as Database from "../../src/Database/Database.ts"
 import { withAdmin } from "./adminClient.ts"
 import { databaseUrl, MIGRATIONS_TABLE } from "./urls.ts"
 
@@ -43,6 +43,6 @@ export const TestDatabaseLayer = (env: Record<string, string> = {}) =>
     Effect.gen(function* () {
       const database = yield* scopedDatabase({ from: "template" })
       const config = yield* testConfig({ DATABASE_URL: database.url, ...env })
-      return DatabaseLayer.pipe(Layer.provideMerge(AppConfig.layerFrom(config)))
+      return Database.layer.pipe(Layer.provideMerge(AppConfig.layerFrom(config)))
     })
   )

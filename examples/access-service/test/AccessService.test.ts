@@ -4,16 +4,15 @@ import { Data, Effect, Layer, Option, Redacted } from "effect"
 import {
   AuditLogRepository,
   DatabaseUnavailable,
-  MemoryDatabase,
-  mockLayer,
   PermissionRepository,
-  RepositoriesLayer,
+  RepositoryLayers,
   RoleRepository,
   Transactions,
   UserId,
   UserRepository,
   withActor
 } from "platform-kernel"
+import { MemoryDatabase, mockLayer } from "platform-kernel/testing"
 import { TestDatabaseLayer } from "../../../test/support/TestDatabase.ts"
 import { AccessService } from "../src/AccessService.ts"
 
@@ -100,7 +99,7 @@ const accessServiceSuite = (name: string, database: Layer.Layer<Repositories, un
   )
 
 accessServiceSuite("in-memory repositories", MemoryDatabase.layer)
-accessServiceSuite("PostgreSQL", RepositoriesLayer.pipe(Layer.provideMerge(TestDatabaseLayer())))
+accessServiceSuite("PostgreSQL", RepositoryLayers.layer.pipe(Layer.provideMerge(TestDatabaseLayer())))
 
 describe("AccessService with partial mocks", () => {
   // Only what this test needs: any other call (e.g. an audit append) would die naming the method.

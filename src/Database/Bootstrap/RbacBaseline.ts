@@ -18,7 +18,7 @@ export type RbacRoles = AppConfigValues["rbac"]["roles"]
  * permissions are kept as they are and existing grants are not repeated, so a second run changes nothing and
  * writes no audit record. One transaction: a bad entry leaves nothing half-applied.
  */
-export const applyRbacBaseline = Effect.fn("applyRbacBaseline")(function* (roles: RbacRoles) {
+export const apply = Effect.fn("RbacBaseline.apply")(function* (roles: RbacRoles) {
   if (roles.length === 0) return
   const roleRepository = yield* RoleRepository
   const permissionRepository = yield* PermissionRepository
@@ -51,9 +51,13 @@ export const applyRbacBaseline = Effect.fn("applyRbacBaseline")(function* (roles
 }, asSystem)
 
 /** Applies `rbac.roles` from the configuration when built. */
-export const RbacBaselineLayer = Layer.effectDiscard(
+export const layer: Layer.Layer<
+  never,
+  Effect.Error<ReturnType<typeof apply>>,
+  AppConfig | Effect.Services<ReturnType<typeof apply>>
+> = Layer.effectDiscard(
   Effect.gen(function* () {
     const config = yield* AppConfig
-    yield* applyRbacBaseline(config.rbac.roles)
+    yield* apply(config.rbac.roles)
   })
 )

@@ -1,5 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Ref, Schedule, String as Str } from "effect"
+import { Duration, Effect, type Layer, Ref, Schedule, String as Str } from "effect"
+import type { SqlClient } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import { DatabaseStartupError } from "./DatabaseErrors.ts"
 import { DatabaseTarget } from "./DatabaseTarget.ts"
@@ -11,7 +12,7 @@ const MAX_RETRY_DELAY = Duration.seconds(2)
  * Opens the pool, then proves the server answers: the driver opens connections lazily and builds even when
  * the server is down, so without this check startup would "succeed" and the first query would fail.
  */
-export const makeDatabaseClient = Effect.fnUntraced(function* (options: { readonly awaitServer: boolean }) {
+export const make = Effect.fnUntraced(function* (options: { readonly awaitServer: boolean }) {
   const config = yield* AppConfig
   const target = yield* DatabaseTarget
   const database = config.database
@@ -77,8 +78,19 @@ export const makeDatabaseClient = Effect.fnUntraced(function* (options: { readon
 const startupError = (target: DatabaseTarget["Service"], reason: string) =>
   new DatabaseStartupError({ host: target.host, port: target.port, database: target.database, reason })
 
-/** `PgClient` and `SqlClient`, configured from `AppConfig`, closed when the layer's scope closes. */
-export const DatabaseClientLayer = PgClient.layerFrom(makeDatabaseClient({ awaitServer: true }))
+/**
+ * `PgClient` and `SqlClient` for the `DatabaseTarget`, configured from `AppConfig`: built once the server
+ * answers (retrying until `database.startup.timeout`), closed when the layer's scope closes.
+ */
+export const layer: Layer.Layer<
+  PgClient.PgClient | SqlClient.SqlClient,
+  DatabaseStartupError,
+  AppConfig | DatabaseTarget
+> = PgClient.layerFrom(make({ awaitServer: true }))
 
 /** The same client without waiting for the server: for checks that must report "down" rather than wait. */
-export const DatabaseClientLayerNoWait = PgClient.layerFrom(makeDatabaseClient({ awaitServer: false }))
+export const layerNoWait: Layer.Layer<
+  PgClient.PgClient | SqlClient.SqlClient,
+  DatabaseStartupError,
+  AppConfig | DatabaseTarget
+> = PgClient.layerFrom(make({ awaitServer: false }))

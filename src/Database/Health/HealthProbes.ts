@@ -11,7 +11,7 @@ export interface HealthProbeOptions {
  * `GET /healthz`: the process is alive (no database involved, so a slow database never gets the process
  * restarted). `GET /readyz`: the database health as JSON, 503 when it is down or the process is draining.
  */
-export const healthProbeRoutes = (options: HealthProbeOptions = {}) =>
+export const routes = (options: HealthProbeOptions = {}) =>
   Layer.mergeAll(
     HttpRouter.add("GET", "/healthz", HttpServerResponse.jsonUnsafe({ status: "ok" })),
     HttpRouter.add(
@@ -28,5 +28,5 @@ export const healthProbeRoutes = (options: HealthProbeOptions = {}) =>
     )
   )
 
-/** The probes of a process that never drains (see `healthProbeRoutes`). */
-export const HealthProbeRoutes = healthProbeRoutes()
+/** The probes of a process that never drains (see `routes`). */
+export const layer = routes()

@@ -1,6 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Exit, type Layer } from "effect"
-import { applyRbacBaseline, type RbacRoles } from "../../../src/Database/Bootstrap/RbacBaseline.ts"
+import { apply as applyRbacBaseline, type RbacRoles } from "../../../src/Database/Bootstrap/RbacBaseline.ts"
 import { MemoryDatabase } from "../../../src/Database/Memory/MemoryDatabase.ts"
 import { AuditLogRepository } from "../../../src/Database/Repositories/AuditLogRepository.ts"
 import { PermissionRepository } from "../../../src/Database/Repositories/PermissionRepository.ts"

@@ -10,7 +10,7 @@ import { MigrationError } from "effect/sql/Migrator"
 import { afterAll } from "vitest"
 import { AppConfig, bundledMigrationsDirectory } from "../../../src/Config/AppConfig.ts"
 import { describeSqlError } from "../../../src/Database/Client/SqlFailure.ts"
-import { DatabaseConnectionLayer } from "../../../src/Database/DatabaseLayers.ts"
+import * as Database from "../../../src/Database/Database.ts"
 import { applyMigrations, migrationStatus } from "../../../src/Database/Migrations/DatabaseMigrations.ts"
 import {
   type AppliedMigration,
@@ -52,7 +52,7 @@ const EmptyDatabase = Layer.unwrap(
   Effect.gen(function* () {
     const database = yield* scopedDatabase({ from: "empty" })
     const config = yield* testConfig({ DATABASE_URL: database.url })
-    return Layer.merge(DatabaseConnectionLayer.pipe(Layer.provide(AppConfig.layerFrom(config))), FileServices)
+    return Layer.merge(Database.layerConnection.pipe(Layer.provide(AppConfig.layerFrom(config))), FileServices)
   })
 )
 

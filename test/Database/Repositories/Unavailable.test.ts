@@ -2,7 +2,7 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import { Context, Deferred, Effect, Fiber, Layer, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
-import { DatabaseClientLayerNoWait } from "../../../src/Database/Client/DatabaseClient.ts"
+import * as DatabaseClient from "../../../src/Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "../../../src/Database/Client/DatabaseTarget.ts"
 import { DatabaseMigrations } from "../../../src/Database/Migrations/DatabaseMigrations.ts"
 import { AuditLogRepository } from "../../../src/Database/Repositories/AuditLogRepository.ts"
@@ -38,14 +38,14 @@ const DeadServerLayer = Layer.unwrap(
       DATABASE_URL: `postgres://postgres:hunter2-secret@127.0.0.1:${port}/nowhere`,
       DATABASE_CONNECT_TIMEOUT: "1 second"
     })
-    return RepositoryLayers.layerNoDeps.pipe(
+    return RepositoryLayers.layer.pipe(
       Layer.provide(
         Layer.succeed(
           DatabaseMigrations,
           DatabaseMigrations.of({ appliedAtStartup: [], status: Effect.die("no database") })
         )
       ),
-      Layer.provide(DatabaseClientLayerNoWait),
+      Layer.provide(DatabaseClient.layerNoWait),
       Layer.provide(DatabaseTarget.layer({ embedded: "attach" })),
       Layer.provide(AppConfig.layerFrom(config))
     )

@@ -1,0 +1,66 @@
+import type { PgClient } from "@effect/sql-pg"
+import { Effect, Layer } from "effect"
+import type { SqlClient } from "effect/sql"
+import { AppConfig, type LoadOptions } from "../Config/AppConfig.ts"
+import type { ConfigLoadError } from "../Config/ConfigError.ts"
+import * as Logging from "../Config/Logging.ts"
+import * as RbacBaseline from "./Bootstrap/RbacBaseline.ts"
+import type { DatabaseTarget } from "./Client/DatabaseTarget.ts"
+import * as Database from "./Database.ts"
+import type { DatabaseMigrations } from "./Migrations/DatabaseMigrations.ts"
+import type { Repositories } from "./Repositories/Repositories.ts"
+import * as RepositoryLayers from "./RepositoryLayers.ts"
+
+export interface Options {
+  /** Where the configuration comes from; by default `CONFIG_FILE` (else the bundled file) and `process.env`. */
+  readonly config?: LoadOptions | undefined
+  /**
+   * Log as `log.level` and `log.format` say, for the kernel's own work and for everything run with this layer
+   * (default true). Set false when the service installs its own logger.
+   */
+  readonly logging?: boolean | undefined
+  /** Apply the `rbac.roles` baseline when built (default true). */
+  readonly rbacBaseline?: boolean | undefined
+}
+
+/** What `PlatformKernel.layer` provides. */
+export type Services =
+  | Repositories
+  | PgClient.PgClient
+  | SqlClient.SqlClient
+  | DatabaseTarget
+  | DatabaseMigrations
+  | AppConfig
+
+/** Why `PlatformKernel.layer` could not be built. */
+export type Error = Database.DatabaseError | ConfigLoadError | Layer.Error<typeof RbacBaseline.layer>
+
+/**
+ * A kernel of its own: configuration (file + environment) -> logging -> client (embedded server when none
+ * is configured) -> migrations -> repositories -> the `rbac.roles` baseline. Each call is a separate instance
+ * with its own pool, built from `options` alone (`Layer.fresh`: nothing inside is shared with another
+ * instance); keep the value in a constant to share it.
+ */
+export const layerWith = (options: Options = {}): Layer.Layer<Services, Error> => {
+  const repositories = RepositoryLayers.layer.pipe(Layer.provideMerge(Database.layer))
+  const withBaseline =
+    options.rbacBaseline === false ? repositories : RbacBaseline.layer.pipe(Layer.provideMerge(repositories))
+  const logging =
+    options.logging === false
+      ? Layer.empty
+      : Layer.unwrap(
+          Effect.gen(function* () {
+            const config = yield* AppConfig
+            return Logging.layer(config.log)
+          })
+        )
+  return Layer.fresh(
+    withBaseline.pipe(Layer.provideMerge(logging), Layer.provideMerge(AppConfig.layer(options.config ?? {})))
+  )
+}
+
+/**
+ * The kernel every service of a process shares: provide this same value wherever it is needed and it is
+ * built once (one pool, one embedded server), as Effect shares any layer value provided more than once.
+ */
+export const layer: Layer.Layer<Services, Error> = layerWith()

@@ -1,0 +1,14 @@
+/**
+ * `platform-kernel/testing`: what a consumer's tests need. The repositories in memory (the same fronts as on
+ * PostgreSQL, so the same validation, errors and audit records), partial mocks that die on any method not
+ * given, and the embedded server for tests that want a real PostgreSQL without a configured one.
+ */
+export {
+  type EmbeddedMode,
+  type EmbeddedOptions,
+  type EmbeddedServer,
+  startEmbeddedPostgres
+} from "./Embedded/EmbeddedPostgres.ts"
+export { MemoryDatabase, type MemoryDatabaseServices } from "./Memory/MemoryDatabase.ts"
+export { MemoryStore } from "./Memory/MemoryStore.ts"
+export { mockLayer, partialMock, UnimplementedMockMethod } from "./Memory/PartialMock.ts"
