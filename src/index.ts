@@ -36,9 +36,11 @@ export { mockLayer, partialMock, UnimplementedMockMethod } from "./Database/Memo
 export {
   applyMigrations,
   DatabaseMigrations,
+  type DatabaseMigrationsOptions,
   type MigrationOptions,
   type MigrationStatus,
-  migrationStatus
+  migrationStatus,
+  type ServiceMigrationsState
 } from "./Database/Migrations/DatabaseMigrations.ts"
 export type { AppliedMigration, Drift, DriftKind } from "./Database/Migrations/MigrationDrift.ts"
 export { SqlSplitError, splitSqlStatements } from "./Database/Migrations/SqlSplitter.ts"
