@@ -19,7 +19,13 @@ import { describeFailure } from "./Database/Client/SqlFailure.ts"
 import * as Database from "./Database/Database.ts"
 import { DatabaseHealth } from "./Database/Health/DatabaseHealth.ts"
 import * as HealthProbes from "./Database/Health/HealthProbes.ts"
-import { DatabaseMigrations, migrationStatus } from "./Database/Migrations/DatabaseMigrations.ts"
+import {
+  configuredServiceMigrations,
+  DatabaseMigrations,
+  kernelMigrations,
+  type MigrationOptions,
+  migrationStatus
+} from "./Database/Migrations/DatabaseMigrations.ts"
 import * as RepositoryLayers from "./Database/RepositoryLayers.ts"
 
 const version: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
@@ -119,10 +125,10 @@ const migrateCommand = Command.make("migrate", {}, () =>
     withConfig(configPath, (config) =>
       Effect.gen(function* () {
         const migrations = yield* DatabaseMigrations
-        const { appliedAtStartup } = migrations
-        yield* Effect.logInfo(
-          appliedAtStartup.length === 0 ? "nothing to migrate" : `applied ${appliedAtStartup.length} migration(s)`
-        )
+        const applied =
+          migrations.appliedAtStartup.length +
+          Option.match(migrations.service, { onNone: () => 0, onSome: (service) => service.appliedAtStartup.length })
+        yield* Effect.logInfo(applied === 0 ? "nothing to migrate" : `applied ${applied} migration(s)`)
       }).pipe(
         Effect.provide(
           RbacBaseline.layer.pipe(
@@ -141,7 +147,32 @@ const migrateCommand = Command.make("migrate", {}, () =>
       )
     )
   )
-).pipe(Command.withDescription("Apply pending migrations and the rbac.roles baseline, then exit."))
+).pipe(
+  Command.withDescription(
+    "Apply pending migrations (the kernel's, then the service's of database.migrations.service) and the rbac.roles baseline, then exit."
+  )
+)
+
+/** A history's status with where it lives: `table`, `schema` (null when on the search_path) and `directory`. */
+const historyStatus = (options: MigrationOptions) =>
+  Effect.map(migrationStatus(options), (status) => ({
+    table: options.table,
+    schema: options.schema ?? null,
+    directory: options.directory,
+    ...status
+  }))
+
+const printHistory = (label: string, history: Effect.Success<ReturnType<typeof historyStatus>>) =>
+  Effect.gen(function* () {
+    const table = history.schema === null ? history.table : `${history.schema}.${history.table}`
+    yield* Console.log(`${label} migrations: history ${table}, folder ${history.directory}`)
+    for (const row of history.applied) {
+      yield* Console.log(`  applied   ${row.id}_${row.name}  (${row.appliedAt.toISOString()})`)
+    }
+    for (const file of history.pending) yield* Console.log(`  pending   ${file.fileName}`)
+    for (const drift of history.drift) yield* Console.log(`  DRIFT     ${drift.kind}: ${drift.message}`)
+    if (history.applied.length + history.pending.length === 0) yield* Console.log("  no migrations")
+  })
 
 const statusCommand = Command.make(
   "status",
@@ -152,25 +183,27 @@ const statusCommand = Command.make(
         configPath,
         (config) =>
           Effect.gen(function* () {
-            const status = yield* migrationStatus(config.database.migrations)
-            if (json) {
-              yield* Console.log(JSON.stringify(status, null, 2))
-            } else {
-              for (const row of status.applied) {
-                yield* Console.log(`applied   ${row.id}_${row.name}  (${row.appliedAt.toISOString()})`)
-              }
-              for (const file of status.pending) yield* Console.log(`pending   ${file.fileName}`)
-              for (const drift of status.drift) yield* Console.log(`DRIFT     ${drift.kind}: ${drift.message}`)
-              if (status.applied.length + status.pending.length === 0) yield* Console.log("no migrations")
+            const histories = {
+              kernel: yield* historyStatus(kernelMigrations(config)),
+              service: yield* Option.match(configuredServiceMigrations(config), {
+                onNone: () => Effect.succeed(null),
+                onSome: historyStatus
+              })
             }
-            if (status.drift.length > 0) process.exitCode = 1
+            if (json) {
+              yield* Console.log(JSON.stringify(histories, null, 2))
+            } else {
+              yield* printHistory("kernel", histories.kernel)
+              if (histories.service !== null) yield* printHistory("service", histories.service)
+            }
+            if (histories.kernel.drift.length + (histories.service?.drift.length ?? 0) > 0) process.exitCode = 1
           }).pipe(Effect.provide(OneOffConnection), Effect.provide(AppConfig.layerFrom(config))),
         { logToStderr: true }
       )
     )
 ).pipe(
   Command.withDescription(
-    "List applied and pending migrations; drift (changed, missing or out-of-order files) is marked and exits 1."
+    "List the applied and pending migrations of the kernel and of the service (database.migrations.service), each history labelled; drift (changed, missing or out-of-order files) is marked and exits 1."
   )
 )
 

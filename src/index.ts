@@ -17,7 +17,13 @@ export * as Database from "./Database/Database.ts"
 export type { EmbeddedMode } from "./Database/Embedded/EmbeddedPostgres.ts"
 export { DatabaseHealth, HealthReport } from "./Database/Health/DatabaseHealth.ts"
 export * as HealthProbes from "./Database/Health/HealthProbes.ts"
-export { DatabaseMigrations, type MigrationStatus } from "./Database/Migrations/DatabaseMigrations.ts"
+export {
+  DatabaseMigrations,
+  type DatabaseMigrationsOptions,
+  type MigrationOptions,
+  type MigrationStatus,
+  type ServiceMigrationsState
+} from "./Database/Migrations/DatabaseMigrations.ts"
 export type { AppliedMigration, Drift, DriftKind } from "./Database/Migrations/MigrationDrift.ts"
 // The whole kernel, and its parts for services that compose their own graph
 export * as PlatformKernel from "./Database/PlatformKernel.ts"

@@ -15,7 +15,7 @@ import { databaseEndpointOf } from "./DatabaseEndpoint.ts"
 
 /** The configuration file shipped with platform-kernel; it lists every key with its default. */
 export const bundledConfigFile = (): string => new URL("../../config/default.yaml", import.meta.url).pathname
-/** The migrations shipped with platform-kernel, used when `database.migrations.directory` is empty. */
+/** The kernel's migrations shipped with platform-kernel, used when `database.migrations.directory` is empty. */
 export const bundledMigrationsDirectory = (): string => new URL("../../migrations", import.meta.url).pathname
 
 export interface LoadOptions {
@@ -66,6 +66,20 @@ const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues): Option.O
     return Option.some(
       `database.pool.minConnections: expected at most database.pool.maxConnections (${pool.maxConnections}), got ${pool.minConnections} (from ${describeSource(raw, path)})`
     )
+  }
+  const service = config.database.migrations.service
+  if (service.directory !== "") {
+    const tablePath = ["database", "migrations", "service", "table"]
+    if (service.table === "") {
+      return Option.some(
+        `database.migrations.service.table: required when database.migrations.service.directory is set (from ${describeSource(raw, ["database", "migrations", "service", "directory"])})`
+      )
+    }
+    if (service.table === config.database.migrations.table) {
+      return Option.some(
+        `database.migrations.service.table: expected a table other than the kernel's database.migrations.table, got ${JSON.stringify(service.table)} (from ${describeSource(raw, tablePath)})`
+      )
+    }
   }
   // What the driver would reject only when connecting (a bad escape, an unknown sslmode) is reported now, once,
   // instead of as a connection failure.
@@ -123,7 +137,11 @@ export const loadAppConfig = Effect.fn("loadAppConfig")(function* (options: Load
       migrations: {
         ...migrations,
         directory:
-          migrations.directory === "" ? bundledMigrationsDirectory() : pathService.resolve(migrations.directory)
+          migrations.directory === "" ? bundledMigrationsDirectory() : pathService.resolve(migrations.directory),
+        service: {
+          ...migrations.service,
+          directory: migrations.service.directory === "" ? "" : pathService.resolve(migrations.service.directory)
+        }
       },
       embedded: { ...embedded, dataDir: pathService.resolve(embedded.dataDir) },
       sslRootCert: sslRootCert === "" || sslRootCert === "system" ? sslRootCert : pathService.resolve(sslRootCert)

@@ -62,6 +62,26 @@ const sslMode = described(
   "one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable)"
 )
 
+/** An SQL identifier PostgreSQL keeps whole (it truncates longer names to 63 bytes). */
+export const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+/** A schema name PostgreSQL accepts: an identifier, and not `pg_...` (reserved for the system). */
+export const SCHEMA_NAME = /^(?!pg_)[A-Za-z_][A-Za-z0-9_]{0,62}$/
+
+const optionalPattern = (pattern: RegExp) => new RegExp(`^(?:${pattern.source.slice(1, -1)})?$`)
+
+// A service's own migrations; an empty directory means it has none (see AppConfig's cross-field rules).
+const ServiceMigrationsConfig = Schema.Struct({
+  directory: text,
+  table: described(
+    Schema.String.check(Schema.isPattern(optionalPattern(SQL_IDENTIFIER))),
+    "an SQL identifier (letters, digits and _, at most 63), or empty"
+  ),
+  schema: described(
+    Schema.String.check(Schema.isPattern(optionalPattern(SCHEMA_NAME))),
+    "a schema name (letters, digits and _, at most 63, not starting with pg_), or empty"
+  )
+})
+
 export const PoolConfig = Schema.Struct({
   maxConnections: positiveInt,
   minConnections: nonNegativeInt,
@@ -85,7 +105,7 @@ export const DatabaseConfig = Schema.Struct({
   pool: PoolConfig,
   startup: Schema.Struct({ timeout: positiveDuration }),
   health: Schema.Struct({ timeout: positiveDuration }),
-  migrations: Schema.Struct({ run: flag, directory: text, table: identifier }),
+  migrations: Schema.Struct({ run: flag, directory: text, table: identifier, service: ServiceMigrationsConfig }),
   embedded: Schema.Struct({ dataDir: text, port })
 })
 

@@ -8,7 +8,7 @@ import type { ConfigLoadError } from "../Config/ConfigError.ts"
 import * as DatabaseClient from "./Client/DatabaseClient.ts"
 import type { DatabaseStartupError, EmbeddedPostgresError } from "./Client/DatabaseErrors.ts"
 import { DatabaseTarget } from "./Client/DatabaseTarget.ts"
-import { DatabaseMigrations } from "./Migrations/DatabaseMigrations.ts"
+import { DatabaseMigrations, type DatabaseMigrationsOptions } from "./Migrations/DatabaseMigrations.ts"
 
 /** Why the database could not be made ready: the target, the connection or the migrations. */
 export type DatabaseError = ConfigLoadError | EmbeddedPostgresError | DatabaseStartupError | MigrationError | SqlError
@@ -33,3 +33,12 @@ export const layer: Layer.Layer<
   DatabaseError,
   AppConfig
 > = DatabaseMigrations.layer.pipe(Layer.provideMerge(layerConnection))
+
+/** As `layer`, with a service's own migrations given in code (see `DatabaseMigrationsOptions`). */
+export const layerWith = (
+  options: DatabaseMigrationsOptions
+): Layer.Layer<
+  PgClient.PgClient | SqlClient.SqlClient | DatabaseTarget | DatabaseMigrations,
+  DatabaseError,
+  AppConfig
+> => DatabaseMigrations.layerWith(options).pipe(Layer.provideMerge(layerConnection))

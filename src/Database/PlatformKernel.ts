@@ -7,7 +7,7 @@ import * as Logging from "../Config/Logging.ts"
 import * as RbacBaseline from "./Bootstrap/RbacBaseline.ts"
 import type { DatabaseTarget } from "./Client/DatabaseTarget.ts"
 import * as Database from "./Database.ts"
-import type { DatabaseMigrations } from "./Migrations/DatabaseMigrations.ts"
+import type { DatabaseMigrations, MigrationOptions } from "./Migrations/DatabaseMigrations.ts"
 import type { Repositories } from "./Repositories/Repositories.ts"
 import * as RepositoryLayers from "./RepositoryLayers.ts"
 
@@ -21,6 +21,11 @@ export interface Options {
   readonly logging?: boolean | undefined
   /** Apply the `rbac.roles` baseline when built (default true). */
   readonly rbacBaseline?: boolean | undefined
+  /**
+   * The service's own migrations, applied after the kernel's in their own history (instead of
+   * `database.migrations.service`); use an absolute directory, e.g. from `import.meta.url`.
+   */
+  readonly serviceMigrations?: MigrationOptions | undefined
 }
 
 /** What `PlatformKernel.layer` provides. */
@@ -42,7 +47,11 @@ export type Error = Database.DatabaseError | ConfigLoadError | Layer.Error<typeo
  * instance); keep the value in a constant to share it.
  */
 export const layerWith = (options: Options = {}): Layer.Layer<Services, Error> => {
-  const repositories = RepositoryLayers.layer.pipe(Layer.provideMerge(Database.layer))
+  const database =
+    options.serviceMigrations === undefined
+      ? Database.layer
+      : Database.layerWith({ serviceMigrations: options.serviceMigrations })
+  const repositories = RepositoryLayers.layer.pipe(Layer.provideMerge(database))
   const withBaseline =
     options.rbacBaseline === false ? repositories : RbacBaseline.layer.pipe(Layer.provideMerge(repositories))
   const logging =

@@ -290,8 +290,14 @@ describe("platform-kernel CLI", () => {
         assert.strictEqual(result.code, 0, describeRun(result))
         const lines = nonEmptyLines(result.stdout)
         assert.deepStrictEqual(
-          lines.map((line) => line.replace(/\s+\(.*\)$/, "")),
-          ["applied   1_extensions", "applied   2_identity", "applied   3_audit_logs", "pending   0004_next.sql"]
+          lines.map((line) => line.replace(/\s+\(\d{4}-.*\)$/, "")),
+          [
+            `kernel migrations: history ${MIGRATIONS_TABLE}, folder ${directory}`,
+            "  applied   1_extensions",
+            "  applied   2_identity",
+            "  applied   3_audit_logs",
+            "  pending   0004_next.sql"
+          ]
         )
       }).pipe(Effect.scoped)
     )
@@ -305,13 +311,14 @@ describe("platform-kernel CLI", () => {
 
         const text = yield* run(["status"], env)
         assert.strictEqual(text.code, 1, describeRun(text))
-        const driftLines = nonEmptyLines(text.stdout).filter((line) => line.startsWith("DRIFT"))
+        const driftLines = nonEmptyLines(text.stdout).filter((line) => line.trim().startsWith("DRIFT"))
         assert.strictEqual(driftLines.length, 1, describeRun(text))
-        assert.match(driftLines[0]!, /^DRIFT\s+changed: 0002_identity\.sql has changed since it was applied/)
+        assert.match(driftLines[0]!, /^ {2}DRIFT\s+changed: 0002_identity\.sql has changed since it was applied/)
 
         const json = yield* run(["status", "--json"], env)
         assert.strictEqual(json.code, 1, describeRun(json))
-        const status = JSON.parse(json.stdout)
+        const { kernel: status, service } = JSON.parse(json.stdout)
+        assert.isNull(service)
         assert.deepStrictEqual(
           status.drift.map((drift: { kind: string; id: number }) => [drift.kind, drift.id]),
           [["changed", 2]]

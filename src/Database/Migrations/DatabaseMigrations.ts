@@ -1,15 +1,32 @@
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
-import { Clock, Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, type FileSystem, Layer, Option, Path } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Migrator from "effect/sql/Migrator"
 import { AppConfig } from "../../Config/AppConfig.ts"
+import { type AppConfigValues, SCHEMA_NAME, SQL_IDENTIFIER } from "../../Config/ConfigSchema.ts"
 import { type AppliedMigration, type Drift, detectDrift, pendingMigrations } from "./MigrationDrift.ts"
 import { type MigrationFile, readMigrationFiles } from "./MigrationFiles.ts"
-import { ensureChecksumColumn, readAppliedMigrations, recordChecksum } from "./MigrationHistory.ts"
+import {
+  ensureChecksumColumn,
+  ensureSchema,
+  type HistoryTable,
+  qualifiedName,
+  readAppliedMigrations,
+  recordChecksum,
+  searchSchemaFirst
+} from "./MigrationHistory.ts"
 
+/** One set of migrations and the history that records them: the kernel's, or a service's own. */
 export interface MigrationOptions {
+  /** Folder of `NNNN_name.sql` files. */
   readonly directory: string
+  /** Table recording the applied migrations (an SQL identifier). */
   readonly table: string
+  /**
+   * A PostgreSQL schema of the set's own: created if missing, it holds `table`, and the files run with it
+   * first on the search_path (so unqualified names they create land there). Omitted: the search_path as it is.
+   */
+  readonly schema?: string | undefined
 }
 
 export interface MigrationStatus {
@@ -20,20 +37,46 @@ export interface MigrationStatus {
   readonly latest: number | null
 }
 
-const refuse = (drift: ReadonlyArray<Drift>) =>
+const historyOf = (options: MigrationOptions): HistoryTable => ({ table: options.table, schema: options.schema })
+
+const badOptions = (message: string) => new Migrator.MigrationError({ kind: "BadState", message })
+
+/** Refuses options the history table cannot be named after; `field` names them in the message. */
+const validateOptions = (options: MigrationOptions, field: string) => {
+  if (options.directory === "") {
+    return Effect.fail(badOptions(`${field}.directory: expected a folder of NNNN_name.sql files, got ""`))
+  }
+  if (!SQL_IDENTIFIER.test(options.table)) {
+    return Effect.fail(
+      badOptions(
+        `${field}.table: expected an SQL identifier (letters, digits and _, at most 63), got ${JSON.stringify(options.table)}`
+      )
+    )
+  }
+  if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+    return Effect.fail(
+      badOptions(
+        `${field}.schema: expected a schema name (letters, digits and _, at most 63, not starting with pg_), got ${JSON.stringify(options.schema)}`
+      )
+    )
+  }
+  return Effect.void
+}
+
+const refuse = (options: MigrationOptions, drift: ReadonlyArray<Drift>) =>
   new Migrator.MigrationError({
     kind: "BadState",
-    message: `refusing to migrate:\n${drift.map((d) => `  - ${d.message}`).join("\n")}`
+    message: `refusing to migrate (history ${qualifiedName(historyOf(options))}, folder ${options.directory}):\n${drift.map((d) => `  - ${d.message}`).join("\n")}`
   })
 
-const runFile = (file: MigrationFile, table: string) =>
+const runFile = (file: MigrationFile, history: HistoryTable) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const startedAt = yield* Clock.currentTimeMillis
     for (const statement of file.statements) {
       yield* sql.unsafe(statement).withoutTransform
     }
-    yield* recordChecksum(table, file.id, file.sha256)
+    yield* recordChecksum(history, file.id, file.sha256)
     const durationMs = (yield* Clock.currentTimeMillis) - startedAt
     // The migrator already annotates migration_id and migration_name.
     yield* Effect.logInfo("migration applied").pipe(Effect.annotateLogs({ durationMs }))
@@ -43,29 +86,37 @@ const migrator = Migrator.make({})
 
 /**
  * Applies pending migrations through Effect's migrator. Its loader runs after the migrator has locked the
- * migrations table, inside its transaction, so the drift check sees the same history the run will extend,
- * and concurrent instances queue on that lock: one applies, the others find nothing to do.
+ * history table, inside its transaction, so the drift check sees the same history the run will extend,
+ * and concurrent instances queue on that lock: one applies, the others find nothing to do. With a
+ * `schema`, the loader also puts it first on the search_path for the rest of that transaction.
  */
 export const applyMigrations = Effect.fn("applyMigrations")(function* (options: MigrationOptions) {
+  yield* validateOptions(options, "options")
   const files = yield* readMigrationFiles(options.directory)
+  const history = historyOf(options)
+  if (options.schema !== undefined) yield* ensureSchema(options.schema)
   const loader: Migrator.Loader<SqlClient.SqlClient> = Effect.gen(function* () {
-    yield* ensureChecksumColumn(options.table)
-    const drift = detectDrift(files, yield* readAppliedMigrations(options.table))
-    if (drift.length > 0) return yield* refuse(drift)
-    return files.map((file) => [file.id, file.name, Effect.succeed(runFile(file, options.table))] as const)
+    if (options.schema !== undefined) yield* searchSchemaFirst(options.schema)
+    yield* ensureChecksumColumn(history)
+    const drift = detectDrift(files, yield* readAppliedMigrations(history))
+    if (drift.length > 0) return yield* refuse(options, drift)
+    return files.map((file) => [file.id, file.name, Effect.succeed(runFile(file, history))] as const)
   }).pipe(Effect.mapError((error) => (error instanceof Migrator.MigrationError ? error : failed(error))))
-  return yield* migrator({ loader, table: options.table })
+  return yield* migrator({ loader, table: qualifiedName(history) }).pipe(
+    Effect.annotateLogs("migrations_table", qualifiedName(history))
+  )
 })
 
 const failed = (cause: unknown) =>
   new Migrator.MigrationError({ kind: "Failed", message: "cannot read the migration history", cause })
 
-/** The status of `files` against the database's history; for callers that read the files once. */
+/** The status of `files` against the history in `table` (of `schema`); for callers that read the files once. */
 export const migrationStatusOf = Effect.fn("migrationStatusOf")(function* (
   files: ReadonlyArray<MigrationFile>,
-  table: string
+  table: string,
+  schema?: string | undefined
 ) {
-  const applied = yield* readAppliedMigrations(table)
+  const applied = yield* readAppliedMigrations({ table, schema })
   return {
     applied,
     pending: pendingMigrations(files, applied).map(({ id, name, fileName }) => ({ id, name, fileName })),
@@ -76,50 +127,148 @@ export const migrationStatusOf = Effect.fn("migrationStatusOf")(function* (
 
 /** Applied, pending and drifted migrations, without changing anything. */
 export const migrationStatus = Effect.fn("migrationStatus")(function* (options: MigrationOptions) {
-  return yield* migrationStatusOf(yield* readMigrationFiles(options.directory), options.table)
+  yield* validateOptions(options, "options")
+  return yield* migrationStatusOf(yield* readMigrationFiles(options.directory), options.table, options.schema)
 })
+
+/** The kernel's migrations as configured (`database.migrations.directory` and `.table`). */
+export const kernelMigrations = (config: AppConfigValues): MigrationOptions => ({
+  directory: config.database.migrations.directory,
+  table: config.database.migrations.table
+})
+
+/** The service's own migrations as configured (`database.migrations.service`); none with an empty directory. */
+export const configuredServiceMigrations = (config: AppConfigValues): Option.Option<MigrationOptions> => {
+  const { directory, table, schema } = config.database.migrations.service
+  return directory === ""
+    ? Option.none()
+    : Option.some({ directory, table, schema: schema === "" ? undefined : schema })
+}
+
+export interface DatabaseMigrationsOptions {
+  /**
+   * The service's own migrations, applied after the kernel's in their own history. Given here, they
+   * replace `database.migrations.service` from the configuration; a relative `directory` is resolved
+   * against the working directory, so prefer `fileURLToPath(new URL("../migrations", import.meta.url))`.
+   */
+  readonly serviceMigrations?: MigrationOptions | undefined
+}
+
+/** A service's own migrations, as the `DatabaseMigrations` layer found them. */
+export interface ServiceMigrationsState {
+  readonly options: MigrationOptions
+  /** Migrations of the service applied while the layer was built. */
+  readonly appliedAtStartup: ReadonlyArray<readonly [id: number, name: string]>
+  readonly status: Effect.Effect<MigrationStatus, Migrator.MigrationError | SqlError.SqlError>
+}
 
 const FileServices = Layer.merge(NodeFileSystem.layer, NodePath.layer)
 
 /**
- * The database schema is current. Layers that query the database depend on this service, so nothing can
- * query before the migrations have been applied (or, with `database.migrations.run: false`, checked).
+ * The service's migrations from `options`, else from the configuration, checked: valid names, and a
+ * history table that is not the kernel's.
+ */
+const resolveServiceMigrations = (
+  options: DatabaseMigrationsOptions,
+  kernel: MigrationOptions,
+  config: AppConfigValues
+) =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const given = options.serviceMigrations
+    const [service, field] =
+      given === undefined
+        ? [configuredServiceMigrations(config), "database.migrations.service"]
+        : [
+            Option.some({ ...given, directory: given.directory === "" ? "" : path.resolve(given.directory) }),
+            "serviceMigrations"
+          ]
+    if (Option.isNone(service)) return service
+    yield* validateOptions(service.value, field)
+    if (service.value.table === kernel.table) {
+      return yield* badOptions(
+        `${field}.table: expected a table other than the kernel's (database.migrations.table), got ${JSON.stringify(service.value.table)}`
+      )
+    }
+    return service
+  })
+
+const ensureCurrent = (options: MigrationOptions, label: string, status: MigrationStatus) => {
+  if (status.drift.length > 0) return Effect.fail(refuse(options, status.drift))
+  if (status.pending.length > 0) {
+    return Effect.fail(
+      new Migrator.MigrationError({
+        kind: "BadState",
+        message: `${status.pending.length} ${label} migration(s) pending and database.migrations.run is false: run \`platform-kernel migrate\` first`
+      })
+    )
+  }
+  return Effect.void
+}
+
+const make = (options: DatabaseMigrationsOptions) =>
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const sql = yield* SqlClient.SqlClient
+    const kernel = kernelMigrations(config)
+    const service = yield* resolveServiceMigrations(options, kernel, config).pipe(Effect.provide(FileServices))
+    const withServices = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | FileSystem.FileSystem | Path.Path>) =>
+      effect.pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provide(FileServices))
+    const statusOf = (set: MigrationOptions) => withServices(migrationStatus(set))
+
+    if (!config.database.migrations.run) {
+      yield* Effect.flatMap(statusOf(kernel), (status) => ensureCurrent(kernel, "kernel", status))
+      if (Option.isSome(service)) {
+        yield* Effect.flatMap(statusOf(service.value), (status) => ensureCurrent(service.value, "service", status))
+      }
+    }
+    // The kernel's first: a service's tables may refer to the kernel's (users, roles), never the reverse.
+    const appliedAtStartup = config.database.migrations.run ? yield* withServices(applyMigrations(kernel)) : []
+    const serviceApplied =
+      Option.isSome(service) && config.database.migrations.run
+        ? yield* withServices(applyMigrations(service.value))
+        : []
+    const total = appliedAtStartup.length + serviceApplied.length
+    if (config.database.migrations.run) {
+      yield* Effect.logInfo(total === 0 ? "database schema is current" : `applied ${total} migration(s)`).pipe(
+        Effect.annotateLogs(
+          Option.isSome(service) ? { kernel: appliedAtStartup.length, service: serviceApplied.length } : {}
+        )
+      )
+    }
+    return DatabaseMigrations.of({
+      appliedAtStartup,
+      status: statusOf(kernel),
+      service: Option.map(service, (set) => ({ options: set, appliedAtStartup: serviceApplied, status: statusOf(set) }))
+    })
+  })
+
+/**
+ * The database schema is current: the kernel's migrations, then the service's own when it has any. Layers
+ * that query the database depend on this service, so nothing can query before the migrations have been
+ * applied (or, with `database.migrations.run: false`, checked).
  */
 export class DatabaseMigrations extends Context.Service<
   DatabaseMigrations,
   {
-    /** Migrations applied while this layer was built (empty when another instance applied them). */
+    /** Kernel migrations applied while this layer was built (empty when another instance applied them). */
     readonly appliedAtStartup: ReadonlyArray<readonly [id: number, name: string]>
+    /** The kernel's history. */
     readonly status: Effect.Effect<MigrationStatus, Migrator.MigrationError | SqlError.SqlError>
+    /** The service's own migrations, when it has any. */
+    readonly service: Option.Option<ServiceMigrationsState>
   }
 >()("platform-kernel/Database/DatabaseMigrations") {
-  static readonly layer = Layer.effect(
+  /** Applies (or checks) the kernel's migrations, then those of `database.migrations.service`. */
+  static readonly layer: Layer.Layer<
     DatabaseMigrations,
-    Effect.gen(function* () {
-      const config = yield* AppConfig
-      const sql = yield* SqlClient.SqlClient
-      const options = config.database.migrations
-      const status = migrationStatus(options).pipe(
-        Effect.provideService(SqlClient.SqlClient, sql),
-        Effect.provide(FileServices)
-      )
-      if (!options.run) {
-        const current = yield* status
-        if (current.drift.length > 0) return yield* refuse(current.drift)
-        if (current.pending.length > 0) {
-          return yield* new Migrator.MigrationError({
-            kind: "BadState",
-            message: `${current.pending.length} migration(s) pending and database.migrations.run is false: run \`platform-kernel migrate\` first`
-          })
-        }
-        return DatabaseMigrations.of({ appliedAtStartup: [], status })
-      }
-      const appliedAtStartup = yield* applyMigrations(options).pipe(Effect.provide(FileServices))
-      const latest = appliedAtStartup.at(-1)
-      yield* Effect.logInfo(
-        latest === undefined ? "database schema is current" : `applied ${appliedAtStartup.length} migration(s)`
-      )
-      return DatabaseMigrations.of({ appliedAtStartup, status })
-    })
-  )
+    Migrator.MigrationError | SqlError.SqlError,
+    AppConfig | SqlClient.SqlClient
+  > = Layer.effect(DatabaseMigrations, make({}))
+
+  /** As `layer`, with the service's migrations given in code instead of the configuration. */
+  static readonly layerWith = (
+    options: DatabaseMigrationsOptions
+  ): Layer.Layer<DatabaseMigrations, Migrator.MigrationError | SqlError.SqlError, AppConfig | SqlClient.SqlClient> =>
+    Layer.effect(DatabaseMigrations, make(options))
 }

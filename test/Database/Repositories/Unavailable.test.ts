@@ -1,5 +1,5 @@
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Context, Deferred, Effect, Fiber, Layer, Schedule } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Option, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
 import * as DatabaseClient from "../../../src/Database/Client/DatabaseClient.ts"
@@ -42,7 +42,7 @@ const DeadServerLayer = Layer.unwrap(
       Layer.provide(
         Layer.succeed(
           DatabaseMigrations,
-          DatabaseMigrations.of({ appliedAtStartup: [], status: Effect.die("no database") })
+          DatabaseMigrations.of({ appliedAtStartup: [], status: Effect.die("no database"), service: Option.none() })
         )
       ),
       Layer.provide(DatabaseClient.layerNoWait),
