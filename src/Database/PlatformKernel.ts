@@ -43,8 +43,8 @@ export type Error = Database.DatabaseError | ConfigLoadError | Layer.Error<typeo
 /**
  * A kernel of its own: configuration (file + environment) -> logging -> client (embedded server when none
  * is configured) -> migrations -> repositories -> the `rbac.roles` baseline. Each call is a separate instance
- * with its own pool, built from `options` alone (`Layer.fresh`: nothing inside is shared with another
- * instance); keep the value in a constant to share it.
+ * with its own pool, built from `options` alone (nothing inside is shared with another instance); keep the
+ * value in a constant to share it: provided several times in one graph, one value is built once.
  */
 export const layerWith = (options: Options = {}): Layer.Layer<Services, Error> => {
   const database =
@@ -63,9 +63,14 @@ export const layerWith = (options: Options = {}): Layer.Layer<Services, Error> =
             return Logging.layer(config.log)
           })
         )
-  return Layer.fresh(
-    withBaseline.pipe(Layer.provideMerge(logging), Layer.provideMerge(AppConfig.layer(options.config ?? {})))
+  const kernel = withBaseline.pipe(
+    Layer.provideMerge(logging),
+    Layer.provideMerge(AppConfig.layer(options.config ?? {}))
   )
+  // Built with a memo map of its own, so no inner layer (all module constants) is shared with another instance;
+  // and memoised itself, so this value provided twice in one graph is built once. (`Layer.fresh` alone does the
+  // first but not the second: it is built again wherever it appears.)
+  return Layer.fromBuildMemo((_, scope) => Layer.buildWithMemoMap(kernel, Layer.makeMemoMapUnsafe(), scope))
 }
 
 /**

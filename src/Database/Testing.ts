@@ -1,7 +1,7 @@
 /**
  * `platform-kernel/testing`: what a consumer's tests need. The repositories in memory (the same fronts as on
  * PostgreSQL, so the same validation, errors and audit records), partial mocks that die on any method not
- * given, and the embedded server for tests that want a real PostgreSQL without a configured one.
+ * given, a fresh migrated PostgreSQL database per test file (`TestDatabase.layer`), and the embedded server.
  */
 export {
   type EmbeddedMode,
@@ -12,3 +12,9 @@ export {
 export { MemoryDatabase, type MemoryDatabaseServices } from "./Memory/MemoryDatabase.ts"
 export { MemoryStore } from "./Memory/MemoryStore.ts"
 export { mockLayer, partialMock, UnimplementedMockMethod } from "./Memory/PartialMock.ts"
+export {
+  TestDatabase,
+  TestDatabaseError,
+  type TestDatabaseOptions,
+  type TestDatabaseServices
+} from "./Testing/TestDatabase.ts"

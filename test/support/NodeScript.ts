@@ -1,0 +1,44 @@
+/**
+ * Runs an ES module given as text in a fresh Node process (which strips TypeScript types, so it may import the
+ * sources), from the repository's root, with the configuration keys of this process removed from its
+ * environment and `env` added.
+ */
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { childEnv, REPO_ROOT } from "../Main/runCli.ts"
+
+export interface ScriptResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** An absolute path of the repository, quoted for a script's `import`. */
+export const sourcePath = (relative: string): string =>
+  JSON.stringify(fileURLToPath(new URL(`../../${relative}`, import.meta.url)))
+
+export const runScript = (
+  source: string,
+  options: { readonly env?: Record<string, string>; readonly timeoutMs?: number } = {}
+): Promise<ScriptResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", source], {
+      cwd: REPO_ROOT,
+      env: childEnv(options.env),
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000)
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk
+    })
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk
+    })
+    child.once("error", reject)
+    child.once("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
