@@ -5,10 +5,10 @@ import { UserRepository } from "platform-kernel"
 import { MemoryDatabase } from "platform-kernel/testing"
 import { Onboarding } from "./Onboarding.ts"
 
-describe("the README's composition sample", () => {
-  it("is this file, word for word", () => {
+describe("the README's samples", () => {
+  it.each(["Onboarding.ts", "Testing.test.ts"])("is %s, word for word", (file) => {
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8")
-    const sample = readFileSync(new URL("./Onboarding.ts", import.meta.url), "utf8")
+    const sample = readFileSync(new URL(`./${file}`, import.meta.url), "utf8")
     assert.include(readme, `\`\`\`ts\n${sample}\`\`\``)
   })
 

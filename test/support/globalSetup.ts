@@ -74,11 +74,18 @@ export default async function setup(project: TestProject) {
     throw error
   })
 
+  // Tests that use the package's own `TestDatabase.layer` (the examples, as a consumer would) find the same
+  // server: the workers inherit this process's environment.
+  const givenTestDatabaseUrl = process.env.TEST_DATABASE_URL
+  process.env.TEST_DATABASE_URL = adminUrl
+
   project.provide("adminUrl", adminUrl)
   project.provide("templateDatabase", templateDatabase)
   project.provide("serverKind", serverKind)
 
   return async () => {
+    if (givenTestDatabaseUrl === undefined) delete process.env.TEST_DATABASE_URL
+    else process.env.TEST_DATABASE_URL = givenTestDatabaseUrl
     await Effect.runPromise(
       withAdmin(adminUrl, (admin) => admin.unsafe(`DROP DATABASE IF EXISTS ${templateDatabase} WITH (FORCE)`)).pipe(
         Effect.ignore

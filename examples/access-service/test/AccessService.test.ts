@@ -5,15 +5,13 @@ import {
   AuditLogRepository,
   DatabaseUnavailable,
   PermissionRepository,
-  RepositoryLayers,
   RoleRepository,
   Transactions,
   UserId,
   UserRepository,
   withActor
 } from "platform-kernel"
-import { MemoryDatabase, mockLayer } from "platform-kernel/testing"
-import { TestDatabaseLayer } from "../../../test/support/TestDatabase.ts"
+import { MemoryDatabase, mockLayer, TestDatabase } from "platform-kernel/testing"
 import { AccessService } from "../src/AccessService.ts"
 
 type Repositories = UserRepository | RoleRepository | PermissionRepository | AuditLogRepository | Transactions
@@ -99,7 +97,8 @@ const accessServiceSuite = (name: string, database: Layer.Layer<Repositories, un
   )
 
 accessServiceSuite("in-memory repositories", MemoryDatabase.layer)
-accessServiceSuite("PostgreSQL", RepositoryLayers.layer.pipe(Layer.provideMerge(TestDatabaseLayer())))
+// A migrated database of this file's own, on TEST_DATABASE_URL (else an embedded server), dropped afterwards.
+accessServiceSuite("PostgreSQL", TestDatabase.layer())
 
 describe("AccessService with partial mocks", () => {
   // Only what this test needs: any other call (e.g. an audit append) would die naming the method.

@@ -1,6 +1,6 @@
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
-import { Context, Duration, Effect, Layer, Option, Path, Redacted, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Path, Redacted, Schema } from "effect"
 import type { SqlError } from "effect/sql"
 import { AppConfig, type LoadOptions, loadAppConfig } from "../../Config/AppConfig.ts"
 import type { AppConfigValues } from "../../Config/ConfigSchema.ts"
@@ -170,7 +170,9 @@ const make = (options: TestDatabaseOptions) =>
   Effect.gen(function* () {
     const env = { LOG_LEVEL: "warn", ...options.env }
     const config = yield* loadAppConfig({ path: options.configFile, env }).pipe(Effect.provide(FileServices))
-    const setup = setUp(options, env, config)
+    // Waiting for a busy template and timing the steps need real time, also inside a test that controls
+    // time (`TestClock`, which @effect/vitest also gives to the layers of `layer(...)`).
+    const setup = setUp(options, env, config).pipe(Effect.provideService(Clock.Clock, Clock.Clock.defaultValue()))
     // Until the kernel's layer installs the configured logger, the setup logs as configured too.
     return yield* options.logging === false ? setup : setup.pipe(Effect.provide(Logging.layer(config.log)))
   })
