@@ -39,7 +39,12 @@ export {
   PermissionRepository
 } from "./Database/Repositories/PermissionRepository.ts"
 export type { Repositories } from "./Database/Repositories/Repositories.ts"
-export { type CreateRole, RoleRepository, type UpdateRole } from "./Database/Repositories/RoleRepository.ts"
+export {
+  type CreateRole,
+  type EnsureRoleWithPermissions,
+  RoleRepository,
+  type UpdateRole
+} from "./Database/Repositories/RoleRepository.ts"
 export { Transactions } from "./Database/Repositories/Transactions.ts"
 export {
   type CreateUser,

@@ -1,5 +1,6 @@
 import { Effect, Option, Schema } from "effect"
 import { InvalidInput } from "./Errors.ts"
+import { optionalInput } from "./OptionalInput.ts"
 
 export const DefaultPageLimit = 50
 export const MaxPageLimit = 500
@@ -26,9 +27,10 @@ export type Cursor = typeof Cursor.Type
 
 const defaultLimit = Effect.succeed(DefaultPageLimit)
 
+/** A page size and where to start; either may be absent or `undefined`. */
 export class PageRequest extends Schema.Class<PageRequest>("PageRequest")({
-  limit: PageLimit.pipe(Schema.withDecodingDefaultKey(defaultLimit), Schema.withConstructorDefault(defaultLimit)),
-  cursor: Schema.optionalKey(Cursor)
+  limit: PageLimit.pipe(Schema.withDecodingDefault(defaultLimit), Schema.withConstructorDefault(defaultLimit)),
+  cursor: optionalInput(Cursor)
 }) {}
 
 export interface Page<A> {

@@ -155,7 +155,7 @@ export const auditContract = (it: ContractIt) =>
     it.effect("offers no way to change or remove a record", () =>
       Effect.gen(function* () {
         const audit = yield* AuditLogRepository
-        assert.sameMembers(Object.keys(audit).sort(), ["append", "appendMany", "findById", "list"])
+        assert.sameMembers(Object.keys(audit).sort(), ["append", "appendMany", "findById", "list", "stream"])
       })
     )
 
@@ -172,9 +172,7 @@ export const auditContract = (it: ContractIt) =>
         created.push(yield* withActor(actor.id)(audit.append({ action, targetId, metadata: { n: 8 } })))
         const newestFirst = created.map((log) => log.id).reverse()
 
-        const pages = yield* allPages((cursor) =>
-          audit.list({ targetId, limit: 3, ...(cursor === undefined ? {} : { cursor }) })
-        )
+        const pages = yield* allPages((cursor) => audit.list({ targetId, limit: 3, cursor }))
         assert.deepStrictEqual(
           pages.map((page) => page.length),
           [3, 3, 2]
@@ -245,8 +243,8 @@ export const auditContract = (it: ContractIt) =>
 
         const email = uniqueEmail()
         const user = yield* act(newUserWith(email))
-        const role = yield* newRole()
-        const permission = yield* newPermission()
+        const role = yield* act(newRole())
+        const permission = yield* act(newPermission())
         yield* act(users.assignRole(user.id, role.id))
         yield* act(roles.grant(role.id, permission.id))
         yield* act(roles.revoke(role.id, permission.id))
@@ -271,7 +269,7 @@ export const auditContract = (it: ContractIt) =>
         const roleLogs = yield* auditLogs({ targetId: role.id })
         assert.deepStrictEqual(
           roleLogs.map((log) => log.action),
-          ["role.deleted", "role.permission_revoked", "role.permission_granted"]
+          ["role.deleted", "role.permission_revoked", "role.permission_granted", "role.created"]
         )
         for (const log of roleLogs) assert.deepStrictEqual(log.actorId, Option.some(admin.id))
         const granted = only(roleLogs, "role.permission_granted").metadata
@@ -279,14 +277,15 @@ export const auditContract = (it: ContractIt) =>
         assert.strictEqual(granted.permissionName, permission.name)
         assert.strictEqual(only(roleLogs, "role.permission_revoked").metadata.permissionName, permission.name)
         assert.strictEqual(only(roleLogs, "role.deleted").metadata.name, role.name)
+        assert.deepStrictEqual(only(roleLogs, "role.created").metadata, { name: role.name, description: "" })
 
         const permissionLogs = yield* auditLogs({ targetId: permission.id })
         assert.deepStrictEqual(
           permissionLogs.map((log) => log.action),
-          ["permission.deleted"]
+          ["permission.deleted", "permission.created"]
         )
-        assert.strictEqual(permissionLogs[0]!.metadata.name, permission.name)
-        assert.deepStrictEqual(permissionLogs[0]!.actorId, Option.some(admin.id))
+        for (const log of permissionLogs) assert.deepStrictEqual(log.metadata.name, permission.name)
+        for (const log of permissionLogs) assert.deepStrictEqual(log.actorId, Option.some(admin.id))
 
         // Without an actor, the system did it.
         const systemUser = yield* newUser()
@@ -310,10 +309,10 @@ export const auditContract = (it: ContractIt) =>
         yield* roles.grant(role.id, permission.id)
         yield* expectFailure(users.create({ email: user.email, passwordHash: user.passwordHash }), "EmailAlreadyTaken")
         yield* expectFailure(users.assignRole(user.id, missingRoleId), "RoleNotFound")
+        yield* expectFailure(roles.create({ name: role.name }), "RoleNameTaken")
         assert.deepStrictEqual(yield* auditActionsFor(user.id), ["user.role_assigned", "user.created"])
-        assert.deepStrictEqual(yield* auditActionsFor(role.id), ["role.permission_granted"])
-        // Creating roles and permissions is not a security change.
-        assert.deepStrictEqual(yield* auditActionsFor(permission.id), [])
+        assert.deepStrictEqual(yield* auditActionsFor(role.id), ["role.permission_granted", "role.created"])
+        assert.deepStrictEqual(yield* auditActionsFor(permission.id), ["permission.created"])
       })
     )
   })

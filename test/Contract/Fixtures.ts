@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto"
 import type { Vitest } from "@effect/vitest"
-import { Effect, Option, Redacted } from "effect"
+import { Effect, Option, Redacted, Tracer } from "effect"
 import { AuditLogRepository, type ListAuditLogs } from "../../src/Database/Repositories/AuditLogRepository.ts"
 import { PermissionRepository } from "../../src/Database/Repositories/PermissionRepository.ts"
 import { RoleRepository } from "../../src/Database/Repositories/RoleRepository.ts"
@@ -63,11 +63,26 @@ export const allPages = <A, E, R>(
 export const auditLogs = (filter: Omit<ListAuditLogs, "cursor" | "limit"> = {}) =>
   Effect.gen(function* () {
     const audit = yield* AuditLogRepository
-    const pages = yield* allPages((cursor) =>
-      audit.list({ ...filter, limit: 500, ...(cursor === undefined ? {} : { cursor }) })
-    )
+    const pages = yield* allPages((cursor) => audit.list({ ...filter, limit: 500, cursor }))
     return pages.flat()
   })
 
 export const auditActionsFor = (targetId: string) =>
   Effect.map(auditLogs({ targetId }), (logs) => logs.map((log: AuditLog) => log.action))
+
+/** Runs `effect` and counts the spans named `name` it opened (each repository call opens one, on any backend). */
+export const countSpans = <A, E, R>(
+  name: string,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<readonly [A, number], E, R> =>
+  Effect.gen(function* () {
+    let count = 0
+    const tracer = Tracer.make({
+      span(options) {
+        if (options.name === name) count++
+        return new Tracer.NativeSpan(options)
+      }
+    })
+    const result = yield* Effect.withTracer(effect, tracer)
+    return [result, count] as const
+  })

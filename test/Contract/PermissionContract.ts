@@ -11,7 +11,7 @@ const missingPermissionId = PermissionId.make("00000000-0000-7000-8000-000000000
 const moduleNames = (module: string, limit = 500) =>
   PermissionRepository.use((permissions) =>
     Effect.map(
-      allPages((cursor) => permissions.list({ module, limit, ...(cursor === undefined ? {} : { cursor }) })),
+      allPages((cursor) => permissions.list({ module, limit, cursor })),
       (pages) => pages.map((page) => page.map((permission) => permission.name))
     )
   )
@@ -114,9 +114,7 @@ export const permissionContract = (it: ContractIt) =>
         yield* expectInvalid(permissions.list({ module: "Not.A.Module" }), "module")
         yield* expectInvalid(permissions.list({ module: "" }), "module")
 
-        const everything = yield* allPages((cursor) =>
-          permissions.list({ limit: 3, ...(cursor === undefined ? {} : { cursor }) })
-        )
+        const everything = yield* allPages((cursor) => permissions.list({ limit: 3, cursor }))
         const names = everything.flat().map((permission) => permission.name)
         assert.strictEqual(new Set(names).size, names.length, "no permission twice")
         for (const permission of mine) assert.include(names, permission.name)

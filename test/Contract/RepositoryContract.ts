@@ -2,12 +2,17 @@ import { layer } from "@effect/vitest"
 import type { Layer } from "effect"
 import { accessContract } from "./AccessContract.ts"
 import { auditContract } from "./AuditContract.ts"
+import { byNameContract } from "./ByNameContract.ts"
+import { changeAuditContract } from "./ChangeAuditContract.ts"
 import type { ContractServices } from "./Fixtures.ts"
+import { optionalInputContract } from "./OptionalInputContract.ts"
 import { permissionContract } from "./PermissionContract.ts"
 import { roleContract } from "./RoleContract.ts"
 import { secretContract } from "./SecretContract.ts"
+import { streamContract } from "./StreamContract.ts"
 import { transactionContract } from "./TransactionContract.ts"
 import { userContract } from "./UserContract.ts"
+import { vocabularyContract } from "./VocabularyContract.ts"
 
 export type { ContractServices } from "./Fixtures.ts"
 
@@ -25,7 +30,13 @@ export const repositoryContract = (name: string, layerUnderTest: Layer.Layer<Con
     roleContract(it)
     permissionContract(it)
     accessContract(it)
+    byNameContract(it)
+    streamContract(it)
+    optionalInputContract(it)
     auditContract(it)
+    changeAuditContract(it)
     transactionContract(it)
     secretContract(it)
+    // Last: it reads every record the tests before it wrote.
+    vocabularyContract(it)
   })

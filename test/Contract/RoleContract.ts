@@ -10,7 +10,7 @@ const missingPermissionId = PermissionId.make("00000000-0000-7000-8000-000000000
 
 const allRoleNames = RoleRepository.use((roles) =>
   Effect.map(
-    allPages((cursor) => roles.list({ limit: 500, ...(cursor === undefined ? {} : { cursor }) })),
+    allPages((cursor) => roles.list({ limit: 500, cursor })),
     (pages) => pages.flat().map((role) => role.name)
   )
 )
@@ -167,7 +167,7 @@ export const roleContract = (it: ContractIt) =>
         const mine = yield* Effect.forEach(["e", "a", "d", "b", "c"], (letter) =>
           roles.create({ name: `${prefix}-${letter}` })
         )
-        const pages = yield* allPages((cursor) => roles.list({ limit: 2, ...(cursor === undefined ? {} : { cursor }) }))
+        const pages = yield* allPages((cursor) => roles.list({ limit: 2, cursor }))
         const names = pages.flat().map((role) => role.name)
         assert.strictEqual(new Set(names).size, names.length, "no role twice")
         const sorted = names.filter((name) => name.startsWith(prefix))

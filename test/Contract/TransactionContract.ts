@@ -84,6 +84,8 @@ export const transactionContract = (it: ContractIt) =>
           withActor(admin.id)(
             withTransaction(
               Effect.gen(function* () {
+                yield* users.update(user.id, { email: uniqueEmail(), passwordHash: makeHash(), verified: true })
+                yield* roles.update(role.id, { name: uniqueRoleName(), description: "changed" })
                 yield* users.assignRole(user.id, role.id)
                 yield* users.delete(user.id)
                 yield* roles.delete(role.id)
@@ -93,11 +95,13 @@ export const transactionContract = (it: ContractIt) =>
           )
         )
         assert.isTrue(Exit.isFailure(exit))
-        assert.strictEqual((yield* users.findById(user.id)).id, user.id)
-        assert.strictEqual((yield* roles.findById(role.id)).id, role.id)
+        const found = yield* users.findById(user.id)
+        assert.strictEqual(found.email, user.email)
+        assert.isFalse(found.verified)
+        assert.strictEqual((yield* roles.findById(role.id)).name, role.name)
         assert.deepStrictEqual(yield* users.rolesOf(user.id), [])
         assert.deepStrictEqual(yield* auditActionsFor(user.id), ["user.created"])
-        assert.deepStrictEqual(yield* auditActionsFor(role.id), [])
+        assert.deepStrictEqual(yield* auditActionsFor(role.id), ["role.created"])
       })
     )
 

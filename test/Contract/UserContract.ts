@@ -9,7 +9,7 @@ const missingUserId = UserId.make("00000000-0000-7000-8000-000000000000")
 
 const allUsers = UserRepository.use((users) =>
   Effect.map(
-    allPages((cursor) => users.list({ limit: 500, ...(cursor === undefined ? {} : { cursor }) })),
+    allPages((cursor) => users.list({ limit: 500, cursor })),
     (pages) => pages.flat()
   )
 )
@@ -196,7 +196,7 @@ export const userContract = (it: ContractIt) =>
       Effect.gen(function* () {
         const users = yield* UserRepository
         const mine: ReadonlyArray<User> = yield* Effect.forEach([1, 2, 3, 4, 5, 6, 7], () => newUser("paged"))
-        const pages = yield* allPages((cursor) => users.list({ limit: 2, ...(cursor === undefined ? {} : { cursor }) }))
+        const pages = yield* allPages((cursor) => users.list({ limit: 2, cursor }))
         for (const page of pages.slice(0, -1)) assert.strictEqual(page.length, 2)
         const ids = pages.flat().map((user) => user.id)
         assert.strictEqual(new Set(ids).size, ids.length, "no user twice")

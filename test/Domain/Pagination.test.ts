@@ -78,6 +78,12 @@ describe("PageRequest", () => {
     assert.notProperty(decode({}), "cursor")
     assert.throws(() => decode({ cursor: "" }))
   })
+
+  it("takes an undefined limit or cursor as absent", () => {
+    const request = decode({ limit: undefined, cursor: undefined })
+    assert.strictEqual(request.limit, DefaultPageLimit)
+    assert.notProperty(request, "cursor")
+  })
 })
 
 describe("Page", () => {

@@ -2,7 +2,6 @@ import { Effect, Layer, Schema } from "effect"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import type { AppConfigValues } from "../../Config/ConfigSchema.ts"
 import { asSystem } from "../../Domain/index.ts"
-import { PermissionRepository } from "../Repositories/PermissionRepository.ts"
 import { RoleRepository } from "../Repositories/RoleRepository.ts"
 import { Transactions } from "../Repositories/Transactions.ts"
 
@@ -14,36 +13,26 @@ export class RbacBaselineError extends Schema.TaggedError<RbacBaselineError>()("
 export type RbacRoles = AppConfigValues["rbac"]["roles"]
 
 /**
- * Makes the configured baseline roles and their permissions exist, idempotently: existing roles and
- * permissions are kept as they are and existing grants are not repeated, so a second run changes nothing and
- * writes no audit record. One transaction: a bad entry leaves nothing half-applied.
+ * Makes the configured baseline roles and their permissions exist, idempotently, with
+ * `RoleRepository.ensureWithPermissions`: existing roles and permissions are kept as they are and existing
+ * grants are not repeated, so a second run changes nothing and writes no audit record. One transaction: a
+ * bad entry leaves nothing half-applied.
  */
 export const apply = Effect.fn("RbacBaseline.apply")(function* (roles: RbacRoles) {
   if (roles.length === 0) return
   const roleRepository = yield* RoleRepository
-  const permissionRepository = yield* PermissionRepository
   const transactions = yield* Transactions
   yield* transactions.withTransaction(
     Effect.forEach(
       roles,
       (entry, index) =>
-        Effect.gen(function* () {
-          const role = yield* roleRepository.ensure({
-            name: entry.name,
-            ...(entry.description === undefined ? {} : { description: entry.description })
-          })
-          for (const name of entry.permissions) {
-            const permission = yield* permissionRepository.ensure({ name })
-            yield* roleRepository.grant(role.id, permission.id)
-          }
-        }).pipe(
-          Effect.catchTag("InvalidInput", (error) =>
-            Effect.fail(new RbacBaselineError({ message: `rbac.roles[${index}] (${entry.name}): ${error.message}` }))
+        roleRepository
+          .ensureWithPermissions(entry)
+          .pipe(
+            Effect.catchTag("InvalidInput", (error) =>
+              Effect.fail(new RbacBaselineError({ message: `rbac.roles[${index}] (${entry.name}): ${error.message}` }))
+            )
           ),
-          Effect.catchTag(["RoleNotFound", "PermissionNotFound"], (error) =>
-            Effect.fail(new RbacBaselineError({ message: `rbac.roles[${index}] (${entry.name}): ${error.message}` }))
-          )
-        ),
       { discard: true }
     )
   )

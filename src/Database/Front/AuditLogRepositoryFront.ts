@@ -3,7 +3,7 @@ import type { AuditLogId } from "../../Domain/index.ts"
 import { type AppendAuditLog, AuditLogRepository, type ListAuditLogs } from "../Repositories/AuditLogRepository.ts"
 import { auditRow } from "./AuditTrail.ts"
 import { methodsOf } from "./Operation.ts"
-import { listPage } from "./Paging.ts"
+import { listPage, streamOf } from "./Paging.ts"
 import {
   auditCursor,
   auditLogIdRule,
@@ -56,6 +56,8 @@ export const makeAuditLogRepository: Effect.Effect<AuditLogRepository["Service"]
       return { items: page.items.map(([log]) => log), nextCursor: page.nextCursor }
     })
 
-    return AuditLogRepository.of({ append, appendMany, findById, list })
+    const stream = (filter?: ListAuditLogs) => streamOf(list)(filter ?? {})
+
+    return AuditLogRepository.of({ append, appendMany, findById, list, stream })
   }
 )

@@ -1,6 +1,7 @@
-import { Effect, Option } from "effect"
+import { Array as Arr, Effect, Option } from "effect"
 import {
-  type AuditAction,
+  AuditAction,
+  type AuditEvent,
   AuditLog,
   type AuditMetadata,
   type AuditTargetId,
@@ -8,9 +9,9 @@ import {
   newAuditLogId,
   type UserId
 } from "../../Domain/index.ts"
-import type { AuditEvent, ChangedLink } from "./AuditEvents.ts"
+import type { LinkEvents } from "./AuditEvents.ts"
 import { checkId, type IdRule, orNotFound } from "./RepositoryInputs.ts"
-import type { LinkChange, LinkStore, RepositoryStore, StoreFailure } from "./RepositoryStore.ts"
+import type { LinkChange, LinkStore, RepositoryStore, RowRef, StoreFailure } from "./RepositoryStore.ts"
 
 /** A validated audit entry: `actorId` undefined means the calling fiber's `CurrentActor`, `null` the system. */
 export interface AuditEntryFields {
@@ -32,21 +33,33 @@ export const auditRow = Effect.fnUntraced(function* (entry: AuditEntryFields) {
   })
 })
 
-/** Audited changes: each change and its record, as the calling actor, in one transaction of the store. */
+/** How a link statement names its ends, and the NotFound of each when it names no row. */
+export interface LinkEndRule<Id extends string, Key, NotFound> {
+  readonly id: IdRule<Id, NotFound>
+  readonly keyNotFound: (key: Key) => NotFound
+}
+
+const endNotFound = <Id extends string, Key, NotFound>(rule: LinkEndRule<Id, Key, NotFound>, ref: RowRef<Id, Key>) =>
+  "id" in ref ? rule.id.notFound(ref.id) : rule.keyNotFound(ref.key)
+
+/** Audited changes: each change and its records, as the calling actor, in one transaction of the store. */
 export const makeAuditTrail = (store: RepositoryStore["Service"]) => {
-  const record = (event: AuditEvent) => Effect.flatMap(auditRow(event), (row) => store.auditLogs.insert([row]))
+  /** Writes the records of `events` as the calling actor, in one statement; none writes nothing. */
+  const record = (events: ReadonlyArray<AuditEvent>) =>
+    Effect.flatMap(
+      Effect.forEach(events, (event) =>
+        auditRow({ action: AuditAction.make(event.action), targetId: event.targetId, metadata: event.metadata })
+      ),
+      (rows) => (Arr.isReadonlyArrayNonEmpty(rows) ? Effect.asVoid(store.auditLogs.insert(rows)) : Effect.void)
+    )
 
   /**
-   * Runs `change` and, when `eventOf` gives an event for its result, records it, in one transaction (a
-   * savepoint inside a caller's): the change and its record commit or roll back together. Idempotent no-ops
-   * give `None` and record nothing.
+   * Runs `change` and records the events `eventsOf` gives for its result, in one transaction (a savepoint
+   * inside a caller's): the change and its records commit or roll back together. A change that changed
+   * nothing gives no event and records nothing.
    */
-  const audited = <A, E, R>(change: Effect.Effect<A, E, R>, eventOf: (result: A) => Option.Option<AuditEvent>) =>
-    store.transaction(
-      Effect.tap(change, (result) =>
-        Option.match(eventOf(result), { onNone: () => Effect.void, onSome: (event) => record(event) })
-      )
-    )
+  const audited = <A, E, R>(change: Effect.Effect<A, E, R>, eventsOf: (result: A) => ReadonlyArray<AuditEvent>) =>
+    store.transaction(Effect.tap(change, (result) => record(eventsOf(result))))
 
   /**
    * Deletes the row `id` names with `remove` and records `eventOf` the deleted row, in one transaction. A
@@ -59,44 +72,52 @@ export const makeAuditTrail = (store: RepositoryStore["Service"]) => {
     eventOf: (deleted: A) => AuditEvent
   ) =>
     Effect.flatMap(checkId(rule, id), (validId) =>
-      audited(orNotFound(rule, validId, remove(validId)), (deleted) => Option.some(eventOf(deleted)))
+      audited(orNotFound(rule, validId, remove(validId)), (deleted) => [eventOf(deleted)])
     )
 
   /**
-   * assignRole/removeRole and grant/revoke: malformed ids fail with their end's NotFound before the store is
-   * asked, a missing end fails with its NotFound, and only an actual change is audited (with `added` or
-   * `removed`), in the same transaction, so the operations are idempotent.
+   * Adding and removing links (assignRole/removeRole, grant/revoke, by id or by key): an end that names no
+   * row fails with its NotFound, and only an actual change is recorded, in the same transaction, so the
+   * operations are idempotent. The ends' ids and keys have been checked by the caller.
    */
-  const linkChanges = <HolderId extends string, HeldId extends string, HolderNotFound, HeldNotFound>(spec: {
-    readonly links: LinkStore<HolderId, HeldId>
-    readonly holder: IdRule<HolderId, HolderNotFound>
-    readonly held: IdRule<HeldId, HeldNotFound>
-    readonly added: AuditAction
-    readonly removed: AuditAction
-    readonly eventOf: (action: AuditAction, link: ChangedLink<HolderId, HeldId>) => AuditEvent
+  const linkChanges = <
+    HolderId extends string,
+    HeldId extends string,
+    HolderKey,
+    HeldKey,
+    HolderNotFound,
+    HeldNotFound
+  >(spec: {
+    readonly links: LinkStore<HolderId, HeldId, HolderKey, HeldKey>
+    readonly holder: LinkEndRule<HolderId, HolderKey, HolderNotFound>
+    readonly held: LinkEndRule<HeldId, HeldKey, HeldNotFound>
+    readonly events: LinkEvents<HolderId, HeldId>
   }) => {
     const change =
       (
-        action: AuditAction,
-        statement: (holderId: HolderId, heldId: HeldId) => Effect.Effect<LinkChange, StoreFailure>
+        eventOf: LinkEvents<HolderId, HeldId>["added"],
+        statement: (
+          holder: RowRef<HolderId, HolderKey>,
+          held: RowRef<HeldId, HeldKey>
+        ) => Effect.Effect<LinkChange<HolderId, HeldId>, StoreFailure>
       ) =>
-      (holderArgument: string, heldArgument: string) =>
-        Effect.gen(function* () {
-          const holderId = yield* checkId(spec.holder, holderArgument)
-          const heldId = yield* checkId(spec.held, heldArgument)
-          yield* audited(
+      (holderRef: RowRef<HolderId, HolderKey>, heldRef: RowRef<HeldId, HeldKey>) =>
+        Effect.asVoid(
+          audited(
             Effect.gen(function* () {
-              const found = yield* statement(holderId, heldId)
-              if (found.holderLabel === null) return yield* Effect.fail(spec.holder.notFound(holderId))
-              if (found.heldLabel === null) return yield* Effect.fail(spec.held.notFound(heldId))
-              const link = { holderId, holderLabel: found.holderLabel, heldId, heldLabel: found.heldLabel }
-              return { link, changed: found.changed }
+              const { holder, held, changed } = yield* statement(holderRef, heldRef)
+              if (holder === null) return yield* Effect.fail(endNotFound(spec.holder, holderRef))
+              if (held === null) return yield* Effect.fail(endNotFound(spec.held, heldRef))
+              return {
+                link: { holderId: holder.id, holderLabel: holder.label, heldId: held.id, heldLabel: held.label },
+                changed
+              }
             }),
-            ({ link, changed }) => (changed ? Option.some(spec.eventOf(action, link)) : Option.none())
+            ({ link, changed }) => (changed ? [eventOf(link)] : [])
           )
-        })
-    return { add: change(spec.added, spec.links.add), remove: change(spec.removed, spec.links.remove) }
+        )
+    return { add: change(spec.events.added, spec.links.add), remove: change(spec.events.removed, spec.links.remove) }
   }
 
-  return { audited, auditedDelete, linkChanges } as const
+  return { record, audited, auditedDelete, linkChanges } as const
 }

@@ -1,6 +1,5 @@
 import { Effect, Option } from "effect"
-import type { InvalidInput } from "../../Domain/index.ts"
-import type { AuditEvent } from "./AuditEvents.ts"
+import type { AuditEvent, InvalidInput } from "../../Domain/index.ts"
 import type { makeAuditTrail } from "./AuditTrail.ts"
 import type { methodsOf } from "./Operation.ts"
 import { type IdRule, lookupById } from "./RepositoryInputs.ts"
@@ -29,17 +28,23 @@ export const makeNamedRowMethods = <
   readonly decodeName: (name: string) => Effect.Effect<Name, InvalidInput>
   readonly nameNotFound: (name: Name) => NotFound
   readonly nameTaken: (name: Name) => NameTaken
+  readonly createdEvent: (created: Row) => AuditEvent
   readonly deletedEvent: (deleted: Row) => AuditEvent
 }) => {
-  const { method, rows } = spec
+  const { method, rows, audit } = spec
 
   const create = method("create")(function* (input: Input) {
     const row = yield* spec.newRow(input)
-    return yield* rows.insert(row).pipe(Effect.catchTag("KeyTaken", () => Effect.fail(spec.nameTaken(row.name))))
+    return yield* audit
+      .audited(rows.insert(row), (created) => [spec.createdEvent(created)])
+      .pipe(Effect.catchTag("KeyTaken", () => Effect.fail(spec.nameTaken(row.name))))
   })
 
   const ensure = method("ensure")(function* (input: Input) {
-    return yield* rows.insertOrGet(yield* spec.newRow(input))
+    const [ensured] = yield* audit.audited(rows.insertOrGetAll([yield* spec.newRow(input)]), ([first]) =>
+      first?.created === true ? [spec.createdEvent(first.row)] : []
+    )
+    return ensured!.row
   })
 
   const findById = method("findById")(function* (id: Id) {

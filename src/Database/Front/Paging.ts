@@ -1,5 +1,5 @@
-import { Effect } from "effect"
-import { type CursorCodec, pageFromRows } from "../../Domain/index.ts"
+import { Effect, Stream } from "effect"
+import { type CursorCodec, type Page, pageFromRows } from "../../Domain/index.ts"
 import type { PageQuery } from "./RepositoryStore.ts"
 
 /**
@@ -18,3 +18,16 @@ export const listPage = <Key, Row, E, R>(
     const rows = yield* fetch({ after, limit: request.limit + 1 })
     return pageFromRows(rows, request.limit, keyOf, codec)
   })
+
+/**
+ * Every row from `request`'s cursor on, as a stream that asks `list` for one page at a time, only when the
+ * rows before are consumed, following `nextCursor` until the last page.
+ */
+export const streamOf =
+  <Request extends { readonly cursor?: string | undefined }, A, E, R>(
+    list: (request: Request) => Effect.Effect<Page<A>, E, R>
+  ) =>
+  (request: Request): Stream.Stream<A, E, R> =>
+    Stream.paginate(request.cursor, (cursor: string | undefined) =>
+      Effect.map(list({ ...request, cursor }), (page) => [page.items, page.nextCursor] as const)
+    )

@@ -5,11 +5,11 @@ import {
   type ListPermissions,
   PermissionRepository
 } from "../Repositories/PermissionRepository.ts"
-import { permissionDeletedEvent } from "./AuditEvents.ts"
+import { permissionCreatedEvent, permissionDeletedEvent } from "./AuditEvents.ts"
 import { makeAuditTrail } from "./AuditTrail.ts"
 import { makeNamedRowMethods } from "./NamedRowFront.ts"
 import { methodsOf } from "./Operation.ts"
-import { listPage } from "./Paging.ts"
+import { listPage, streamOf } from "./Paging.ts"
 import {
   decodeListPermissions,
   decodePermissionName,
@@ -34,6 +34,7 @@ export const makePermissionRepository: Effect.Effect<PermissionRepository["Servi
       decodeName: decodePermissionName,
       nameNotFound: (name) => new PermissionNotFound({ name }),
       nameTaken: (name) => new PermissionNameTaken({ name }),
+      createdEvent: permissionCreatedEvent,
       deletedEvent: permissionDeletedEvent
     })
 
@@ -47,5 +48,7 @@ export const makePermissionRepository: Effect.Effect<PermissionRepository["Servi
       )
     })
 
-    return PermissionRepository.of({ ...named, list })
+    const stream = (request?: ListPermissions) => streamOf(list)(request ?? {})
+
+    return PermissionRepository.of({ ...named, list, stream })
   })

@@ -26,6 +26,7 @@ import {
   UserId,
   UserNotFound
 } from "../../Domain/index.ts"
+import { optionalInput } from "../../Domain/OptionalInput.ts"
 import type { CreatePermission } from "../Repositories/PermissionRepository.ts"
 import type { CreateRole } from "../Repositories/RoleRepository.ts"
 
@@ -110,17 +111,15 @@ export const auditLogIdRule = idRule(AuditLogId, (id) => new AuditLogNotFound({ 
 
 // UserRepository. The password hash is checked apart, with `redactedText`, so it is never described.
 
-export const decodeCreateUser = decodeInput(
-  Schema.Struct({ email: Email, verified: Schema.optionalKey(Schema.Boolean) })
-)
+export const decodeCreateUser = decodeInput(Schema.Struct({ email: Email, verified: optionalInput(Schema.Boolean) }))
 export const decodeUpdateUser = decodeInput(
-  Schema.Struct({ email: Schema.optionalKey(Email), verified: Schema.optionalKey(Schema.Boolean) })
+  Schema.Struct({ email: optionalInput(Email), verified: optionalInput(Schema.Boolean) })
 )
 export const decodeEmail = decodeInput(Email, "email")
 /** The permission argument of `hasPermission`. */
 export const decodePermissionToCheck = decodeInput(PermissionName, "permission")
 
-/** A validated, non-empty change of a user: what `UserStore.update` writes. */
+/** A validated, non-empty change of a user: what `UserStore.update` writes (no key holds `undefined`). */
 export const UserPatch = Schema.Struct({
   email: Schema.optionalKey(Email),
   passwordHash: Schema.optionalKey(PasswordHash),
@@ -132,23 +131,35 @@ export const userCursor = makeCursorCodec(Schema.Tuple([UserId]))
 
 // RoleRepository
 
+/** A validated, non-empty change of a role: what `RoleStore.update` writes. */
 export const RolePatch = Schema.Struct({
   name: Schema.optionalKey(RoleName),
   description: Schema.optionalKey(RoleDescription)
 })
-
-const decodeCreateRole = decodeInput(
-  Schema.Struct({ name: RoleName, description: Schema.optionalKey(RoleDescription) })
-)
-export const decodeRolePatch = decodeInput(RolePatch)
 export type RolePatchFields = typeof RolePatch.Type
 
-/** The role that `create` or `ensure` is asked for, with a fresh id. */
-export const newRoleRow = Effect.fnUntraced(function* (input: CreateRole) {
-  const { name, description } = yield* decodeCreateRole(input)
-  return Role.insert.make({ id: yield* newRoleId, name, description: description ?? "" })
+const roleFields = { name: RoleName, description: optionalInput(RoleDescription) }
+const decodeCreateRole = decodeInput(Schema.Struct(roleFields))
+export const decodeRolePatch = decodeInput(
+  Schema.Struct({ name: optionalInput(RoleName), description: optionalInput(RoleDescription) })
+)
+export const decodeEnsureRoleWithPermissions = decodeInput(
+  Schema.Struct({ ...roleFields, permissions: Schema.Array(PermissionName) })
+)
+
+/** A new role row, with a fresh id. */
+export const roleRow = Effect.fnUntraced(function* (fields: {
+  readonly name: RoleName
+  readonly description?: RoleDescription
+}) {
+  return Role.insert.make({ id: yield* newRoleId, name: fields.name, description: fields.description ?? "" })
 })
+
+/** The role that `create` or `ensure` is asked for, with a fresh id. */
+export const newRoleRow = (input: CreateRole) => Effect.flatMap(decodeCreateRole(input), roleRow)
 export const decodeRoleName = decodeInput(RoleName, "name")
+/** A role name given as an argument of a name-based operation. */
+export const decodeRoleNameArgument = decodeInput(RoleName, "roleName")
 
 export const roleCursor = makeCursorCodec(Schema.Tuple([RoleName]))
 
@@ -164,17 +175,29 @@ export const PermissionModule = Schema.String.pipe(
 )
 
 const decodeCreatePermission = decodeInput(
-  Schema.Struct({ name: PermissionName, description: Schema.optionalKey(PermissionDescription) })
+  Schema.Struct({ name: PermissionName, description: optionalInput(PermissionDescription) })
 )
 export const decodePermissionName = decodeInput(PermissionName, "name")
+/** A permission name given as an argument of a name-based operation. */
+export const decodePermissionNameArgument = decodeInput(PermissionName, "permissionName")
+
+/** A new permission row, with a fresh id. */
+export const permissionRow = Effect.fnUntraced(function* (fields: {
+  readonly name: PermissionName
+  readonly description?: PermissionDescription
+}) {
+  return Permission.insert.make({
+    id: yield* newPermissionId,
+    name: fields.name,
+    description: fields.description ?? ""
+  })
+})
 
 /** The permission that `create` or `ensure` is asked for, with a fresh id. */
-export const newPermissionRow = Effect.fnUntraced(function* (input: CreatePermission) {
-  const { name, description } = yield* decodeCreatePermission(input)
-  return Permission.insert.make({ id: yield* newPermissionId, name, description: description ?? "" })
-})
+export const newPermissionRow = (input: CreatePermission) =>
+  Effect.flatMap(decodeCreatePermission(input), permissionRow)
 export const decodeListPermissions = decodeInput(
-  Schema.Struct({ ...pageFields, module: Schema.optionalKey(PermissionModule) }),
+  Schema.Struct({ ...pageFields, module: optionalInput(PermissionModule) }),
   "request"
 )
 
@@ -184,9 +207,9 @@ export const permissionCursor = makeCursorCodec(Schema.Tuple([PermissionName]))
 
 export const AuditEntry = Schema.Struct({
   action: AuditAction,
-  targetId: Schema.optionalKey(AuditTargetId),
-  metadata: Schema.optionalKey(AuditMetadata),
-  actorId: Schema.optionalKey(Schema.NullOr(UserId))
+  targetId: optionalInput(AuditTargetId),
+  metadata: optionalInput(AuditMetadata),
+  actorId: optionalInput(Schema.NullOr(UserId))
 })
 export const decodeAuditEntry = decodeInput(AuditEntry)
 export const decodeAuditEntries = decodeInput(Schema.Struct({ entries: Schema.Array(AuditEntry) }))
@@ -195,11 +218,11 @@ const AnyDateTime = Schema.declare(DateTime.isDateTime, { message: "must be a Da
 export const decodeListAuditLogs = decodeInput(
   Schema.Struct({
     ...pageFields,
-    actorId: Schema.optionalKey(UserId),
-    targetId: Schema.optionalKey(AuditTargetId),
-    action: Schema.optionalKey(AuditAction),
-    from: Schema.optionalKey(AnyDateTime),
-    to: Schema.optionalKey(AnyDateTime)
+    actorId: optionalInput(UserId),
+    targetId: optionalInput(AuditTargetId),
+    action: optionalInput(AuditAction),
+    from: optionalInput(AnyDateTime),
+    to: optionalInput(AnyDateTime)
   }),
   "request"
 )

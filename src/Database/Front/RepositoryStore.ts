@@ -27,20 +27,63 @@ export type StoreFailure = SqlError.SqlError | Schema.SchemaError
 /** The write would give a unique key (an e-mail, a role or permission name) to a second row. */
 export class KeyTaken extends Data.TaggedError("KeyTaken") {}
 
+/** A row named by its id or by its unique key (a user's e-mail, a role's or a permission's name). */
+export type RowRef<Id, Key> = { readonly id: Id } | { readonly key: Key }
+
+/** A row a link statement found: its id, and its label (e-mail or name) for the audit record. */
+export interface LinkEnd<Id> {
+  readonly id: Id
+  readonly label: string
+}
+
 /**
- * What adding or removing a link found: the label (e-mail or name) of each end, null when that row does not
- * exist (then nothing changed), and whether a link was actually added or removed.
+ * What adding or removing a link found: each end, null when no such row exists (then nothing changed), and
+ * whether a link was actually added or removed.
  */
-export interface LinkChange {
-  readonly holderLabel: string | null
-  readonly heldLabel: string | null
+export interface LinkChange<HolderId, HeldId> {
+  readonly holder: LinkEnd<HolderId> | null
+  readonly held: LinkEnd<HeldId> | null
   readonly changed: boolean
 }
 
 /** A link table: a user's roles, a role's permissions. Adding an existing link or removing an absent one changes nothing. */
-export interface LinkStore<HolderId, HeldId> {
-  readonly add: (holderId: HolderId, heldId: HeldId) => Effect.Effect<LinkChange, StoreFailure>
-  readonly remove: (holderId: HolderId, heldId: HeldId) => Effect.Effect<LinkChange, StoreFailure>
+export interface LinkStore<HolderId, HeldId, HolderKey, HeldKey> {
+  readonly add: (
+    holder: RowRef<HolderId, HolderKey>,
+    held: RowRef<HeldId, HeldKey>
+  ) => Effect.Effect<LinkChange<HolderId, HeldId>, StoreFailure>
+  readonly remove: (
+    holder: RowRef<HolderId, HolderKey>,
+    held: RowRef<HeldId, HeldKey>
+  ) => Effect.Effect<LinkChange<HolderId, HeldId>, StoreFailure>
+}
+
+/** What `addAll` found: the holder (null when there is none) and each held row that exists, with whether it was linked now. */
+export interface LinkChanges<HolderId, HeldId> {
+  readonly holder: LinkEnd<HolderId> | null
+  readonly held: ReadonlyArray<LinkEnd<HeldId> & { readonly changed: boolean }>
+}
+
+/** A link table that can also link one holder to many rows in one write. */
+export interface BulkLinkStore<HolderId, HeldId, HolderKey, HeldKey>
+  extends LinkStore<HolderId, HeldId, HolderKey, HeldKey> {
+  /** Links the holder to each of `heldIds` it is not linked to yet. */
+  readonly addAll: (
+    holderId: HolderId,
+    heldIds: Arr.NonEmptyReadonlyArray<HeldId>
+  ) => Effect.Effect<LinkChanges<HolderId, HeldId>, StoreFailure>
+}
+
+/** A row as `insertOrGetAll` left it: inserted now (`created`) or found. */
+export interface Ensured<Row> {
+  readonly row: Row
+  readonly created: boolean
+}
+
+/** An updated row as it was before and after the update (read and written in one step). */
+export interface Changed<Row> {
+  readonly before: Row
+  readonly after: Row
 }
 
 /** At most `limit` rows after the key `after` (from the start when undefined), in key order. */
@@ -52,8 +95,13 @@ export interface PageQuery<Key> {
 /** A table of rows with a unique name: `roles`, `permissions`. */
 export interface NamedRowStore<Row, Insert, Id, Name, Query extends PageQuery<Name>> {
   readonly insert: (row: Insert) => Effect.Effect<Row, KeyTaken | StoreFailure>
-  /** The row of `row`'s name, inserted as `row` when there is none; an existing one is returned unchanged. */
-  readonly insertOrGet: (row: Insert) => Effect.Effect<Row, StoreFailure>
+  /**
+   * For each of `rows` (distinct names), the row of its name, inserted as given when there is none; an
+   * existing one is returned unchanged. In the order of `rows`.
+   */
+  readonly insertOrGetAll: (
+    rows: Arr.NonEmptyReadonlyArray<Insert>
+  ) => Effect.Effect<ReadonlyArray<Ensured<Row>>, StoreFailure>
   readonly findById: (id: Id) => Effect.Effect<Option.Option<Row>, StoreFailure>
   readonly findByName: (name: Name) => Effect.Effect<Option.Option<Row>, StoreFailure>
   /** By name. */
@@ -70,10 +118,13 @@ export interface UserStore {
   /** By id. */
   readonly list: (query: PageQuery<UserId>) => Effect.Effect<ReadonlyArray<User>, StoreFailure>
   /** Sets the given columns (at least one) and stamps `updatedAt`; `None` when there is no such user. */
-  readonly update: (id: UserId, patch: UserPatchFields) => Effect.Effect<Option.Option<User>, KeyTaken | StoreFailure>
+  readonly update: (
+    id: UserId,
+    patch: UserPatchFields
+  ) => Effect.Effect<Option.Option<Changed<User>>, KeyTaken | StoreFailure>
   /** The deleted user; its role links go with it. */
   readonly delete: (id: UserId) => Effect.Effect<Option.Option<User>, StoreFailure>
-  readonly roles: LinkStore<UserId, RoleId>
+  readonly roles: LinkStore<UserId, RoleId, Email, RoleName>
   /** By role name; `None` when there is no such user. */
   readonly rolesOf: (id: UserId) => Effect.Effect<Option.Option<ReadonlyArray<Role>>, StoreFailure>
   /** Distinct, by permission name; `None` when there is no such user. */
@@ -85,8 +136,11 @@ export interface UserStore {
 
 export interface RoleStore extends NamedRowStore<Role, typeof Role.insert.Type, RoleId, RoleName, PageQuery<RoleName>> {
   /** Sets the given columns (at least one); `None` when there is no such role. */
-  readonly update: (id: RoleId, patch: RolePatchFields) => Effect.Effect<Option.Option<Role>, KeyTaken | StoreFailure>
-  readonly permissions: LinkStore<RoleId, PermissionId>
+  readonly update: (
+    id: RoleId,
+    patch: RolePatchFields
+  ) => Effect.Effect<Option.Option<Changed<Role>>, KeyTaken | StoreFailure>
+  readonly permissions: BulkLinkStore<RoleId, PermissionId, RoleName, PermissionName>
   /** By permission name; `None` when there is no such role. */
   readonly permissionsOf: (id: RoleId) => Effect.Effect<Option.Option<ReadonlyArray<Permission>>, StoreFailure>
 }

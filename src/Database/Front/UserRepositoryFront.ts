@@ -5,21 +5,23 @@ import {
   type PermissionName,
   passwordHashFromText,
   type RoleId,
+  RoleNotFound,
   User,
   type UserId,
   UserNotFound
 } from "../../Domain/index.ts"
 import { type CreateUser, type ListRequest, type UpdateUser, UserRepository } from "../Repositories/UserRepository.ts"
-import { AuditActions, userCreatedEvent, userDeletedEvent, userRoleEvent } from "./AuditEvents.ts"
+import { userChangedEvents, userCreatedEvent, userDeletedEvent, userRoleEvents } from "./AuditEvents.ts"
 import { makeAuditTrail } from "./AuditTrail.ts"
 import { methodsOf } from "./Operation.ts"
-import { listPage } from "./Paging.ts"
+import { listPage, streamOf } from "./Paging.ts"
 import {
   checkId,
   decodeCreateUser,
   decodeEmail,
   decodePageRequest,
   decodePermissionToCheck,
+  decodeRoleNameArgument,
   decodeUpdateUser,
   lookupById,
   lowerCaseId,
@@ -40,11 +42,9 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
     const method = methodsOf("UserRepository")
     const roleLinks = audit.linkChanges({
       links: users.roles,
-      holder: userIdRule,
-      held: roleIdRule,
-      added: AuditActions.userRoleAssigned,
-      removed: AuditActions.userRoleRemoved,
-      eventOf: userRoleEvent
+      holder: { id: userIdRule, keyNotFound: (email) => new UserNotFound({ email }) },
+      held: { id: roleIdRule, keyNotFound: (name) => new RoleNotFound({ name }) },
+      events: userRoleEvents
     })
 
     const create = method("create")(function* (input: CreateUser) {
@@ -52,7 +52,7 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
       const passwordHash = yield* redactedText("passwordHash", input?.passwordHash, passwordHashFromText)
       const row = User.insert.make({ id: yield* newUserId, email, passwordHash, verified: verified ?? false })
       return yield* audit
-        .audited(users.insert(row), (user) => Option.some(userCreatedEvent(user)))
+        .audited(users.insert(row), (user) => [userCreatedEvent(user)])
         .pipe(Effect.catchTag("KeyTaken", () => Effect.fail(new EmailAlreadyTaken({ email }))))
     })
 
@@ -76,6 +76,8 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
       )
     })
 
+    const stream = (request?: ListRequest) => streamOf(list)(request ?? {})
+
     const update = method("update")(function* (id: UserId, patch: UpdateUser) {
       const fields = yield* decodeUpdateUser(patch)
       const passwordHash =
@@ -86,9 +88,10 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
       const changes = { ...fields, ...(passwordHash === undefined ? {} : { passwordHash }) }
       // An empty patch changes nothing (and must not touch updated_at): it returns the current row.
       if (Object.keys(changes).length === 0) return yield* findById(userId)
-      return yield* orNotFound(userIdRule, userId, users.update(userId, changes)).pipe(
-        Effect.catchTag("KeyTaken", () => Effect.fail(new EmailAlreadyTaken({ email: changes.email ?? "" })))
-      )
+      const { after } = yield* audit
+        .audited(orNotFound(userIdRule, userId, users.update(userId, changes)), userChangedEvents)
+        .pipe(Effect.catchTag("KeyTaken", () => Effect.fail(new EmailAlreadyTaken({ email: changes.email ?? "" }))))
+      return after
     })
 
     const delete_ = method("delete")(function* (id: UserId) {
@@ -96,11 +99,21 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
     })
 
     const assignRole = method("assignRole")(function* (userId: UserId, roleId: RoleId) {
-      yield* roleLinks.add(userId, roleId)
+      const user = yield* checkId(userIdRule, userId)
+      const role = yield* checkId(roleIdRule, roleId)
+      yield* roleLinks.add({ id: user }, { id: role })
+    })
+
+    const assignRoleByName = method("assignRoleByName")(function* (userId: UserId, roleName: string) {
+      const user = yield* checkId(userIdRule, userId)
+      const role = yield* decodeRoleNameArgument(roleName)
+      yield* roleLinks.add({ id: user }, { key: role })
     })
 
     const removeRole = method("removeRole")(function* (userId: UserId, roleId: RoleId) {
-      yield* roleLinks.remove(userId, roleId)
+      const user = yield* checkId(userIdRule, userId)
+      const role = yield* checkId(roleIdRule, roleId)
+      yield* roleLinks.remove({ id: user }, { id: role })
     })
 
     const rolesOf = method("rolesOf")(function* (id: UserId) {
@@ -128,9 +141,11 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
       findById,
       findByEmail,
       list,
+      stream,
       update,
       delete: delete_,
       assignRole,
+      assignRoleByName,
       removeRole,
       rolesOf,
       permissionsOf,

@@ -1,6 +1,7 @@
 import { type DateTime, Effect, HashMap, Option } from "effect"
-import { KeyTaken } from "../Front/RepositoryStore.ts"
-import { findValue, pageAfter } from "./MemoryRelations.ts"
+import type { Permission, PermissionId, Role, RoleId, User, UserId } from "../../Domain/index.ts"
+import { type Changed, KeyTaken } from "../Front/RepositoryStore.ts"
+import { findValue, pageAfter, withoutPermission, withoutRole, withoutUser } from "./MemoryRelations.ts"
 import type { MemoryStore, MemoryTables } from "./MemoryStore.ts"
 
 /** A table of rows with a unique key besides the id: `users` (the e-mail), `roles` and `permissions` (the name). */
@@ -13,13 +14,41 @@ export interface MemoryTable<Id extends string, Row extends { readonly id: Id }>
   readonly without: (tables: MemoryTables, id: Id) => MemoryTables
 }
 
+export const usersTable: MemoryTable<UserId, User> = {
+  rows: (tables) => tables.users,
+  withRows: (tables, users) => ({ ...tables, users }),
+  // citext: equal when equal ignoring case (Email already lower-cases, this keeps the rule explicit).
+  holdsKey: (user, email) => user.email.toLowerCase() === email.toLowerCase(),
+  without: withoutUser
+}
+
+export const rolesTable: MemoryTable<RoleId, Role> = {
+  rows: (tables) => tables.roles,
+  withRows: (tables, roles) => ({ ...tables, roles }),
+  holdsKey: (role, name) => role.name === name,
+  without: withoutRole
+}
+
+export const permissionsTable: MemoryTable<PermissionId, Permission> = {
+  rows: (tables) => tables.permissions,
+  withRows: (tables, permissions) => ({ ...tables, permissions }),
+  holdsKey: (permission, name) => permission.name === name,
+  without: withoutPermission
+}
+
+/** The row of `table` that holds the unique key `key`. */
+export const rowByKey = <Id extends string, Row extends { readonly id: Id }>(
+  table: MemoryTable<Id, Row>,
+  tables: MemoryTables,
+  key: string
+): Option.Option<Row> => findValue(table.rows(tables), (row) => table.holdsKey(row, key))
+
 /** The reads and atomic writes of one `MemoryTable` of `store`. */
 export const makeTableOperations = <Id extends string, Row extends { readonly id: Id }>(
   store: MemoryStore["Service"],
   table: MemoryTable<Id, Row>
 ) => {
-  const byKey = (tables: MemoryTables, key: string): Option.Option<Row> =>
-    findValue(table.rows(tables), (row) => table.holdsKey(row, key))
+  const byKey = (tables: MemoryTables, key: string) => rowByKey(table, tables, key)
 
   const put = (tables: MemoryTables, row: Row): MemoryTables =>
     table.withRows(tables, HashMap.set(table.rows(tables), row.id, row))
@@ -34,29 +63,41 @@ export const makeTableOperations = <Id extends string, Row extends { readonly id
       })
     )
 
-  /** The row of `key`, inserted as `make` builds it when there is none; an existing one is returned unchanged. */
-  const insertOrGet = (key: string, make: (now: DateTime.Utc) => Row) =>
-    store.update((tables: MemoryTables) =>
-      Option.match(byKey(tables, key), {
-        onNone: () =>
-          Effect.map(store.transactionTime, (now) => {
-            const row = make(now)
-            return [row, put(tables, row)] as const
-          }),
-        onSome: (found) => Effect.succeed([found, tables] as const)
+  /**
+   * For each entry (distinct keys), the row of its key, inserted as `make` builds it when there is none; an
+   * existing one is returned unchanged.
+   */
+  const insertOrGetAll = (
+    entries: ReadonlyArray<{ readonly key: string; readonly make: (now: DateTime.Utc) => Row }>
+  ) =>
+    store.update(
+      Effect.fnUntraced(function* (tables: MemoryTables) {
+        const now = yield* store.transactionTime
+        let next = tables
+        const ensured = entries.map(({ key, make }) =>
+          Option.match(byKey(next, key), {
+            onNone: () => {
+              const row = make(now)
+              next = put(next, row)
+              return { row, created: true }
+            },
+            onSome: (row) => ({ row, created: false })
+          })
+        )
+        return [ensured, next] as const
       })
     )
 
-  /** The row `id` as `change` makes it from the current one; `None` when there is none. */
+  /** The row `id` before and after `change` makes it from the current one; `None` when there is none. */
   const update = (id: Id, key: string | undefined, change: (current: Row) => Effect.Effect<Row>) =>
     store.update(
       Effect.fnUntraced(function* (tables: MemoryTables) {
         const current = HashMap.get(table.rows(tables), id)
-        if (Option.isNone(current)) return [Option.none<Row>(), tables] as const
+        if (Option.isNone(current)) return [Option.none<Changed<Row>>(), tables] as const
         const holder = key === undefined ? Option.none() : byKey(tables, key)
         if (Option.isSome(holder) && holder.value.id !== id) return yield* new KeyTaken()
         const row = yield* change(current.value)
-        return [Option.some(row), put(tables, row)] as const
+        return [Option.some({ before: current.value, after: row }), put(tables, row)] as const
       })
     )
 
@@ -72,7 +113,7 @@ export const makeTableOperations = <Id extends string, Row extends { readonly id
 
   return {
     insert,
-    insertOrGet,
+    insertOrGetAll,
     findById: (id: Id) => Effect.map(store.read, (tables) => HashMap.get(table.rows(tables), id)),
     findByKey: (key: string) => Effect.map(store.read, (tables) => byKey(tables, key)),
     /** The rows `filter` keeps, as `pageAfter` pages them by `keyOf`. */

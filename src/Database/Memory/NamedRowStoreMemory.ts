@@ -18,7 +18,8 @@ export const makeNamedRowStoreMemory = <
   }
 ): NamedRowStore<Row, Insert, Id, Name, Query> => ({
   insert: (row) => rows.insert(row.name, (now) => spec.make(row, now)),
-  insertOrGet: (row) => rows.insertOrGet(row.name, (now) => spec.make(row, now)),
+  insertOrGetAll: (all) =>
+    rows.insertOrGetAll(all.map((row) => ({ key: row.name, make: (now) => spec.make(row, now) }))),
   findById: rows.findById,
   findByName: rows.findByKey,
   list: (query) =>

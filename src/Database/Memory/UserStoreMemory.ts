@@ -2,19 +2,13 @@ import { DateTime, Effect, HashMap, Option } from "effect"
 import { RoleWithPermissions, User, UserWithAccess } from "../../Domain/index.ts"
 import type { UserStore } from "../Front/RepositoryStore.ts"
 import { makeLinkStoreMemory } from "./LinkStoreMemory.ts"
-import { permissionsOfRole, permissionsOfUser, rolesOfUser, withoutUser } from "./MemoryRelations.ts"
+import { permissionsOfRole, permissionsOfUser, rolesOfUser } from "./MemoryRelations.ts"
 import type { MemoryStore, MemoryTables } from "./MemoryStore.ts"
-import { makeTableOperations } from "./MemoryTable.ts"
+import { makeTableOperations, rolesTable, usersTable } from "./MemoryTable.ts"
 
 /** `users` and `user_roles` in the `MemoryStore`. */
 export const makeUserStoreMemory = (store: MemoryStore["Service"]): UserStore => {
-  const users = makeTableOperations(store, {
-    rows: (tables) => tables.users,
-    withRows: (tables, users) => ({ ...tables, users }),
-    // citext: equal when equal ignoring case (Email already lower-cases, this keeps the rule explicit).
-    holdsKey: (user, email) => user.email.toLowerCase() === email.toLowerCase(),
-    without: withoutUser
-  })
+  const users = makeTableOperations(store, usersTable)
 
   // What `f` reads of the user `id`; `None` when there is no such user.
   const ofUser =
@@ -34,8 +28,8 @@ export const makeUserStoreMemory = (store: MemoryStore["Service"]): UserStore =>
       ),
     delete: users.delete,
     roles: makeLinkStoreMemory(store, {
-      holderLabel: (tables, id) => Option.map(HashMap.get(tables.users, id), (user) => user.email),
-      heldLabel: (tables, id) => Option.map(HashMap.get(tables.roles, id), (role) => role.name),
+      holder: { table: usersTable, label: (user) => user.email },
+      held: { table: rolesTable, label: (role) => role.name },
       rows: (tables) => tables.userRoles,
       withRows: (tables, userRoles) => ({ ...tables, userRoles }),
       makeRow: (userId, roleId, createdAt) => ({ userId, roleId, createdAt })

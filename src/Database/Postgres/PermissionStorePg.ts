@@ -1,7 +1,6 @@
 import type { SqlClient } from "effect/sql"
 import { Permission, PermissionId, PermissionName } from "../../Domain/index.ts"
 import type { PermissionStore } from "../Front/RepositoryStore.ts"
-import { recoverable } from "./Statements.ts"
 import { makeTablePg, namedRowColumns } from "./TablePg.ts"
 
 /** `permissions`. */
@@ -16,9 +15,8 @@ export const makePermissionStorePg = (sql: SqlClient.SqlClient): PermissionStore
     key: "name"
   })
   return {
-    // A savepoint, so that a caller's transaction survives a taken name.
-    insert: (row) => recoverable(sql)(permissions.insert(row)),
-    insertOrGet: permissions.insertOrGet,
+    insert: permissions.insert,
+    insertOrGetAll: permissions.insertOrGetAll,
     findById: permissions.findById,
     findByName: permissions.findByKey,
     // starts_with rather than LIKE: the module may contain '_', a LIKE wildcard.

@@ -3,7 +3,7 @@ import { Permission, PermissionId, Role, RoleId, RoleName } from "../../Domain/i
 import { RolePatch } from "../Front/RepositoryInputs.ts"
 import type { RoleStore } from "../Front/RepositoryStore.ts"
 import { makeLinkTablePg } from "./LinkTablePg.ts"
-import { recoverable, rowsOfOwner } from "./Statements.ts"
+import { rowsOfOwner } from "./Statements.ts"
 import { makeTablePg, namedRowColumns } from "./TablePg.ts"
 
 /** `roles` and `role_permissions`. */
@@ -25,9 +25,8 @@ export const makeRoleStorePg = (sql: SqlClient.SqlClient): RoleStore => {
       WHERE r.id = ${roleId} ORDER BY p.name`.pipe(rowsOfOwner(Permission))
 
   return {
-    // A savepoint, so that a caller's transaction survives a taken name.
-    insert: (row) => recoverable(sql)(roles.insert(row)),
-    insertOrGet: roles.insertOrGet,
+    insert: roles.insert,
+    insertOrGetAll: roles.insertOrGetAll,
     findById: roles.findById,
     findByName: roles.findByKey,
     list: (query) => roles.list("name", query),
@@ -35,8 +34,8 @@ export const makeRoleStorePg = (sql: SqlClient.SqlClient): RoleStore => {
     delete: roles.delete,
     permissions: makeLinkTablePg(sql, {
       table: "role_permissions",
-      holder: { Id: RoleId, table: "roles", column: "role_id", label: "name" },
-      held: { Id: PermissionId, table: "permissions", column: "permission_id", label: "name" }
+      holder: { Id: RoleId, table: "roles", column: "role_id", key: "name", label: "name" },
+      held: { Id: PermissionId, table: "permissions", column: "permission_id", key: "name", label: "name" }
     }),
     permissionsOf
   }

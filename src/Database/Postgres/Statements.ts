@@ -1,5 +1,5 @@
-import { type Cause, Effect, Option, Schema } from "effect"
-import { type SqlClient, SqlError } from "effect/sql"
+import { type Cause, Effect, Schema } from "effect"
+import { SqlError } from "effect/sql"
 import { KeyTaken, type StoreFailure } from "../Front/RepositoryStore.ts"
 
 /** A violation of the unique constraint `constraint` fails with `KeyTaken`. */
@@ -10,19 +10,6 @@ export const keyTakenOn =
       SqlError.isSqlError(error) && error.reason._tag === "UniqueViolation" && error.reason.constraint === constraint
         ? new KeyTaken()
         : error
-    )
-
-/**
- * For a statement whose failure a caller may recover from (a `KeyTaken`): inside a caller's transaction it
- * runs in a savepoint, so the caller can go on using the transaction (PostgreSQL refuses every later
- * statement of a transaction with a failed statement). Outside one, the single statement is atomic already
- * and runs as is, saving BEGIN and COMMIT.
- */
-export const recoverable =
-  (sql: SqlClient.SqlClient) =>
-  <A, E, R>(statement: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError.SqlError, R> =>
-    Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) =>
-      Option.isSome(transaction) ? sql.withTransaction(statement) : statement
     )
 
 /**
@@ -41,10 +28,3 @@ export const rowsOfOwner = <S extends Schema.Constraint>(Row: S) => {
 export const exactlyOne = <A, R>(
   statement: Effect.Effect<A, StoreFailure | Cause.NoSuchElementError, R>
 ): Effect.Effect<A, StoreFailure, R> => Effect.catchTag(statement, "NoSuchElementError", Effect.die)
-
-/** What a statement adding or removing a link found (`LinkChange`): one row, always. */
-export const LinkChangeRow = Schema.Struct({
-  holderLabel: Schema.NullOr(Schema.String),
-  heldLabel: Schema.NullOr(Schema.String),
-  changed: Schema.Boolean
-})

@@ -1,7 +1,7 @@
-import { Effect, Option, Schema } from "effect"
+import { Array as Arr, Effect, Option, Schema } from "effect"
 import { type SqlClient, SqlSchema, type Statement } from "effect/sql"
-import type { KeyTaken, PageQuery, StoreFailure } from "../Front/RepositoryStore.ts"
-import { exactlyOne, keyTakenOn, recoverable } from "./Statements.ts"
+import type { Changed, Ensured, KeyTaken, PageQuery, StoreFailure } from "../Front/RepositoryStore.ts"
+import { exactlyOne, keyTakenOn } from "./Statements.ts"
 
 const ensureAttempts = 3
 
@@ -31,17 +31,13 @@ export const makeTablePg = <Row, Insert extends Record<string, unknown>, Id exte
   // PostgreSQL's name for the UNIQUE constraint on the key column.
   const keyTaken = keyTakenOn(`${spec.table}_${spec.key}_key`)
   const decodeRows = Schema.decodeUnknownEffect(Schema.Array(spec.Row))
+  const decodeRow = Schema.decodeUnknownEffect(spec.Row)
+  const encodeInserts = Schema.encodeEffect(Schema.NonEmptyArray(spec.Insert))
 
   const insertRow = SqlSchema.findOne({
     Request: spec.Insert,
     Result: spec.Row,
     execute: (row) => sql`INSERT INTO ${table} ${sql.insert(row)} RETURNING ${columns}`
-  })
-
-  const insertIfAbsent = SqlSchema.findOneOption({
-    Request: spec.Insert,
-    Result: spec.Row,
-    execute: (row) => sql`INSERT INTO ${table} ${sql.insert(row)} ON CONFLICT (${key}) DO NOTHING RETURNING ${columns}`
   })
 
   const findById = SqlSchema.findOneOption({
@@ -65,33 +61,65 @@ export const makeTablePg = <Row, Insert extends Record<string, unknown>, Id exte
   /** A new row; a taken key fails with `KeyTaken`. */
   const insert = (row: Insert): Effect.Effect<Row, KeyTaken | StoreFailure> => keyTaken(exactlyOne(insertRow(row)))
 
+  const insertIfAbsent = (rows: Arr.NonEmptyReadonlyArray<Insert>) =>
+    Effect.flatMap(encodeInserts(rows), (encoded) =>
+      sql`INSERT INTO ${table} ${sql.insert(encoded)} ON CONFLICT (${key}) DO NOTHING RETURNING ${columns}`.pipe(
+        Effect.flatMap(decodeRows)
+      )
+    )
+
+  const findByKeys = (keys: ReadonlyArray<Key>) =>
+    sql`SELECT ${columns} FROM ${table} WHERE ${sql.in(spec.key, keys)}`.pipe(Effect.flatMap(decodeRows))
+
   /**
-   * Race-safe get-or-create by the key: when another writer inserted it first, its row is read by a
-   * statement of its own (a fresh snapshot under READ COMMITTED, so it sees a row committed concurrently);
-   * should that row be deleted in between, the insert is tried again.
+   * Race-safe get-or-create by the key, for several rows in one statement (plus one reading those another
+   * writer inserted first: a statement of its own is a fresh snapshot under READ COMMITTED, so it sees rows
+   * committed concurrently); should such a row be deleted in between, its insert is tried again.
    */
-  const insertOrGet = (row: Insert): Effect.Effect<Row, StoreFailure> =>
+  const insertOrGetAll = (
+    rows: Arr.NonEmptyReadonlyArray<Insert>
+  ): Effect.Effect<ReadonlyArray<Ensured<Row>>, StoreFailure> =>
     Effect.gen(function* () {
-      for (let attempt = 0; attempt < ensureAttempts; attempt++) {
-        const inserted = yield* insertIfAbsent(row)
-        if (Option.isSome(inserted)) return inserted.value
-        const existing = yield* findByKey(row[spec.key] as Key)
-        if (Option.isSome(existing)) return existing.value
+      const keyOf = (row: Insert | Row) => (row as Record<string, unknown>)[spec.key] as string
+      const ensured = new Map<string, Ensured<Row>>()
+      let pending: ReadonlyArray<Insert> = rows
+      for (let attempt = 0; attempt < ensureAttempts && Arr.isReadonlyArrayNonEmpty(pending); attempt++) {
+        for (const row of yield* insertIfAbsent(pending)) ensured.set(keyOf(row), { row, created: true })
+        const missing = pending.filter((row) => !ensured.has(keyOf(row)))
+        if (missing.length > 0) {
+          const existing = yield* findByKeys(missing.map((row) => keyOf(row) as Key))
+          for (const row of existing) ensured.set(keyOf(row), { row, created: false })
+        }
+        pending = missing.filter((row) => !ensured.has(keyOf(row)))
       }
-      return yield* Effect.die(new Error(`ensure: the row was deleted concurrently ${ensureAttempts} times in a row`))
+      if (pending.length > 0)
+        return yield* Effect.die(new Error(`ensure: a row was deleted concurrently ${ensureAttempts} times in a row`))
+      return rows.map((row) => ensured.get(keyOf(row))!)
     })
 
-  /** Sets the columns of `Patch`, in a savepoint when in a transaction (see `recoverable`). */
+  /**
+   * Sets the columns of `Patch` and returns the row before and after, in one statement: the row is locked
+   * and read, then updated. Inside the caller's transaction (the front's audited change), so a taken key
+   * rolls back with it.
+   */
   const update = <Patch extends Record<string, unknown>>(
     Patch: Schema.ConstraintCodec<Patch, Record<string, unknown>>
   ) => {
-    const statement = SqlSchema.findOneOption({
-      Request: Schema.Struct({ id: spec.Id, patch: Patch }),
-      Result: spec.Row,
-      execute: ({ id, patch }) => sql`UPDATE ${table} SET ${sql.update(patch)} WHERE id = ${id} RETURNING ${columns}`
-    })
-    return (id: Id, patch: Patch): Effect.Effect<Option.Option<Row>, KeyTaken | StoreFailure> =>
-      keyTaken(recoverable(sql)(statement({ id, patch })))
+    const encodePatch = Schema.encodeEffect(Patch)
+    return (id: Id, patch: Patch): Effect.Effect<Option.Option<Changed<Row>>, KeyTaken | StoreFailure> =>
+      Effect.gen(function* () {
+        const rows = yield* sql<{ readonly version: "before" | "after" }>`
+          WITH previous AS (SELECT ${columns} FROM ${table} WHERE id = ${id} FOR UPDATE),
+            updated AS (
+              UPDATE ${table} SET ${sql.update(yield* encodePatch(patch))} WHERE id IN (SELECT id FROM previous)
+              RETURNING ${columns}
+            )
+          SELECT 'before' AS version, * FROM previous UNION ALL SELECT 'after' AS version, * FROM updated`
+        const before = rows.find((row) => row.version === "before")
+        const after = rows.find((row) => row.version === "after")
+        if (before === undefined || after === undefined) return Option.none()
+        return Option.some({ before: yield* decodeRow(before), after: yield* decodeRow(after) })
+      }).pipe(keyTaken)
   }
 
   /** At most `limit` rows ordered by `orderBy`, after `after`, that also meet `where`. */
@@ -106,5 +134,5 @@ export const makeTablePg = <Row, Insert extends Record<string, unknown>, Id exte
       ORDER BY ${order} LIMIT ${query.limit}`.pipe(Effect.flatMap(decodeRows))
   }
 
-  return { insert, insertOrGet, findById, findByKey, delete: delete_, update, list }
+  return { insert, insertOrGetAll, findById, findByKey, delete: delete_, update, list }
 }

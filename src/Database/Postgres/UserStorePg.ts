@@ -83,8 +83,6 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
   })
 
   return {
-    // No savepoint: the front inserts inside the transaction that records the audit entry, which a
-    // violation rolls back.
     insert: users.insert,
     findById: (id) =>
       findById(id).pipe(
@@ -97,8 +95,8 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
     delete: users.delete,
     roles: makeLinkTablePg(sql, {
       table: "user_roles",
-      holder: { Id: UserId, table: "users", column: "user_id", label: "email::text" },
-      held: { Id: RoleId, table: "roles", column: "role_id", label: "name" }
+      holder: { Id: UserId, table: "users", column: "user_id", key: "email", label: "email::text" },
+      held: { Id: RoleId, table: "roles", column: "role_id", key: "name", label: "name" }
     }),
     rolesOf,
     permissionsOf,

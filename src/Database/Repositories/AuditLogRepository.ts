@@ -1,4 +1,4 @@
-import { Context, type DateTime, type Effect } from "effect"
+import { Context, type DateTime, type Effect, type Stream } from "effect"
 import type {
   AuditLog,
   AuditLogId,
@@ -13,21 +13,22 @@ import type { ListRequest } from "./UserRepository.ts"
 export interface AppendAuditLog {
   /** Dotted lower-case, e.g. `user.created`. */
   readonly action: string
-  readonly targetId?: string
+  readonly targetId?: string | undefined
   /** A JSON object of at most 16 KiB. */
-  readonly metadata?: Readonly<Record<string, unknown>>
-  /** Defaults to the `CurrentActor` of the calling fiber (none: the system). */
-  readonly actorId?: UserId | null
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
+  /** Defaults (when absent or undefined) to the `CurrentActor` of the calling fiber (none: the system). */
+  readonly actorId?: UserId | null | undefined
 }
 
 export interface ListAuditLogs extends ListRequest {
-  readonly actorId?: UserId
-  readonly targetId?: string
-  readonly action?: string
+  readonly actorId?: UserId | undefined
+  readonly targetId?: string | undefined
+  /** E.g. one of `AuditActions`; decode what the repositories record with `decodeAuditEvent`. */
+  readonly action?: string | undefined
   /** Inclusive lower bound of `timestamp`. */
-  readonly from?: DateTime.DateTime
+  readonly from?: DateTime.DateTime | undefined
   /** Exclusive upper bound of `timestamp`. */
-  readonly to?: DateTime.DateTime
+  readonly to?: DateTime.DateTime | undefined
 }
 
 /** The append-only audit trail: no update, no delete. */
@@ -42,5 +43,7 @@ export class AuditLogRepository extends Context.Service<
     readonly findById: (id: AuditLogId) => Effect.Effect<AuditLog, AuditLogNotFound | DatabaseUnavailable>
     /** Newest first, keyset-paginated, filtered by actor, target, action and time range. */
     readonly list: (filter?: ListAuditLogs) => Effect.Effect<Page<AuditLog>, InvalidInput | DatabaseUnavailable>
+    /** Every record `filter` selects, in `list` order, fetched one page at a time as the stream is consumed. */
+    readonly stream: (filter?: ListAuditLogs) => Stream.Stream<AuditLog, InvalidInput | DatabaseUnavailable>
   }
 >()("platform-kernel/Database/AuditLogRepository") {}

@@ -1,4 +1,4 @@
-import { Context, type Effect } from "effect"
+import { Context, type Effect, type Stream } from "effect"
 import type {
   DatabaseUnavailable,
   InvalidInput,
@@ -13,22 +13,26 @@ import type { ListRequest } from "./UserRepository.ts"
 export interface CreatePermission {
   /** `module.resource.action`. */
   readonly name: string
-  readonly description?: string
+  readonly description?: string | undefined
 }
 
 export interface ListPermissions extends ListRequest {
   /** Only the permissions of this module (the first segment of the name). */
-  readonly module?: string
+  readonly module?: string | undefined
 }
 
 /** Permissions, named `module.resource.action`. */
 export class PermissionRepository extends Context.Service<
   PermissionRepository,
   {
+    /** Audited (`permission.created`). */
     readonly create: (
       input: CreatePermission
     ) => Effect.Effect<Permission, InvalidInput | PermissionNameTaken | DatabaseUnavailable>
-    /** Returns the permission of that name, creating it if absent; an existing one is returned unchanged. */
+    /**
+     * Returns the permission of that name, creating it if absent (audited: `permission.created`); an
+     * existing one is returned unchanged.
+     */
     readonly ensure: (input: CreatePermission) => Effect.Effect<Permission, InvalidInput | DatabaseUnavailable>
     readonly findById: (id: PermissionId) => Effect.Effect<Permission, PermissionNotFound | DatabaseUnavailable>
     readonly findByName: (
@@ -36,6 +40,8 @@ export class PermissionRepository extends Context.Service<
     ) => Effect.Effect<Permission, PermissionNotFound | InvalidInput | DatabaseUnavailable>
     /** By name, keyset-paginated. */
     readonly list: (request?: ListPermissions) => Effect.Effect<Page<Permission>, InvalidInput | DatabaseUnavailable>
+    /** Every permission (of `module`, if given), in `list` order, fetched one page at a time as the stream is consumed. */
+    readonly stream: (request?: ListPermissions) => Stream.Stream<Permission, InvalidInput | DatabaseUnavailable>
     /** Audited (`permission.deleted`); its role grants go with it. */
     readonly delete: (id: PermissionId) => Effect.Effect<void, PermissionNotFound | DatabaseUnavailable>
   }

@@ -1,4 +1,4 @@
-import { Context, type Effect } from "effect"
+import { Context, type Effect, type Stream } from "effect"
 import type {
   DatabaseUnavailable,
   InvalidInput,
@@ -9,31 +9,57 @@ import type {
   Role,
   RoleId,
   RoleNameTaken,
-  RoleNotFound
+  RoleNotFound,
+  RoleWithPermissions
 } from "../../Domain/index.ts"
 import type { ListRequest } from "./UserRepository.ts"
 
 export interface CreateRole {
   readonly name: string
-  readonly description?: string
+  readonly description?: string | undefined
 }
 
 export interface UpdateRole {
-  readonly name?: string
-  readonly description?: string
+  readonly name?: string | undefined
+  readonly description?: string | undefined
+}
+
+/** A role and the permissions it must have, e.g. a baseline role of the configuration. */
+export interface EnsureRoleWithPermissions extends CreateRole {
+  /** Permission names, `module.resource.action`. */
+  readonly permissions: ReadonlyArray<string>
 }
 
 /** Roles and the permissions granted to them. */
 export class RoleRepository extends Context.Service<
   RoleRepository,
   {
+    /** Audited (`role.created`). */
     readonly create: (input: CreateRole) => Effect.Effect<Role, InvalidInput | RoleNameTaken | DatabaseUnavailable>
-    /** Returns the role of that name, creating it if absent; an existing role is returned unchanged. */
+    /**
+     * Returns the role of that name, creating it if absent (audited: `role.created`); an existing role is
+     * returned unchanged.
+     */
     readonly ensure: (input: CreateRole) => Effect.Effect<Role, InvalidInput | DatabaseUnavailable>
+    /**
+     * Makes the role and each of its permissions exist and the role hold them, in one transaction: what is
+     * missing is created and granted (and audited as `create`, `PermissionRepository.create` and `grant`
+     * would), what exists is kept as it is, so a second call changes and records nothing. Every name is
+     * checked before anything is written. Returns the role with all its permissions, by name.
+     */
+    readonly ensureWithPermissions: (
+      input: EnsureRoleWithPermissions
+    ) => Effect.Effect<RoleWithPermissions, InvalidInput | DatabaseUnavailable>
     readonly findById: (id: RoleId) => Effect.Effect<Role, RoleNotFound | DatabaseUnavailable>
     readonly findByName: (name: string) => Effect.Effect<Role, RoleNotFound | InvalidInput | DatabaseUnavailable>
     /** By name, keyset-paginated. */
     readonly list: (request?: ListRequest) => Effect.Effect<Page<Role>, InvalidInput | DatabaseUnavailable>
+    /** Every role, in `list` order, fetched one page at a time as the stream is consumed. */
+    readonly stream: (request?: ListRequest) => Stream.Stream<Role, InvalidInput | DatabaseUnavailable>
+    /**
+     * Audited, one record per changed field (`role.renamed`, `role.description_changed`); a patch that
+     * changes nothing records nothing.
+     */
     readonly update: (
       id: RoleId,
       patch: UpdateRole
@@ -45,6 +71,14 @@ export class RoleRepository extends Context.Service<
       roleId: RoleId,
       permissionId: PermissionId
     ) => Effect.Effect<void, RoleNotFound | PermissionNotFound | DatabaseUnavailable>
+    /**
+     * `grant` by names: `RoleNotFound` or `PermissionNotFound` names the name, `InvalidInput` is on
+     * `roleName` or `permissionName`.
+     */
+    readonly grantByName: (
+      roleName: string,
+      permissionName: string
+    ) => Effect.Effect<void, RoleNotFound | PermissionNotFound | InvalidInput | DatabaseUnavailable>
     /** Idempotent; audited (`role.permission_revoked`) only when a grant was removed. */
     readonly revoke: (
       roleId: RoleId,

@@ -1,4 +1,4 @@
-import { Context, type Effect, type Redacted } from "effect"
+import { Context, type Effect, type Redacted, type Stream } from "effect"
 import type {
   DatabaseUnavailable,
   EmailAlreadyTaken,
@@ -20,20 +20,24 @@ export interface CreateUser {
   readonly email: string
   /** A hash made by the caller; this layer stores it and never hashes. */
   readonly passwordHash: Redacted.Redacted<string>
-  readonly verified?: boolean
+  readonly verified?: boolean | undefined
 }
 
+// Optional fields accept `undefined` as absent, so a caller under `exactOptionalPropertyTypes` passes what it
+// has (`{ cursor: maybeCursor }`) without building the object key by key.
+
+/** Each change is audited: `user.email_changed`, `user.password_changed`, `user.verified_changed`. */
 export interface UpdateUser {
-  readonly email?: string
-  readonly passwordHash?: Redacted.Redacted<string>
-  readonly verified?: boolean
+  readonly email?: string | undefined
+  readonly passwordHash?: Redacted.Redacted<string> | undefined
+  readonly verified?: boolean | undefined
 }
 
 export interface ListRequest {
-  /** 1..500, default 50. */
-  readonly limit?: number
-  /** `nextCursor` of the previous page. */
-  readonly cursor?: string
+  /** 1..500, default 50; the page size of a `stream`. */
+  readonly limit?: number | undefined
+  /** `nextCursor` of the previous page; where a `stream` starts. */
+  readonly cursor?: string | undefined
 }
 
 /** Users, their roles, and what those roles permit. */
@@ -48,6 +52,12 @@ export class UserRepository extends Context.Service<
     readonly findByEmail: (email: string) => Effect.Effect<User, UserNotFound | InvalidInput | DatabaseUnavailable>
     /** Oldest first (ids are time-ordered), keyset-paginated. */
     readonly list: (request?: ListRequest) => Effect.Effect<Page<User>, InvalidInput | DatabaseUnavailable>
+    /** Every user, in `list` order, fetched one page at a time as the stream is consumed. */
+    readonly stream: (request?: ListRequest) => Stream.Stream<User, InvalidInput | DatabaseUnavailable>
+    /**
+     * Audited, one record per changed field (`user.email_changed`, `user.password_changed` without the
+     * hash, `user.verified_changed`); a patch that changes nothing records nothing.
+     */
     readonly update: (
       id: UserId,
       patch: UpdateUser
@@ -59,6 +69,11 @@ export class UserRepository extends Context.Service<
       userId: UserId,
       roleId: RoleId
     ) => Effect.Effect<void, UserNotFound | RoleNotFound | DatabaseUnavailable>
+    /** `assignRole` by the role's name: `RoleNotFound` names the name, `InvalidInput` is on `roleName`. */
+    readonly assignRoleByName: (
+      userId: UserId,
+      roleName: string
+    ) => Effect.Effect<void, UserNotFound | RoleNotFound | InvalidInput | DatabaseUnavailable>
     /** Idempotent; audited (`user.role_removed`) only when a link was removed. */
     readonly removeRole: (
       userId: UserId,

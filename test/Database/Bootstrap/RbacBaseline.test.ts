@@ -21,9 +21,9 @@ const grantsOf = (name: string) =>
     return (yield* roles.permissionsOf(role.id)).map((permission) => permission.name)
   })
 
-const auditCount = Effect.gen(function* () {
+const auditActions = Effect.gen(function* () {
   const audit = yield* AuditLogRepository
-  return (yield* audit.list({ limit: 500 })).items.length
+  return (yield* audit.list({ limit: 500 })).items.map((log): string => log.action)
 })
 
 const suite = (
@@ -38,11 +38,16 @@ const suite = (
         assert.deepStrictEqual(yield* grantsOf("viewer"), ["iam.users.read"])
         const roles = yield* RoleRepository
         assert.strictEqual((yield* roles.findByName("admin")).description, "Full access")
-        const audited = yield* auditCount
-        assert.strictEqual(audited, 4) // one role.permission_granted per grant
+        const audited = yield* auditActions
+        // Each role, permission and grant, once.
+        assert.deepStrictEqual(audited.toSorted(), [
+          ...Array.from({ length: 3 }, () => "permission.created"),
+          ...Array.from({ length: 2 }, () => "role.created"),
+          ...Array.from({ length: 4 }, () => "role.permission_granted")
+        ])
 
         yield* applyRbacBaseline(baseline)
-        assert.strictEqual(yield* auditCount, audited)
+        assert.deepStrictEqual(yield* auditActions, audited)
         const permissions = yield* PermissionRepository
         assert.strictEqual((yield* permissions.list({ module: "iam" })).items.length, 3)
         assert.strictEqual((yield* roles.list()).items.length, 2)

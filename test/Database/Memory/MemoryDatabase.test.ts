@@ -152,7 +152,7 @@ describe("MemoryDatabase.layerSeeded", () => {
       const logs = (yield* audit.list()).items
       assert.deepStrictEqual(
         logs.map((log) => log.action),
-        ["user.role_assigned", "user.created", "role.permission_granted"]
+        ["user.role_assigned", "user.created", "role.permission_granted", "permission.created", "role.created"]
       )
       for (const log of logs) assert.isTrue(Option.isNone(log.actorId))
     }).pipe(Effect.provide(Seeded))

@@ -84,6 +84,49 @@ layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds
     })
   )
 
+  it.effect("ensureWithPermissions issues the same statements for 2 permissions as for 8", () =>
+    Effect.gen(function* () {
+      const roles = yield* RoleRepository
+      const counts = yield* Effect.forEach([2, 8], (size) =>
+        Effect.gen(function* () {
+          const input = {
+            name: uniqueRoleName(),
+            permissions: Array.from({ length: size }, () => uniquePermissionName())
+          }
+          const [created, first] = yield* recordStatements(roles.ensureWithPermissions(input))
+          assert.strictEqual(created.permissions.length, size)
+          const [, again] = yield* recordStatements(roles.ensureWithPermissions(input))
+          return [first.length, again.length]
+        })
+      )
+      // Creating: the role, the permissions, the grants, the records, the result. Again: each insert finds
+      // its rows taken and reads them, the grants change nothing, nothing is recorded.
+      assert.deepStrictEqual(counts, [
+        [5, 6],
+        [5, 6]
+      ])
+    })
+  )
+
+  it.effect("assignRoleByName and grantByName are one statement for the link, and one for the record", () =>
+    Effect.gen(function* () {
+      const users = yield* UserRepository
+      const roles = yield* RoleRepository
+      const permissions = yield* PermissionRepository
+      const user = yield* users.create({ email: uniqueEmail(), passwordHash: makeHash() })
+      const role = yield* roles.create({ name: uniqueRoleName() })
+      const permission = yield* permissions.create({ name: uniquePermissionName() })
+      const [, assigned] = yield* recordStatements(users.assignRoleByName(user.id, role.name))
+      const [, granted] = yield* recordStatements(roles.grantByName(role.name, permission.name))
+      for (const statements of [assigned, granted]) {
+        assert.strictEqual(statements.length, 2, statements.join("\n---\n"))
+        assert.include(statements[1]!, "INSERT INTO audit_logs")
+      }
+      const [, unchanged] = yield* recordStatements(roles.grantByName(role.name, permission.name))
+      assert.strictEqual(unchanged.length, 1)
+    })
+  )
+
   it.effect("invalid input is rejected before any statement", () =>
     Effect.gen(function* () {
       const users = yield* UserRepository
@@ -94,6 +137,8 @@ layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds
           Effect.flip(users.hasPermission(user.id, "Not A Permission")),
           Effect.flip(users.create({ email: "nope", passwordHash: makeHash() })),
           Effect.flip(roles.create({ name: "Nope" })),
+          Effect.flip(roles.ensureWithPermissions({ name: "ok", permissions: ["iam.users.read", "Nope"] })),
+          Effect.flip(roles.grantByName("ok", "Nope")),
           Effect.flip(users.list({ cursor: "garbage" }))
         ])
       )
