@@ -54,5 +54,40 @@ export {
 } from "./Database/Repositories/UserRepository.ts"
 export * as RepositoryLayers from "./Database/RepositoryLayers.ts"
 
-// The domain
-export * from "./Domain/index.ts"
+// The domain: who acts, ids, values, models, errors, paging, the audit vocabulary
+export { asSystem, CurrentActor, withActor } from "./Domain/Actor.ts"
+export { AuditAction } from "./Domain/AuditAction.ts"
+export { AuditLog } from "./Domain/AuditLog.ts"
+export { AuditMetadata, AuditMetadataMaxBytes } from "./Domain/AuditMetadata.ts"
+export { AuditTargetId } from "./Domain/AuditTargetId.ts"
+export {
+  AuditActions,
+  type AuditEvent,
+  type AuditEventOf,
+  AuditMetadataSchemas,
+  decodeAuditEvent,
+  isKernelAuditAction,
+  type KernelAuditAction
+} from "./Domain/AuditVocabulary.ts"
+export { PermissionDescription, RoleDescription } from "./Domain/Description.ts"
+export { Email } from "./Domain/Email.ts"
+export {
+  AuditLogNotFound,
+  DatabaseUnavailable,
+  EmailAlreadyTaken,
+  InvalidInput,
+  PermissionNameTaken,
+  PermissionNotFound,
+  RoleNameTaken,
+  RoleNotFound,
+  UserNotFound
+} from "./Domain/Errors.ts"
+export { AuditLogId, PermissionId, RoleId, UserId } from "./Domain/Ids.ts"
+export { Cursor, DefaultPageLimit, MaxPageLimit, Page, PageLimit } from "./Domain/Pagination.ts"
+export { PasswordHash } from "./Domain/PasswordHash.ts"
+export { Permission } from "./Domain/Permission.ts"
+export { PermissionName, type PermissionNameParts, permissionNameParts } from "./Domain/PermissionName.ts"
+export { Role } from "./Domain/Role.ts"
+export { RoleName } from "./Domain/RoleName.ts"
+export { User } from "./Domain/User.ts"
+export { RoleWithPermissions, UserWithAccess } from "./Domain/UserWithAccess.ts"

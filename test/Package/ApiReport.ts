@@ -17,7 +17,10 @@ const isSchema = (value: unknown): boolean =>
   (typeof value === "function" || (typeof value === "object" && value !== null)) && "ast" in value
 
 const describeValue = (value: unknown): string => {
-  if (isSchema(value)) return typeof value === "function" && /^class /.test(Function.prototype.toString.call(value)) ? "schema class" : "schema"
+  if (isSchema(value))
+    return typeof value === "function" && /^class /.test(Function.prototype.toString.call(value))
+      ? "schema class"
+      : "schema"
   if (typeof value === "function") {
     const source = Function.prototype.toString.call(value)
     if (source.startsWith("class ")) return "class"
@@ -44,7 +47,10 @@ const typeOnlyExports = (source: string): ReadonlyArray<string> => {
   const names = new Set<string>()
   for (const match of source.matchAll(/export\s+type\s*\{([^}]*)\}/g)) {
     for (const name of match[1]!.split(",")) {
-      const trimmed = name.trim().split(/\s+as\s+/).pop()
+      const trimmed = name
+        .trim()
+        .split(/\s+as\s+/)
+        .pop()
       if (trimmed) names.add(trimmed)
     }
   }
