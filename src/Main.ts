@@ -219,7 +219,6 @@ const healthCommand = Command.make("health", {}, () =>
           if (report.status !== "up") process.exitCode = 1
         }).pipe(
           Effect.provide(DatabaseHealth.layer),
-          Effect.provide(DatabaseClient.layerNoWait),
           Effect.provide(DatabaseTarget.layer({ embedded: "attach" })),
           Effect.provide(AppConfig.layerFrom(config))
         ),

@@ -1,5 +1,5 @@
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
-import { Context, Effect, FileSystem, Layer, Option, Path, Result, Schema, SchemaIssue } from "effect"
+import { Context, Effect, FileSystem, Layer, Option, Path, Redacted, Result, Schema, SchemaIssue } from "effect"
 import { ConfigLoadError } from "./ConfigError.ts"
 import { AppConfigSchema, type AppConfigValues, expectationAt } from "./ConfigSchema.ts"
 import {
@@ -25,7 +25,7 @@ export interface LoadOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
 }
 
-const SECRET_KEYS = new Set(["database.url", "database.password"])
+const SECRET_KEYS = new Set(["database.url", "database.password", "database.migrations.url"])
 
 const describeSource = (raw: RawConfig, path: ReadonlyArray<PropertyKey>): string => {
   const source = sourceOf(raw, path)
@@ -33,7 +33,7 @@ const describeSource = (raw: RawConfig, path: ReadonlyArray<PropertyKey>): strin
 }
 
 const describeValue = (raw: RawConfig, path: ReadonlyArray<PropertyKey>): string => {
-  if (SECRET_KEYS.has(path.slice(0, 2).join("."))) return "<redacted>"
+  if (path.some((_, index) => SECRET_KEYS.has(path.slice(0, index + 1).join(".")))) return "<redacted>"
   const value = valueAt(raw.values, path)
   return JSON.stringify(value) ?? String(value)
 }
@@ -59,7 +59,7 @@ const explainSchemaError = (raw: RawConfig, error: Schema.SchemaError): string =
     })
     .join("\n")
 
-const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues): Option.Option<string> => {
+const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues, ownFile: boolean): Option.Option<string> => {
   const { pool } = config.database
   if (pool.minConnections > pool.maxConnections) {
     const path = ["database", "pool", "minConnections"]
@@ -81,6 +81,11 @@ const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues): Option.O
       )
     }
   }
+  if (config.database.pgbouncer && config.database.prepare && isExplicit(raw, PREPARE_PATH, ownFile)) {
+    return Option.some(
+      `database.prepare: expected false with database.pgbouncer true (PgBouncer in transaction mode cannot keep named prepared statements), got true (from ${describeSource(raw, PREPARE_PATH)})`
+    )
+  }
   // What the driver would reject only when connecting (a bad escape, an unknown sslmode) is reported now, once,
   // instead of as a connection failure.
   const endpoint = databaseEndpointOf(config.database)
@@ -88,8 +93,24 @@ const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues): Option.O
     const { key, problem } = endpoint.failure
     return Option.some(`${key.join(".")}: ${problem} (from ${describeSource(raw, key)})`)
   }
+  const migrationsUrl = config.database.migrations.url
+  if (Redacted.value(migrationsUrl) !== "") {
+    const migrationsEndpoint = databaseEndpointOf({ ...config.database, url: migrationsUrl })
+    if (Result.isFailure(migrationsEndpoint)) {
+      const { key, problem } = migrationsEndpoint.failure
+      const at = key.join(".") === "database.url" ? MIGRATIONS_URL_PATH : key
+      return Option.some(`${at.join(".")}: ${problem} (from ${describeSource(raw, at)})`)
+    }
+  }
   return Option.none()
 }
+
+const PREPARE_PATH = ["database", "prepare"]
+const MIGRATIONS_URL_PATH = ["database", "migrations", "url"]
+
+/** Whether the operator set `path` (in the environment, or in a file of their own), rather than the default. */
+const isExplicit = (raw: RawConfig, path: ReadonlyArray<string>, ownFile: boolean): boolean =>
+  raw.envSources.has(path.join(".")) || (ownFile && raw.file.keys.has(path.join(".")))
 
 /** Reads the YAML file, overlays the environment and decodes the result into typed values. */
 export const loadAppConfig = Effect.fn("loadAppConfig")(function* (options: LoadOptions = {}) {
@@ -111,10 +132,10 @@ export const loadAppConfig = Effect.fn("loadAppConfig")(function* (options: Load
     )
   // Another file only needs the keys it changes: it is laid over the bundled defaults.
   const defaults = yield* readYaml(bundledConfigFile())
-  const fileValues =
-    pathService.resolve(filePath) === pathService.resolve(bundledConfigFile())
-      ? { values: defaults, keys: leafPaths(defaults) }
-      : yield* Effect.map(readYaml(filePath), (own) => ({ values: mergeOver(defaults, own), keys: leafPaths(own) }))
+  const ownFile = pathService.resolve(filePath) !== pathService.resolve(bundledConfigFile())
+  const fileValues = !ownFile
+    ? { values: defaults, keys: leafPaths(defaults) }
+    : yield* Effect.map(readYaml(filePath), (own) => ({ values: mergeOver(defaults, own), keys: leafPaths(own) }))
   const raw = overlayEnv(fileValues.values, env, {
     path: filePath,
     keys: fileValues.keys,
@@ -124,16 +145,18 @@ export const loadAppConfig = Effect.fn("loadAppConfig")(function* (options: Load
     errors: "all",
     onExcessProperty: "error"
   }).pipe(Effect.mapError((error) => new ConfigLoadError({ message: explainSchemaError(raw, error) })))
-  const crossFieldProblem = checkCrossFieldRules(raw, decoded)
+  const crossFieldProblem = checkCrossFieldRules(raw, decoded, ownFile)
   if (Option.isSome(crossFieldProblem)) {
     return yield* new ConfigLoadError({ message: crossFieldProblem.value })
   }
-  const { migrations, embedded, sslRootCert } = decoded.database
+  const { migrations, embedded, sslRootCert, pgbouncer } = decoded.database
   // Relative directories are resolved once, here, so every later reader sees the same absolute path.
   return {
     ...decoded,
     database: {
       ...decoded.database,
+      // Behind PgBouncer nothing is prepared; an explicit prepare: true was refused above.
+      prepare: pgbouncer ? false : decoded.database.prepare,
       migrations: {
         ...migrations,
         directory:

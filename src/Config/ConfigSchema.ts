@@ -86,7 +86,8 @@ export const PoolConfig = Schema.Struct({
   maxConnections: positiveInt,
   minConnections: nonNegativeInt,
   connectionLifetime: positiveDuration,
-  idleTimeout: positiveDuration
+  idleTimeout: positiveDuration,
+  acquireTimeout: positiveDuration
 })
 
 export const DatabaseConfig = Schema.Struct({
@@ -100,12 +101,21 @@ export const DatabaseConfig = Schema.Struct({
   sslRootCert: text,
   applicationName: text,
   connectTimeout: positiveDuration,
+  keepAlive: positiveDuration,
   statementTimeout: duration,
+  queryTimeout: positiveDuration,
   prepare: flag,
+  pgbouncer: flag,
   pool: PoolConfig,
   startup: Schema.Struct({ timeout: positiveDuration }),
   health: Schema.Struct({ timeout: positiveDuration }),
-  migrations: Schema.Struct({ run: flag, directory: text, table: identifier, service: ServiceMigrationsConfig }),
+  migrations: Schema.Struct({
+    run: flag,
+    url: secret,
+    directory: text,
+    table: identifier,
+    service: ServiceMigrationsConfig
+  }),
   embedded: Schema.Struct({ dataDir: text, port })
 })
 

@@ -69,7 +69,12 @@ describe("AppConfig", () => {
         assert.strictEqual(db.applicationName, "platform-kernel")
         assert.strictEqual(Duration.toMillis(db.connectTimeout), 5_000)
         assert.strictEqual(Duration.toMillis(db.statementTimeout), 30_000)
+        assert.strictEqual(Duration.toMillis(db.queryTimeout), 35_000)
+        assert.strictEqual(Duration.toMillis(db.keepAlive), 10_000)
         assert.strictEqual(db.prepare, true)
+        assert.strictEqual(db.pgbouncer, false)
+        assert.strictEqual(Duration.toMillis(db.pool.acquireTimeout), 10_000)
+        assert.strictEqual(Redacted.value(db.migrations.url), "")
         assert.strictEqual(db.pool.maxConnections, 10)
         assert.strictEqual(db.pool.minConnections, 1)
         assert.strictEqual(Duration.toMillis(db.pool.connectionLifetime), 3_600_000)
@@ -127,6 +132,42 @@ describe("AppConfig", () => {
         assert.strictEqual(config.database.pool.minConnections, 1)
         assert.strictEqual(config.http.host, "0.0.0.0")
         assert.strictEqual(config.log.level, "info")
+      })
+    )
+  })
+
+  describe("database.pgbouncer and database.migrations.url", () => {
+    it.effect("pgbouncer alone turns prepared statements off", () =>
+      Effect.gen(function* () {
+        const config = yield* load({ env: { DATABASE_PGBOUNCER: "true" } })
+        assert.isTrue(config.database.pgbouncer)
+        assert.isFalse(config.database.prepare)
+      })
+    )
+
+    it.effect("prepare set to true next to pgbouncer is refused, naming where it was set", () =>
+      Effect.gen(function* () {
+        const fromEnv = yield* loadError({ env: { DATABASE_PGBOUNCER: "true", DATABASE_PREPARE: "true" } })
+        assert.strictEqual(
+          fromEnv,
+          "database.prepare: expected false with database.pgbouncer true (PgBouncer in transaction mode cannot keep named prepared statements), got true (from DATABASE_PREPARE)"
+        )
+        const path = yamlFile("database:\n  pgbouncer: true\n  prepare: true\n")
+        assert.include(yield* loadError({ path, env: {} }), `got true (from ${path})`)
+      })
+    )
+
+    it.effect("a bad migrations URL names its key and never shows the URL", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({
+          env: { DATABASE_MIGRATIONS_URL: `postgres://owner:${SECRET}@db.internal:5432/platform?sslmode=sometimes` }
+        })
+        assert.match(message, /^database\.migrations\.url: unknown sslmode "sometimes"/)
+        assert.include(message, "(from DATABASE_MIGRATIONS_URL)")
+        assert.notInclude(message, SECRET)
+        const notPostgres = yield* loadError({ env: { DATABASE_MIGRATIONS_URL: `mysql://owner:${SECRET}@db/x` } })
+        assert.notInclude(notPostgres, SECRET)
+        assert.match(notPostgres, /^database\.migrations\.url: /)
       })
     )
   })

@@ -204,7 +204,7 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) =>
       })
     )
 
-    it.effect("has the updated_at and append-only triggers", () =>
+    it.effect("has the updated_at, append-only and audit time triggers", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         const rows = yield* sql<{ readonly name: string; readonly table: string; readonly definition: string }>`
@@ -217,6 +217,7 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) =>
           [
             ["audit_logs_no_truncate", "audit_logs"],
             ["audit_logs_no_update_delete", "audit_logs"],
+            ["audit_logs_stamp_time", "audit_logs"],
             ["users_set_updated_at", "users"]
           ]
         )
@@ -224,6 +225,7 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) =>
         assert.include(definition("users_set_updated_at"), "BEFORE UPDATE ON public.users FOR EACH ROW")
         assert.include(definition("audit_logs_no_update_delete"), "BEFORE DELETE OR UPDATE ON public.audit_logs")
         assert.include(definition("audit_logs_no_truncate"), "BEFORE TRUNCATE ON public.audit_logs")
+        assert.include(definition("audit_logs_stamp_time"), "BEFORE INSERT ON public.audit_logs FOR EACH ROW")
       })
     )
   })
@@ -249,6 +251,23 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) =>
           rows.map((row) => ({ ...row })),
           [{ action: "iam.user.created", metadata: { k: 1 } }]
         )
+      })
+    )
+
+    it.effect("audit_logs timestamps are the database's: a back-dated or future one given is replaced", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const stamped = yield* sql.withTransaction(
+          Effect.gen(function* () {
+            const rows = yield* sql<{ readonly transactionTime: boolean }>`
+              INSERT INTO audit_logs (id, action, "timestamp")
+              VALUES (${randomUUID()}::uuid, 'iam.user.created', '2001-01-01T00:00:00Z'),
+                     (${randomUUID()}::uuid, 'iam.user.created', '2999-01-01T00:00:00Z')
+              RETURNING "timestamp" = now() AS transaction_time`
+            return rows.map((row) => row.transactionTime)
+          })
+        )
+        assert.deepStrictEqual(stamped, [true, true])
       })
     )
 

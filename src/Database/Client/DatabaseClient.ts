@@ -1,12 +1,59 @@
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, type Layer, Ref, Schedule, String as Str } from "effect"
-import type { SqlClient } from "effect/sql"
+import type { SqlClient, SqlError } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
+import type { DatabaseConfigValues } from "../../Config/ConfigSchema.ts"
+import * as BoundedPgClient from "./BoundedPgClient.ts"
 import { DatabaseStartupError } from "./DatabaseErrors.ts"
 import { DatabaseTarget } from "./DatabaseTarget.ts"
 import { describeSqlError, isTransientSqlError } from "./SqlFailure.ts"
 
 const MAX_RETRY_DELAY = Duration.seconds(2)
+
+/**
+ * The driver options and the bounds `database` gives a client of `target`. Behind PgBouncer
+ * (`database.pgbouncer`) nothing is sent at startup and nothing is prepared, and the statement timeout becomes
+ * the client's deadline: a statement still running then is interrupted, which cancels it on the server.
+ */
+export const clientSettings = (
+  database: DatabaseConfigValues,
+  target: DatabaseTarget["Service"]
+): { readonly options: PgClient.PgPoolConfig; readonly bounds: BoundedPgClient.Bounds } => {
+  const statementTimeoutMs = Duration.toMillis(database.statementTimeout)
+  // Behind PgBouncer the server has no statement timeout of ours: the client's deadline is the nearer of the two.
+  const clientEnforced =
+    database.pgbouncer &&
+    statementTimeoutMs > 0 &&
+    Duration.isLessThan(database.statementTimeout, database.queryTimeout)
+  return {
+    options: {
+      ...target.connection,
+      applicationName: database.applicationName,
+      connectTimeout: database.connectTimeout,
+      keepAlive: database.keepAlive,
+      prepare: database.prepare && !database.pgbouncer,
+      maxConnections: database.pool.maxConnections,
+      minConnections: database.pool.minConnections,
+      connectionTTL: database.pool.connectionLifetime,
+      idleTimeout: database.pool.idleTimeout,
+      ...(statementTimeoutMs > 0 && !database.pgbouncer
+        ? { startupParameters: { statement_timeout: String(statementTimeoutMs) } }
+        : {}),
+      transformResultNames: Str.snakeToCamel,
+      transformQueryNames: Str.camelToSnake,
+      // jsonb documents (audit metadata) keep the keys their authors chose.
+      transformJson: false
+    },
+    bounds: {
+      acquireTimeout: database.pool.acquireTimeout,
+      acquireTimeoutSetting: "database.pool.acquireTimeout",
+      statementDeadline: clientEnforced ? database.statementTimeout : database.queryTimeout,
+      statementDeadlineSetting: clientEnforced
+        ? "database.statementTimeout (enforced by the client under database.pgbouncer)"
+        : "database.queryTimeout"
+    }
+  }
+}
 
 /**
  * Opens the pool, then proves the server answers: the driver opens connections lazily and builds even when
@@ -16,22 +63,16 @@ export const make = Effect.fnUntraced(function* (options: { readonly awaitServer
   const config = yield* AppConfig
   const target = yield* DatabaseTarget
   const database = config.database
-  const statementTimeoutMs = Duration.toMillis(database.statementTimeout)
-  const client = yield* PgClient.make({
-    ...target.connection,
-    applicationName: database.applicationName,
-    connectTimeout: database.connectTimeout,
-    prepare: database.prepare,
-    maxConnections: database.pool.maxConnections,
-    minConnections: database.pool.minConnections,
-    connectionTTL: database.pool.connectionLifetime,
-    idleTimeout: database.pool.idleTimeout,
-    ...(statementTimeoutMs > 0 ? { startupParameters: { statement_timeout: String(statementTimeoutMs) } } : {}),
-    transformResultNames: Str.snakeToCamel,
-    transformQueryNames: Str.camelToSnake,
-    // jsonb documents (audit metadata) keep the keys their authors chose.
-    transformJson: false
-  }).pipe(Effect.mapError((error) => startupError(target, describeSqlError(error))))
+  if (database.pgbouncer && database.prepare) {
+    return yield* startupError(
+      target,
+      "database.prepare must be false with database.pgbouncer (PgBouncer in transaction mode cannot keep named prepared statements)"
+    )
+  }
+  const settings = clientSettings(database, target)
+  const client = yield* BoundedPgClient.make(settings.options, settings.bounds).pipe(
+    Effect.mapError((error) => startupError(target, describeStartupFailure(error)))
+  )
 
   if (!options.awaitServer) return client
   const lastFailure = yield* Ref.make("no answer yet")
@@ -55,7 +96,7 @@ export const make = Effect.fnUntraced(function* (options: { readonly awaitServer
             )
           : Effect.succeed(false)
     }),
-    Effect.mapError((error) => startupError(target, describeSqlError(error))),
+    Effect.mapError((error) => startupError(target, describeStartupFailure(error))),
     Effect.timeoutOrElse({
       duration: database.startup.timeout,
       orElse: () =>
@@ -69,6 +110,7 @@ export const make = Effect.fnUntraced(function* (options: { readonly awaitServer
         )
     })
   )
+  yield* ensureStatementTimeoutApplied(client, database, target)
   yield* Effect.logInfo("database connected").pipe(
     Effect.annotateLogs({ host: target.host, port: target.port, database: target.database })
   )
@@ -77,6 +119,40 @@ export const make = Effect.fnUntraced(function* (options: { readonly awaitServer
 
 const startupError = (target: DatabaseTarget["Service"], reason: string) =>
   new DatabaseStartupError({ host: target.host, port: target.port, database: target.database, reason })
+
+const PGBOUNCER_HINT = "behind PgBouncer in transaction mode, set database.pgbouncer: true (DATABASE_PGBOUNCER=true)"
+
+/** The server's words, with the setting to change when they are PgBouncer refusing what we sent at startup. */
+const describeStartupFailure = (error: SqlError.SqlError): string => {
+  const text = describeSqlError(error)
+  return /unsupported startup parameter/i.test(text) ? `${text}; ${PGBOUNCER_HINT}` : text
+}
+
+/**
+ * The statement timeout sent at startup must be the one the session has. A pooler that ignores startup
+ * parameters (PgBouncer's ignore_startup_parameters) would otherwise silently drop it: fail at startup, in
+ * one line, instead.
+ */
+const ensureStatementTimeoutApplied = (
+  sql: SqlClient.SqlClient,
+  database: DatabaseConfigValues,
+  target: DatabaseTarget["Service"]
+) =>
+  Effect.gen(function* () {
+    const expectedMs = Duration.toMillis(database.statementTimeout)
+    if (database.pgbouncer || expectedMs === 0) return
+    const rows = yield* sql<{ readonly ms: string }>`
+      SELECT (extract(epoch FROM current_setting('statement_timeout')::interval) * 1000)::bigint::text AS ms`.pipe(
+      Effect.mapError((error) => startupError(target, describeStartupFailure(error)))
+    )
+    const actualMs = Number(rows[0]?.ms)
+    if (actualMs !== expectedMs) {
+      return yield* startupError(
+        target,
+        `the session's statement_timeout is ${actualMs} ms, not the ${expectedMs} ms sent at connection (database.statementTimeout): a pooler dropped the startup parameter; ${PGBOUNCER_HINT}`
+      )
+    }
+  })
 
 /**
  * `PgClient` and `SqlClient` for the `DatabaseTarget`, configured from `AppConfig`: built once the server

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises"
 import type { PgClientConfig } from "@effect/sql-pg/PgClient"
-import { Context, Effect, Layer, Redacted, Result } from "effect"
+import { Context, Duration, Effect, Layer, Redacted, Result } from "effect"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import { ConfigLoadError } from "../../Config/ConfigError.ts"
 import type { DatabaseConfigValues } from "../../Config/ConfigSchema.ts"
@@ -47,7 +47,7 @@ export class DatabaseTarget extends Context.Service<
         rootCert === undefined || rootCert === "system"
           ? undefined
           : yield* readRootCertificate(rootCert, endpoint.sslRootCertKey)
-      const tls = tlsSettingsFor(endpoint, ca)
+      const tls = tlsSettingsFor(endpoint, ca, { keepAliveMs: Duration.toMillis(database.keepAlive) })
       const url = Redacted.value(database.url)
       const password = Redacted.value(database.password)
       return DatabaseTarget.of({

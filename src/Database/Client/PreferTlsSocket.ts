@@ -11,6 +11,8 @@ export interface PreferTlsOptions {
   readonly port: number
   /** Options of the TLS handshake (`rejectUnauthorized`, `ca`, `checkServerIdentity`). */
   readonly tls: Tls.ConnectionOptions
+  /** TCP keepalive after this many idle milliseconds (the driver sets it only on the sockets it opens). */
+  readonly keepAliveMs?: number | undefined
 }
 
 /**
@@ -46,7 +48,13 @@ class PreferTlsSocket extends Duplex {
   }
 
   private open(): Net.Socket {
-    const socket = Net.connect({ host: this.options.host, port: this.options.port, noDelay: true })
+    const { host, port, keepAliveMs } = this.options
+    const socket = Net.connect({
+      host,
+      port,
+      noDelay: true,
+      ...(keepAliveMs === undefined ? {} : { keepAlive: true, keepAliveInitialDelay: keepAliveMs })
+    })
     this.opened.add(socket)
     return socket
   }

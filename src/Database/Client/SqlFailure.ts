@@ -20,6 +20,26 @@ const codeOf = (cause: unknown): string | undefined =>
 
 const isTlsFailure = (cause: unknown): boolean => TLS_FAILURE_CODE.test(codeOf(cause) ?? "")
 
+/**
+ * The cause of a call the client gave up on: no connection within `database.pool.acquireTimeout`, or no
+ * answer within the statement deadline. Transient by definition (the server or the pool may be free again).
+ */
+export class DeadlineExceeded extends Error {
+  override readonly name = "DeadlineExceeded"
+}
+
+/** The `SqlError` for a wait for a connection that ran out of time: a retryable `ConnectionError`. */
+export const acquireTimedOut = (message: string): SqlError.SqlError =>
+  new SqlError.SqlError({
+    reason: new SqlError.ConnectionError({ cause: new DeadlineExceeded(message), message, operation: "acquire" })
+  })
+
+/** The `SqlError` for a statement whose answer did not come in time: a retryable `StatementTimeoutError`. */
+export const statementTimedOut = (message: string): SqlError.SqlError =>
+  new SqlError.SqlError({
+    reason: new SqlError.StatementTimeoutError({ cause: new DeadlineExceeded(message), message, operation: "execute" })
+  })
+
 const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, " ").trim()
 
 /**
@@ -75,6 +95,7 @@ export const isTransientSqlError = (error: SqlError.SqlError): boolean => {
   if (error.reason._tag === "ConnectionError") {
     if (state !== undefined) return state.startsWith("08") && state !== "08P01"
     const cause = error.reason.cause
+    if (cause instanceof DeadlineExceeded) return true
     if (isTlsFailure(cause)) return false
     return Predicate.hasProperty(cause, "syscall") || (cause instanceof Error && CLOSED_OR_TIMED_OUT.has(cause.message))
   }

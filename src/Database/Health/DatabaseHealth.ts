@@ -1,7 +1,12 @@
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { Clock, Context, Duration, Effect, Layer, Schema } from "effect"
+import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
+import * as BoundedPgClient from "../Client/BoundedPgClient.ts"
+import { clientSettings } from "../Client/DatabaseClient.ts"
+import { DatabaseTarget } from "../Client/DatabaseTarget.ts"
+import { withDeadlines } from "../Client/Deadline.ts"
 import { describeFailure } from "../Client/SqlFailure.ts"
 import { migrationStatusOf } from "../Migrations/DatabaseMigrations.ts"
 import { readMigrationFiles } from "../Migrations/MigrationFiles.ts"
@@ -27,42 +32,71 @@ interface ServerFacts {
   readonly idle: number
 }
 
+/**
+ * The check's own client: one connection, opened when first needed and kept, with every wait bounded by
+ * `database.health.timeout`. A pool busy with the application's work is not a database that is down, so
+ * the check never queues behind it.
+ */
+const makeHealthClient = Effect.gen(function* () {
+  const config = yield* AppConfig
+  const target = yield* DatabaseTarget
+  const { options } = clientSettings(config.database, target)
+  // The check answers at database.health.timeout whatever happens (see `check`); these bounds, later than
+  // that, only end the work it gave up on, so the connection is free for the next check.
+  const timeout = config.database.health.timeout
+  const cleanup = Duration.times(timeout, 2)
+  return yield* BoundedPgClient.make(
+    { ...options, maxConnections: 1, minConnections: 0, connectTimeout: cleanup },
+    {
+      acquireTimeout: cleanup,
+      acquireTimeoutSetting: "twice database.health.timeout",
+      statementDeadline: cleanup,
+      statementDeadlineSetting: "twice database.health.timeout"
+    }
+  ).pipe(Effect.provide(Reactivity.layer))
+})
+
 /** A database health check for probes and the `health` command: it never fails and never hangs. */
 export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly check: Effect.Effect<HealthReport> }>()(
   "platform-kernel/Database/DatabaseHealth"
 ) {
-  static readonly layer = Layer.effect(
+  /** The check, on a connection of its own to the `DatabaseTarget` (see `makeHealthClient`). */
+  static readonly layer: Layer.Layer<DatabaseHealth, never, AppConfig | DatabaseTarget> = Layer.effect(
     DatabaseHealth,
     Effect.gen(function* () {
       const config = yield* AppConfig
-      const sql = yield* SqlClient.SqlClient
       const { applicationName, pool, health, migrations } = config.database
       const timeout = health.timeout
+      // Only a configuration the driver refuses fails here; the main client refuses it too, but the check
+      // still answers (down, saying why) rather than failing.
+      const client = yield* Effect.result(makeHealthClient)
 
       // The files do not change while the process runs: read them once, not on every probe.
       const files = yield* Effect.cached(readMigrationFiles(migrations.directory).pipe(Effect.provide(FileServices)))
 
-      const probe = Effect.gen(function* () {
-        const [facts] = yield* sql<ServerFacts>`
+      const probeWith = (sql: SqlClient.SqlClient) =>
+        Effect.gen(function* () {
+          const [facts] = yield* sql<ServerFacts>`
           SELECT current_setting('server_version') AS server_version,
                  count(*)::int AS open,
                  (count(*) FILTER (WHERE state = 'idle'))::int AS idle
           FROM pg_stat_activity
           WHERE application_name = ${applicationName} AND datname = current_database()`
-        const status = yield* migrationStatusOf(yield* files, migrations.table)
-        return { facts: facts!, status }
-      }).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+          const status = yield* migrationStatusOf(yield* files, migrations.table)
+          return { facts: facts!, status }
+        }).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+      const probe = client._tag === "Success" ? probeWith(client.success) : Effect.fail(client.failure)
 
       const check = Effect.gen(function* () {
         const startedAt = yield* Clock.currentTimeMillis
         const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - startedAt)
-        const outcome = yield* probe.pipe(
-          Effect.timeoutOrElse({
-            duration: timeout,
-            orElse: () => Effect.fail(new Error(`no answer within ${Duration.format(timeout)}`))
-          }),
-          Effect.result
-        )
+        // The probe is abandoned, not awaited: cancelling a statement on a frozen server takes seconds.
+        const outcome = yield* withDeadlines(() => probe, {
+          run: {
+            millis: Duration.toMillis(timeout),
+            error: () => new Error(`no answer within ${Duration.format(timeout)}`)
+          }
+        }).pipe(Effect.result)
         const latencyMs = yield* elapsed
         if (outcome._tag === "Success") {
           const { facts, status } = outcome.success

@@ -1,9 +1,11 @@
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { Clock, Context, Effect, type FileSystem, Layer, Option, Path } from "effect"
-import { SqlClient, type SqlError } from "effect/sql"
+import { SqlClient, SqlError } from "effect/sql"
 import * as Migrator from "effect/sql/Migrator"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import { type AppConfigValues, SCHEMA_NAME, SQL_IDENTIFIER } from "../../Config/ConfigSchema.ts"
+import { describeSqlError, sqlStateOf } from "../Client/SqlFailure.ts"
+import { hasOwnUrl, ownerClient } from "./MigrationConnection.ts"
 import { type AppliedMigration, type Drift, detectDrift, pendingMigrations } from "./MigrationDrift.ts"
 import { type MigrationFile, readMigrationFiles } from "./MigrationFiles.ts"
 import {
@@ -89,12 +91,21 @@ const migrator = Migrator.make({})
  * history table, inside its transaction, so the drift check sees the same history the run will extend,
  * and concurrent instances queue on that lock: one applies, the others find nothing to do. With a
  * `schema`, the loader also puts it first on the search_path for the rest of that transaction.
+ *
+ * The history is read first, without the lock: with nothing pending (the usual start), nothing is locked or
+ * altered, so a role with only SELECT on the history starts. The history only grows, so "nothing pending"
+ * cannot turn false behind our back.
  */
 export const applyMigrations = Effect.fn("applyMigrations")(function* (options: MigrationOptions) {
   yield* validateOptions(options, "options")
   const files = yield* readMigrationFiles(options.directory)
   const history = historyOf(options)
   if (options.schema !== undefined) yield* ensureSchema(options.schema)
+  const applied = yield* readAppliedMigrations(history).pipe(Effect.mapError(failed))
+  const drift = detectDrift(files, applied)
+  if (drift.length > 0) return yield* refuse(options, drift)
+  const pending = pendingMigrations(files, applied)
+  if (pending.length === 0) return [] as ReadonlyArray<readonly [id: number, name: string]>
   const loader: Migrator.Loader<SqlClient.SqlClient> = Effect.gen(function* () {
     if (options.schema !== undefined) yield* searchSchemaFirst(options.schema)
     yield* ensureChecksumColumn(history)
@@ -103,9 +114,28 @@ export const applyMigrations = Effect.fn("applyMigrations")(function* (options: 
     return files.map((file) => [file.id, file.name, Effect.succeed(runFile(file, history))] as const)
   }).pipe(Effect.mapError((error) => (error instanceof Migrator.MigrationError ? error : failed(error))))
   return yield* migrator({ loader, table: qualifiedName(history) }).pipe(
+    Effect.mapError((error) => withOwnerHint(error, pending.length)),
     Effect.annotateLogs("migrations_table", qualifiedName(history))
   )
 })
+
+/**
+ * A failure for want of privileges (SQLSTATE 42501, e.g. "must be owner of table ...") names the way out:
+ * migrations need the role that owns the schema, which `database.migrations.url` can name.
+ */
+const withOwnerHint = <E>(error: E, pending: number): E | Migrator.MigrationError => {
+  const sqlError = SqlError.isSqlError(error)
+    ? error
+    : error instanceof Migrator.MigrationError && SqlError.isSqlError(error.cause)
+      ? error.cause
+      : undefined
+  if (sqlError === undefined || sqlStateOf(sqlError) !== "42501") return error
+  return new Migrator.MigrationError({
+    kind: "Failed",
+    message: `cannot apply ${pending} pending migration(s) as this role: ${describeSqlError(sqlError)}; run them as the schema's owner (database.migrations.url, or platform-kernel migrate with the owner's URL)`,
+    cause: error
+  })
+}
 
 const failed = (cause: unknown) =>
   new Migrator.MigrationError({ kind: "Failed", message: "cannot read the migration history", cause })
@@ -223,11 +253,21 @@ const make = (options: DatabaseMigrationsOptions) =>
       }
     }
     // The kernel's first: a service's tables may refer to the kernel's (users, roles), never the reverse.
-    const appliedAtStartup = config.database.migrations.run ? yield* withServices(applyMigrations(kernel)) : []
-    const serviceApplied =
-      Option.isSome(service) && config.database.migrations.run
-        ? yield* withServices(applyMigrations(service.value))
-        : []
+    const applyAll = (client: SqlClient.SqlClient) =>
+      Effect.all([
+        applyMigrations(kernel),
+        Option.isSome(service) ? applyMigrations(service.value) : Effect.succeed([])
+      ]).pipe(Effect.provideService(SqlClient.SqlClient, client), Effect.provide(FileServices))
+    // Only what is pending needs the owner's connection: the usual start reads the histories on the service's
+    // own and opens nothing else.
+    const anythingToApply = Effect.map(Effect.forEach([kernel, ...Option.toArray(service)], statusOf), (statuses) =>
+      statuses.some((status) => status.pending.length + status.drift.length > 0)
+    )
+    const [appliedAtStartup, serviceApplied] = !config.database.migrations.run
+      ? [[], []]
+      : hasOwnUrl(config) && (yield* anythingToApply)
+        ? yield* Effect.scoped(Effect.flatMap(ownerClient(config), applyAll))
+        : yield* applyAll(sql)
     const total = appliedAtStartup.length + serviceApplied.length
     if (config.database.migrations.run) {
       yield* Effect.logInfo(total === 0 ? "database schema is current" : `applied ${total} migration(s)`).pipe(

@@ -95,13 +95,16 @@ describe("startup fails at once on what cannot heal", () => {
     })
   )
 
-  it.live("a startup parameter PgBouncer rejects (08P01), asked for once", () =>
+  it.live("a startup parameter PgBouncer rejects (08P01), asked for once, naming the setting to change", () =>
     Effect.gen(function* () {
       const pgBouncer = yield* Effect.acquireRelease(Effect.promise(startPgBouncerRefusingParameters), (server) =>
         Effect.promise(server.close)
       )
       const outcome = yield* startWith({ DATABASE_URL: `postgres://app:pw@127.0.0.1:${pgBouncer.port}/platform` })
-      assertFailedAtOnce(outcome, /unsupported startup parameter: statement_timeout$/)
+      assertFailedAtOnce(
+        outcome,
+        /unsupported startup parameter: statement_timeout; behind PgBouncer in transaction mode, set database\.pgbouncer: true \(DATABASE_PGBOUNCER=true\)$/
+      )
       assert.strictEqual(pgBouncer.connections(), 1)
     }).pipe(Effect.scoped)
   )

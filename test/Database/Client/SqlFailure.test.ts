@@ -13,7 +13,13 @@ import {
   SqlSyntaxError,
   UnknownError
 } from "effect/sql/SqlError"
-import { describeFailure, describeSqlError, isTransientSqlError } from "../../../src/Database/Client/SqlFailure.ts"
+import {
+  acquireTimedOut,
+  describeFailure,
+  describeSqlError,
+  isTransientSqlError,
+  statementTimedOut
+} from "../../../src/Database/Client/SqlFailure.ts"
 
 type ReasonClass =
   | typeof AuthenticationError
@@ -137,5 +143,18 @@ describe("describeSqlError and describeFailure", () => {
       "PgConnection: Failed to connect"
     )
     assert.strictEqual(describeSqlError(error), "server certificate rejected: unable to verify the first certificate")
+  })
+})
+
+describe("the client's own deadlines", () => {
+  it("a wait for a connection and a statement without an answer in time are transient, in their own words", () => {
+    const acquire = acquireTimedOut("no connection within database.pool.acquireTimeout (10s)")
+    const statement = statementTimedOut("no answer within database.queryTimeout (35s)")
+    assert.strictEqual(acquire.reason._tag, "ConnectionError")
+    assert.strictEqual(statement.reason._tag, "StatementTimeoutError")
+    assert.isTrue(isTransientSqlError(acquire))
+    assert.isTrue(isTransientSqlError(statement))
+    assert.strictEqual(describeSqlError(acquire), "no connection within database.pool.acquireTimeout (10s)")
+    assert.strictEqual(describeSqlError(statement), "no answer within database.queryTimeout (35s)")
   })
 })

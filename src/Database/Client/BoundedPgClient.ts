@@ -1,0 +1,171 @@
+import { PgClient, type PgConnection, PgPool } from "@effect/sql-pg"
+import { type Array as Arr, Duration, Effect, type Scope, Stream } from "effect"
+import type { Reactivity } from "effect/reactivity/Reactivity"
+import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
+import { withDeadlines } from "./Deadline.ts"
+import { acquireTimedOut, statementTimedOut } from "./SqlFailure.ts"
+
+/** The bounds every call of a `BoundedPgClient` keeps. */
+export interface Bounds {
+  /** How long a call waits for a connection of the pool, as `database.pool.acquireTimeout`. */
+  readonly acquireTimeout: Duration.Duration
+  /** The deadline of each statement's answer. */
+  readonly statementDeadline: Duration.Duration
+  /** The setting that named the deadline, for the error message (e.g. "database.queryTimeout"). */
+  readonly statementDeadlineSetting: string
+  /** The setting that named the acquire timeout, for the error message. */
+  readonly acquireTimeoutSetting: string
+}
+
+type RowTransform = (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
+
+/**
+ * A `PgClient` over the driver's pool in which no call waits unbounded: a wait for a connection ends after
+ * `acquireTimeout`, each statement's answer (transaction control included) after `statementDeadline`, both
+ * with a retryable `SqlError` (see `SqlFailure.isTransientSqlError`). The driver has no acquire timeout and
+ * its client hides its pool, so the client is assembled here from the same parts `PgClient.make` uses.
+ * Waiting callers are served in arrival order: the pool queues its waiters first come, first served.
+ */
+export const make = Effect.fnUntraced(function* (
+  options: PgClient.PgPoolConfig,
+  bounds: Bounds
+): Effect.fn.Return<PgClient.PgClient, SqlError.SqlError, Scope.Scope | Reactivity> {
+  const pool = yield* PgPool.make(options)
+  const acquireLimit = {
+    millis: Duration.toMillis(bounds.acquireTimeout),
+    error: () =>
+      acquireTimedOut(
+        `no connection within ${bounds.acquireTimeoutSetting} (${Duration.format(bounds.acquireTimeout)})`
+      )
+  }
+  const statementLimit = {
+    millis: Duration.toMillis(bounds.statementDeadline),
+    error: () =>
+      statementTimedOut(
+        `no answer within ${bounds.statementDeadlineSetting} (${Duration.format(bounds.statementDeadline)})`
+      )
+  }
+  // A checkout that outlives one statement (a transaction, a stream, a listener) is bounded on its own.
+  const bounded = <A>(
+    checkout: Effect.Effect<A, SqlError.SqlError, Scope.Scope>
+  ): Effect.Effect<A, SqlError.SqlError, Scope.Scope> =>
+    Effect.timeoutOrElse(checkout, {
+      duration: bounds.acquireTimeout,
+      orElse: () => Effect.fail(acquireLimit.error())
+    })
+  const deadline = <A>(statement: Effect.Effect<A, SqlError.SqlError>): Effect.Effect<A, SqlError.SqlError> =>
+    withDeadlines(() => statement, { run: statementLimit })
+  const connectionOf = (connection: PgConnection.PgConnection) => new BoundedConnection(connection, deadline)
+  const unbounded = <A>(statement: A) => statement
+
+  const acquirer = Effect.map(bounded(pool.get), connectionOf)
+  // A statement outside a transaction borrows a connection for itself: one fiber waits for the connection
+  // (acquireTimeout), then for the answer (statementDeadline).
+  const borrower: SqlConnection.Borrower = (f) =>
+    withDeadlines(
+      (started) =>
+        pool.use((connection) => {
+          started()
+          return f(new BoundedConnection(connection, unbounded))
+        }),
+      { wait: acquireLimit, run: statementLimit }
+    )
+  const transformRows = options.transformResultNames
+    ? Statement.defaultTransforms(options.transformResultNames, options.transformJson).array
+    : undefined
+  const client = yield* SqlClient.make({
+    acquirer,
+    borrower,
+    transactionAcquirer: Effect.map(bounded(pool.reserve), connectionOf),
+    compiler: PgClient.makeCompiler(options.transformQueryNames, options.transformJson),
+    driver: "pg",
+    prepareTransactionControls: true,
+    commit,
+    releaseSavepoint: (name) => `RELEASE SAVEPOINT ${name}`,
+    spanAttributes: [
+      ...(options.spanAttributes ? Object.entries(options.spanAttributes) : []),
+      ["db.system.name", "postgresql"],
+      ["db.namespace", options.database ?? options.username ?? "postgres"],
+      ["server.address", options.host ?? "localhost"],
+      ["server.port", options.port ?? 5432]
+    ],
+    transformRows
+  })
+  const pgClient: PgClient.PgClient = Object.assign(client, {
+    [PgClient.TypeId]: PgClient.TypeId,
+    config: options,
+    json: (value: unknown) => Statement.fragment([pgJson(value)]),
+    listen: (channel: string) => Effect.flatMap(bounded(pool.reserve), (connection) => connection.listen(channel)),
+    notify: (channel: string, payload: string) =>
+      Effect.scoped(
+        Effect.flatMap(acquirer, (connection) =>
+          Effect.asVoid(connection.executeRaw("SELECT pg_notify($1, $2)", [channel, payload]))
+        )
+      )
+  })
+  return pgClient
+})
+
+// The driver's compiler binds this custom fragment as jsonb (see `PgClient.makeCompiler`).
+const pgJson = (value: unknown): Statement.Custom<"PgJson", unknown> =>
+  Statement.custom<Statement.Custom<"PgJson", unknown>>("PgJson")(value, undefined, undefined)
+
+/** PostgreSQL answers `ROLLBACK` to a `COMMIT` of an aborted transaction: that is a failure, as in the driver. */
+const commit = (connection: SqlConnection.Connection): Effect.Effect<void, SqlError.SqlError> =>
+  Effect.flatMap(connection.executeRaw("COMMIT", []), (result) =>
+    (result as PgConnection.Result).command === "ROLLBACK"
+      ? Effect.fail(
+          new SqlError.SqlError({
+            reason: new SqlError.UnknownError({
+              cause: new Error("COMMIT rolled back an aborted transaction"),
+              message: "PgClient: COMMIT rolled back an aborted transaction",
+              operation: "commit"
+            })
+          })
+        )
+      : Effect.void
+  )
+
+/** A pooled session as `SqlClient` sees it, every statement under `deadline`. Streams are not bounded. */
+class BoundedConnection implements SqlConnection.Connection {
+  readonly connection: PgConnection.PgConnection
+  readonly deadline: <A>(statement: Effect.Effect<A, SqlError.SqlError>) => Effect.Effect<A, SqlError.SqlError>
+
+  constructor(
+    connection: PgConnection.PgConnection,
+    deadline: <A>(statement: Effect.Effect<A, SqlError.SqlError>) => Effect.Effect<A, SqlError.SqlError>
+  ) {
+    this.connection = connection
+    this.deadline = deadline
+  }
+
+  private rows(sql: string, params: ReadonlyArray<unknown>, transformRows: RowTransform, prepare: boolean) {
+    return this.deadline(
+      Effect.map(this.connection.query(sql, params, prepare), (result) =>
+        transformRows === undefined ? result.rows : transformRows(result.rows)
+      )
+    )
+  }
+
+  execute(sql: string, params: ReadonlyArray<unknown>, transformRows: RowTransform) {
+    return this.rows(sql, params, transformRows, true)
+  }
+  executeUnprepared(sql: string, params: ReadonlyArray<unknown>, transformRows: RowTransform) {
+    return this.rows(sql, params, transformRows, false)
+  }
+  executeRaw(sql: string, params: ReadonlyArray<unknown>) {
+    return this.deadline(this.connection.query(sql, params))
+  }
+  executeValues(sql: string, params: ReadonlyArray<unknown>) {
+    return this.deadline(this.connection.queryValues(sql, params))
+  }
+  executeValuesUnprepared(sql: string, params: ReadonlyArray<unknown>) {
+    return this.deadline(this.connection.queryValues(sql, params, false))
+  }
+  executeStream(sql: string, params: ReadonlyArray<unknown>, transformRows: RowTransform) {
+    const stream = this.connection.stream(sql, params)
+    return transformRows === undefined
+      ? stream
+      : Stream.mapArray(stream, (rows) => transformRows(rows) as Arr.NonEmptyReadonlyArray<PgConnection.Row>)
+  }
+}
