@@ -1,4 +1,3 @@
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { Context, Effect, FileSystem, Layer, Option, Path, Redacted, Result, Schema, SchemaIssue } from "effect"
 import { ConfigLoadError } from "./ConfigError.ts"
 import { AppConfigSchema, type AppConfigValues, expectationAt } from "./ConfigSchema.ts"
@@ -12,6 +11,7 @@ import {
   valueAt
 } from "./ConfigSource.ts"
 import { databaseEndpointOf } from "./DatabaseEndpoint.ts"
+import * as NodeFiles from "./NodeFiles.ts"
 
 /** The configuration file shipped with platform-kernel; it lists every key with its default. */
 export const bundledConfigFile = (): string => new URL("../../config/default.yaml", import.meta.url).pathname
@@ -176,9 +176,7 @@ export const loadAppConfig = Effect.fn("loadAppConfig")(function* (options: Load
 export class AppConfig extends Context.Service<AppConfig, AppConfigValues>()("platform-kernel/Config/AppConfig") {
   /** Loads `config/default.yaml` (or `CONFIG_FILE`), with environment overrides. */
   static readonly layer = (options: LoadOptions = {}): Layer.Layer<AppConfig, ConfigLoadError> =>
-    Layer.effect(AppConfig, loadAppConfig(options)).pipe(
-      Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer))
-    )
+    Layer.effect(AppConfig, loadAppConfig(options)).pipe(Layer.provide(NodeFiles.layer))
 
   /** Configuration given as values, for tests and embedding applications. */
   static readonly layerFrom = (values: AppConfigValues): Layer.Layer<AppConfig> => Layer.succeed(AppConfig, values)

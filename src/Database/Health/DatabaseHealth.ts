@@ -1,8 +1,8 @@
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { Clock, Context, Duration, Effect, Layer, Schema } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
+import * as NodeFiles from "../../Config/NodeFiles.ts"
 import * as BoundedPgClient from "../Client/BoundedPgClient.ts"
 import { clientSettings } from "../Client/DatabaseClient.ts"
 import { DatabaseTarget } from "../Client/DatabaseTarget.ts"
@@ -72,7 +72,7 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
       const client = yield* Effect.result(makeHealthClient)
 
       // The files do not change while the process runs: read them once, not on every probe.
-      const files = yield* Effect.cached(readMigrationFiles(migrations.directory).pipe(Effect.provide(FileServices)))
+      const files = yield* Effect.cached(readMigrationFiles(migrations.directory).pipe(Effect.provide(NodeFiles.layer)))
 
       const probeWith = (sql: SqlClient.SqlClient) =>
         Effect.gen(function* () {
@@ -134,5 +134,3 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
     })
   )
 }
-
-const FileServices = Layer.merge(NodeFileSystem.layer, NodePath.layer)

@@ -1,9 +1,9 @@
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { Clock, Context, Effect, type FileSystem, Layer, Option, Path } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
 import * as Migrator from "effect/sql/Migrator"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import { type AppConfigValues, SCHEMA_NAME, SQL_IDENTIFIER } from "../../Config/ConfigSchema.ts"
+import * as NodeFiles from "../../Config/NodeFiles.ts"
 import { describeSqlError, sqlStateOf } from "../Client/SqlFailure.ts"
 import { hasOwnUrl, ownerClient } from "./MigrationConnection.ts"
 import { type AppliedMigration, type Drift, detectDrift, pendingMigrations } from "./MigrationDrift.ts"
@@ -192,8 +192,6 @@ export interface ServiceMigrationsState {
   readonly status: Effect.Effect<MigrationStatus, Migrator.MigrationError | SqlError.SqlError>
 }
 
-const FileServices = Layer.merge(NodeFileSystem.layer, NodePath.layer)
-
 /**
  * The service's migrations from `options`, else from the configuration, checked: valid names, and a
  * history table that is not the kernel's.
@@ -241,9 +239,9 @@ const make = (options: DatabaseMigrationsOptions) =>
     const config = yield* AppConfig
     const sql = yield* SqlClient.SqlClient
     const kernel = kernelMigrations(config)
-    const service = yield* resolveServiceMigrations(options, kernel, config).pipe(Effect.provide(FileServices))
+    const service = yield* resolveServiceMigrations(options, kernel, config).pipe(Effect.provide(NodeFiles.layer))
     const withServices = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | FileSystem.FileSystem | Path.Path>) =>
-      effect.pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provide(FileServices))
+      effect.pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provide(NodeFiles.layer))
     const statusOf = (set: MigrationOptions) => withServices(migrationStatus(set))
 
     if (!config.database.migrations.run) {
@@ -257,7 +255,7 @@ const make = (options: DatabaseMigrationsOptions) =>
       Effect.all([
         applyMigrations(kernel),
         Option.isSome(service) ? applyMigrations(service.value) : Effect.succeed([])
-      ]).pipe(Effect.provideService(SqlClient.SqlClient, client), Effect.provide(FileServices))
+      ]).pipe(Effect.provideService(SqlClient.SqlClient, client), Effect.provide(NodeFiles.layer))
     // Only what is pending needs the owner's connection: the usual start reads the histories on the service's
     // own and opens nothing else.
     const anythingToApply = Effect.map(Effect.forEach([kernel, ...Option.toArray(service)], statusOf), (statuses) =>

@@ -1,10 +1,10 @@
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
 import { Clock, Context, Duration, Effect, Layer, Option, Path, Redacted, Schema } from "effect"
 import type { SqlError } from "effect/sql"
 import { AppConfig, type LoadOptions, loadAppConfig } from "../../Config/AppConfig.ts"
 import type { AppConfigValues } from "../../Config/ConfigSchema.ts"
 import * as Logging from "../../Config/Logging.ts"
+import * as NodeFiles from "../../Config/NodeFiles.ts"
 import { describeSqlError } from "../Client/SqlFailure.ts"
 import * as Database from "../Database.ts"
 import {
@@ -47,8 +47,6 @@ export class TestDatabaseError extends Schema.TaggedError<TestDatabaseError>()("
 /** What `TestDatabase.layer` provides: everything `PlatformKernel.layer` does, and the database's identity. */
 export type TestDatabaseServices = PlatformKernel.Services | TestDatabase
 
-const FileServices = Layer.merge(NodeFileSystem.layer, NodePath.layer)
-
 const withDatabase = (serverUrl: string, database: string): string => {
   const url = new URL(serverUrl)
   url.pathname = `/${database}`
@@ -90,7 +88,7 @@ const migrationSets = (config: AppConfigValues, serviceMigrations: MigrationOpti
     return yield* Effect.forEach(sets, (options) =>
       Effect.map(readMigrationFiles(options.directory), (files) => ({ options, files }))
     )
-  }).pipe(Effect.provide(FileServices))
+  }).pipe(Effect.provide(NodeFiles.layer))
 
 const setUp = (
   options: TestDatabaseOptions,
@@ -169,7 +167,7 @@ const setUp = (
 const make = (options: TestDatabaseOptions) =>
   Effect.gen(function* () {
     const env = { LOG_LEVEL: "warn", ...options.env }
-    const config = yield* loadAppConfig({ path: options.configFile, env }).pipe(Effect.provide(FileServices))
+    const config = yield* loadAppConfig({ path: options.configFile, env }).pipe(Effect.provide(NodeFiles.layer))
     // Waiting for a busy template and timing the steps need real time, also inside a test that controls
     // time (`TestClock`, which @effect/vitest also gives to the layers of `layer(...)`).
     const setup = setUp(options, env, config).pipe(Effect.provideService(Clock.Clock, Clock.Clock.defaultValue()))

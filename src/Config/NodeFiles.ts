@@ -1,0 +1,9 @@
+import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import type { FileSystem, Path } from "effect"
+import { Layer } from "effect"
+
+/**
+ * The file system and path services of Node, for the few kernel parts that read files (the configuration,
+ * the migration files). Decided here once, so the kernel's layers stay usable without a platform layer.
+ */
+export const layer: Layer.Layer<FileSystem.FileSystem | Path.Path> = Layer.merge(NodeFileSystem.layer, NodePath.layer)
