@@ -18,6 +18,7 @@ export const bundledConfigFile = (): string => new URL("../../config/default.yam
 /** The kernel's migrations shipped with platform-kernel, used when `database.migrations.directory` is empty. */
 export const bundledMigrationsDirectory = (): string => new URL("../../migrations", import.meta.url).pathname
 
+/** Where `loadAppConfig` and `AppConfig.layer` read the configuration from. */
 export interface LoadOptions {
   /** The YAML file; defaults to `CONFIG_FILE`, then the bundled `config/default.yaml`. */
   readonly path?: string | undefined

@@ -29,6 +29,7 @@ const identifier = described(
 
 /** libpq's `sslmode` values, with libpq's meaning (see README "TLS"). */
 export const SslModes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const
+/** One of `SslModes`. */
 export type SslMode = (typeof SslModes)[number]
 
 // `database.ssl` was a boolean: true and false (and the words the environment uses for them) still decode.
@@ -139,7 +140,9 @@ export const AppConfigSchema = Schema.Struct({
   rbac: Schema.Struct({ roles: described(Schema.Array(RbacRole), "a list of roles") })
 })
 
+/** The decoded configuration: every key of `config/default.yaml`, typed (secrets as `Redacted`). */
 export type AppConfigValues = typeof AppConfigSchema.Type
+/** The `database` section of the configuration. */
 export type DatabaseConfigValues = typeof DatabaseConfig.Type
 
 /** The description of the leaf at `path`, used to say what a bad value should have been. */

@@ -11,6 +11,7 @@ import type { DatabaseMigrations, MigrationOptions } from "./Migrations/Database
 import type { Repositories } from "./Repositories/Repositories.ts"
 import * as RepositoryLayers from "./RepositoryLayers.ts"
 
+/** Options of `PlatformKernel.layerWith`; each instance is built from its options alone. */
 export interface Options {
   /** Where the configuration comes from; by default `CONFIG_FILE` (else the bundled file) and `process.env`. */
   readonly config?: LoadOptions | undefined

@@ -10,6 +10,7 @@ export class RbacBaselineError extends Schema.TaggedError<RbacBaselineError>()("
   message: Schema.String
 }) {}
 
+/** The `rbac.roles` baseline: each role with its description and permission names. */
 export type RbacRoles = AppConfigValues["rbac"]["roles"]
 
 /**

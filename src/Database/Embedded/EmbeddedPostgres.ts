@@ -10,6 +10,7 @@ import { findRunningServer, forgetOwner, type RunningServer, recordOwner, stopSe
 import { locateBinaries } from "./ServerBinaries.ts"
 import { resolveServerUser, type ServerUser, userCan } from "./ServerUser.ts"
 
+/** Where the embedded server keeps its data and which loopback port it listens on. */
 export interface EmbeddedOptions {
   readonly dataDir: string
   readonly port: number

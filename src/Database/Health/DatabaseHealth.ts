@@ -11,6 +11,7 @@ import { describeFailure } from "../Client/SqlFailure.ts"
 import { migrationStatusOf } from "../Migrations/DatabaseMigrations.ts"
 import { readMigrationFiles } from "../Migrations/MigrationFiles.ts"
 
+/** What a health check reports (the body of `/readyz` and of `platform-kernel health`). */
 export const HealthReport = Schema.Struct({
   status: Schema.Literals(["up", "down"]),
   latencyMs: Schema.Number,

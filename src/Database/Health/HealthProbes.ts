@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { DatabaseHealth } from "./DatabaseHealth.ts"
 
+/** Options of `HealthProbes.routes`. */
 export interface HealthProbeOptions {
   /** True once shutdown has begun: `/readyz` then answers 503 so load balancers stop routing here. */
   readonly draining?: () => boolean

@@ -31,6 +31,7 @@ export interface MigrationOptions {
   readonly schema?: string | undefined
 }
 
+/** One history's applied, pending and drifted migrations. */
 export interface MigrationStatus {
   readonly applied: ReadonlyArray<AppliedMigration>
   readonly pending: ReadonlyArray<Pick<MigrationFile, "id" | "name" | "fileName">>
@@ -175,6 +176,7 @@ export const configuredServiceMigrations = (config: AppConfigValues): Option.Opt
     : Option.some({ directory, table, schema: schema === "" ? undefined : schema })
 }
 
+/** Options of `DatabaseMigrations.layerWith` (and of `Database.layerWith`). */
 export interface DatabaseMigrationsOptions {
   /**
    * The service's own migrations, applied after the kernel's in their own history. Given here, they

@@ -9,8 +9,10 @@ export interface AppliedMigration {
   readonly sha256: string | null
 }
 
+/** An applied file `changed` (checksum) or `missing`, or a pending file `outOfOrder` (id below the latest applied). */
 export type DriftKind = "changed" | "missing" | "outOfOrder"
 
+/** A difference between the migration files and the history that stops migrating: see `DriftKind`. */
 export interface Drift {
   readonly kind: DriftKind
   readonly id: number

@@ -17,6 +17,7 @@ import * as PlatformKernel from "../PlatformKernel.ts"
 import * as SharedEmbeddedServer from "./SharedEmbeddedServer.ts"
 import { cloneName, cloneTemplate, dropDatabase, ensureTemplate, templateName } from "./TemplateDatabase.ts"
 
+/** Options of `TestDatabase.layer`. */
 export interface TestDatabaseOptions {
   /**
    * Configuration overrides, named as environment variables (`RBAC_ROLES`, `DATABASE_POOL_MAX_CONNECTIONS`,
