@@ -31,12 +31,20 @@ export const invalidInputFromIssue = (issue: SchemaIssue.Issue, fallbackField = 
 export const invalidInputFromSchemaError = (error: Schema.SchemaError, fallbackField?: string): InvalidInput =>
   invalidInputFromIssue(error.issue, fallbackField)
 
+/** The rule of an input that threw while it was read (a getter, a Proxy trap). */
+export const unreadableInputRule = "must be readable: reading it threw"
+
 /**
  * Builds a decoder for untrusted input that fails with `InvalidInput`, so repositories can validate before
- * touching SQL: `decodeInput(Email, "email")(raw)`.
+ * touching SQL: `decodeInput(Email, "email")(raw)`. Input that throws while it is read (a getter, a Proxy
+ * trap) is invalid input too, never a defect.
  */
 export const decodeInput = <S extends Schema.Constraint>(schema: S, fallbackField?: string) => {
   const decode = Schema.decodeUnknownEffect(schema)
+  const unreadable = InvalidInput.fromRule(fallbackField ?? "input", unreadableInputRule)
   return (input: unknown): Effect.Effect<S["Type"], InvalidInput, S["DecodingServices"]> =>
-    Effect.mapError(decode(input), (error) => invalidInputFromSchemaError(error, fallbackField))
+    Effect.suspend(() => decode(input)).pipe(
+      Effect.mapError((error) => invalidInputFromSchemaError(error, fallbackField)),
+      Effect.catchDefect(() => Effect.fail(unreadable))
+    )
 }
