@@ -112,7 +112,7 @@ export const hostileInputContract = (it: ContractIt) =>
           )
           yield* expectInvalid(
             audit.append({ action: "test.hostile", targetId, metadata: { [bad]: 1 } }),
-            `metadata.${bad}`
+            `metadata[${JSON.stringify(bad)}]`
           )
           yield* expectInvalid(audit.list({ targetId: bad }), "targetId")
         }

@@ -74,17 +74,20 @@ export const describeValue = (value: unknown, depth = 0): string => {
 
 const describeArgs = (args: ReadonlyArray<unknown>) => `(${args.map((arg) => describeValue(arg)).join(", ")})`
 
+/** A success, a typed failure, or neither (a defect, a hang). */
+type Outcome = "success" | "typed failure" | "neither"
+
 /** Rolls the case's transaction back once its outcome is known. */
 class Rollback {
   readonly problems: ReadonlyArray<readonly [keyof Tally, string]>
-  readonly outcome: "success" | "typed failure"
-  constructor(outcome: "success" | "typed failure", problems: ReadonlyArray<readonly [keyof Tally, string]>) {
+  readonly outcome: Outcome
+  constructor(outcome: Outcome, problems: ReadonlyArray<readonly [keyof Tally, string]>) {
     this.outcome = outcome
     this.problems = problems
   }
 }
 
-const sameCounts = (before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>) =>
+const changedTables = (before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>) =>
   Object.keys(before).filter((table) => before[table] !== after[table])
 
 /**
@@ -103,7 +106,7 @@ const runCase = (method: MethodCase, args: ReadonlyArray<unknown>) =>
       )
       if (Exit.isSuccess(exit)) {
         if (Option.isNone(exit.value))
-          return yield* Effect.fail(new Rollback("typed failure", [["hangs", "no answer"]]))
+          return yield* Effect.fail(new Rollback("neither", [["hangs", `no answer within ${callTimeout}`]]))
         const verified =
           method.verify === undefined
             ? Exit.succeed(undefined)
@@ -115,9 +118,7 @@ const runCase = (method: MethodCase, args: ReadonlyArray<unknown>) =>
       }
       const error = Cause.findErrorOption(exit.cause)
       if (Option.isNone(error) || Cause.hasDies(exit.cause))
-        return yield* Effect.fail(
-          new Rollback("typed failure", [["defects", Cause.pretty(exit.cause).split("\n")[0]!]])
-        )
+        return yield* Effect.fail(new Rollback("neither", [["defects", Cause.pretty(exit.cause).split("\n")[0]!]]))
       const problems: Array<readonly [keyof Tally, string]> = []
       const tag = (error.value as { readonly _tag?: unknown })._tag
       if (typeof tag !== "string" || !method.errors.includes(tag))
@@ -130,7 +131,7 @@ const runCase = (method: MethodCase, args: ReadonlyArray<unknown>) =>
       const after = yield* Effect.exit(counts)
       if (Exit.isFailure(after)) problems.push(["defects", "the rows could not be counted after the call"])
       else {
-        const changed = sameCounts(before, after.value)
+        const changed = changedTables(before, after.value)
         if (changed.length > 0)
           problems.push(["rowsWrittenOnRejection", `rows written although it failed with ${String(tag)}: ${changed}`])
       }
@@ -140,11 +141,11 @@ const runCase = (method: MethodCase, args: ReadonlyArray<unknown>) =>
     if (Exit.isFailure(result)) {
       const failure = Cause.findErrorOption(result.cause)
       if (Option.isSome(failure) && failure.value instanceof Rollback) return failure.value
-      return new Rollback("typed failure", [
+      return new Rollback("neither", [
         ["defects", `the case's transaction failed: ${Cause.pretty(result.cause).split("\n")[0]}`]
       ])
     }
-    return new Rollback("typed failure", [["defects", "the case was not rolled back"]])
+    return new Rollback("neither", [["defects", "the case was not rolled back"]])
   })
 
 /** The property of one method: `numRuns` generated calls, each with no problem. */
@@ -156,7 +157,7 @@ const checkMethod = (method: MethodCase, counts: Tally) =>
       const outcome = await run(runCase(method, args))
       counts.cases++
       if (outcome.outcome === "success") counts.successes++
-      else counts.typedFailures++
+      if (outcome.outcome === "typed failure") counts.typedFailures++
       for (const [kind, problem] of outcome.problems) {
         ;(counts[kind] as number)++
         counts.firstProblem ??= `${method.name}${describeArgs(args)}: ${problem}`
@@ -171,9 +172,9 @@ const checkMethod = (method: MethodCase, counts: Tally) =>
         reporter: (details) => {
           if (!details.failed) return
           const args = details.counterexample === null ? "" : describeArgs(details.counterexample[0])
+          const problem = counts.firstProblem ?? `${method.name}${args}: ${String(details.errorInstance)}`
           throw new Error(
-            `${method.name}${args}: ${counts.firstProblem ?? String(details.errorInstance)}\n` +
-              `Replay with FC_SEED=${details.seed} (counterexample path ${details.counterexamplePath}, ${details.numRuns} runs)`
+            `${problem}\nReplay with FC_SEED=${details.seed} (counterexample path ${details.counterexamplePath}, ${details.numRuns} runs)`
           )
         }
       })
@@ -181,26 +182,26 @@ const checkMethod = (method: MethodCase, counts: Tally) =>
   })
 
 const columns = [
-  "cases",
-  "successes",
-  "typedFailures",
-  "defects",
-  "hangs",
-  "alterations",
-  "rowsWrittenOnRejection",
-  "undeclaredErrors"
+  ["cases", "cases"],
+  ["successes", "success"],
+  ["typedFailures", "typed"],
+  ["defects", "defects"],
+  ["hangs", "hangs"],
+  ["alterations", "altered"],
+  ["rowsWrittenOnRejection", "rows"],
+  ["undeclaredErrors", "undecl."]
 ] as const
 
 const report = (name: string, tallies: ReadonlyMap<string, Tally>) => {
   const total = emptyTally()
-  for (const counts of tallies.values()) for (const column of columns) total[column] += counts[column]
+  for (const counts of tallies.values()) for (const [column] of columns) total[column] += counts[column]
   const problems =
     total.defects + total.hangs + total.alterations + total.rowsWrittenOnRejection + total.undeclaredErrors
   const line = (label: string, counts: Tally) =>
-    `${label.padEnd(40)} ${columns.map((column) => String(counts[column]).padStart(8)).join("")}`
+    `${label.padEnd(40)} ${columns.map(([column]) => String(counts[column]).padStart(9)).join("")}`
   const table = [
     `hostile input on ${name}: seed ${seed}, ${numRuns} cases per method`,
-    `${"method".padEnd(40)} ${columns.map((column) => column.slice(0, 8).padStart(8)).join("")}`,
+    `${"method".padEnd(40)} ${columns.map(([, label]) => label.padStart(9)).join("")}`,
     ...(tally || problems > 0 ? [...tallies].map(([method, counts]) => line(method, counts)) : []),
     line("total", total),
     ...(tally
