@@ -153,6 +153,12 @@ export const hostileInputContract = (it: ContractIt) =>
         })
         const log = yield* audit.append({ action: "test.hostile", metadata: flipping })
         assert.deepStrictEqual((yield* audit.findById(log.id)).metadata, { note: "checked" })
+        // Read as a record, a Map or a Date would be stored as {}.
+        yield* expectInvalid(
+          audit.append({ action: "test.hostile", metadata: hostile(new Map([["a", 1]])) }),
+          "metadata"
+        )
+        yield* expectInvalid(audit.append({ action: "test.hostile", metadata: hostile(new Date(0)) }), "metadata")
         // JSON.parse makes "__proto__" a member like any other; it stays one.
         const proto = JSON.parse('{"__proto__": {"x": 1}}') as Record<string, unknown>
         const kept = yield* audit.append({ action: "test.hostile", metadata: proto })

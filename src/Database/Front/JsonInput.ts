@@ -108,9 +108,12 @@ export const AuditMetadataInput = Schema.Unknown.pipe(
     SchemaTransformation.transformEffect({
       decode: (value: unknown) => {
         const copy = copyJsonTree(value, { maxDepth: AuditMetadataMaxDepth, maxNodes: AuditMetadataMaxBytes })
-        return copy._tag === "Copied"
-          ? Effect.succeed(copy.value as Schema.JsonObject)
-          : Effect.fail(new SchemaIssue.Pointer(copy.path, new SchemaIssue.InvalidValue({ message: copy.rule })))
+        if (copy._tag === "Refused")
+          return Effect.fail(new SchemaIssue.Pointer(copy.path, new SchemaIssue.InvalidValue({ message: copy.rule })))
+        // An object kept as it is was no plain object (a Date, a Map...): as a record it would read as {}.
+        if (copy.value === value && typeof value === "object" && value !== null)
+          return Effect.fail(new SchemaIssue.InvalidValue({ message: "must be a JSON object" }))
+        return Effect.succeed(copy.value as Schema.JsonObject)
       },
       encode: (metadata: Schema.JsonObject) => Effect.succeed<unknown>(metadata)
     })
