@@ -58,7 +58,7 @@ export * as RepositoryLayers from "./Database/RepositoryLayers.ts"
 export { asSystem, CurrentActor, withActor } from "./Domain/Actor.ts"
 export { AuditAction } from "./Domain/AuditAction.ts"
 export { AuditLog } from "./Domain/AuditLog.ts"
-export { AuditMetadata, AuditMetadataMaxBytes } from "./Domain/AuditMetadata.ts"
+export { AuditMetadata, AuditMetadataMaxBytes, AuditMetadataMaxDepth } from "./Domain/AuditMetadata.ts"
 export { AuditTargetId } from "./Domain/AuditTargetId.ts"
 export {
   AuditActions,

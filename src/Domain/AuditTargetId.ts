@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { isStorableText } from "./StorableText.ts"
 
 export const AuditTargetIdMaxLength = 256
 
@@ -6,7 +7,8 @@ export const AuditTargetIdMaxLength = 256
 export const AuditTargetId = Schema.String.pipe(
   Schema.check(
     Schema.isPattern(/\S/, { message: "must not be blank" }),
-    Schema.isMaxLength(AuditTargetIdMaxLength, { message: `must be at most ${AuditTargetIdMaxLength} characters` })
+    Schema.isMaxLength(AuditTargetIdMaxLength, { message: `must be at most ${AuditTargetIdMaxLength} characters` }),
+    isStorableText
   )
 )
 export type AuditTargetId = typeof AuditTargetId.Type

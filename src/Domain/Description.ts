@@ -1,11 +1,13 @@
 import { Effect, Schema } from "effect"
 import { Model } from "effect/schema"
+import { isStorableText } from "./StorableText.ts"
 
 export const DescriptionMaxLength = 1000
 
 const Description = Schema.String.pipe(
   Schema.check(
-    Schema.isMaxLength(DescriptionMaxLength, { message: `must be at most ${DescriptionMaxLength} characters` })
+    Schema.isMaxLength(DescriptionMaxLength, { message: `must be at most ${DescriptionMaxLength} characters` }),
+    isStorableText
   )
 )
 

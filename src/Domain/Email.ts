@@ -15,15 +15,20 @@ const NormalisedEmail = Schema.String.pipe(
   Schema.brand("Email")
 )
 
+// Only ASCII letters are lower-cased: Unicode lower-casing maps some other letters to ASCII (the Kelvin sign
+// "\u212A" to "k"), which would turn an address that is not valid into another, valid one.
+const lowerCaseAscii = (text: string) => text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase())
+
 /**
- * An e-mail address. Decoding trims and lower-cases before validating, so `" Ann@Example.COM "` decodes to
- * `"ann@example.com"`; `Email.make` validates only (the value must already be normalised).
+ * An e-mail address. Decoding trims and lower-cases (ASCII letters) before validating, so
+ * `" Ann@Example.COM "` decodes to `"ann@example.com"`; `Email.make` validates only (the value must already be
+ * normalised).
  */
 export const Email = Schema.String.pipe(
   Schema.decodeTo(
     NormalisedEmail,
     SchemaTransformation.transform({
-      decode: (input: string) => input.trim().toLowerCase(),
+      decode: (input: string) => lowerCaseAscii(input.trim()),
       encode: (email: string) => email
     })
   )

@@ -1,6 +1,7 @@
 import { type Effect, Schema } from "effect"
 import type { InvalidInput } from "./Errors.ts"
 import { decodeInput } from "./Input.ts"
+import { isStorableText } from "./StorableText.ts"
 
 export const PasswordHashMaxLength = 1024
 
@@ -9,7 +10,8 @@ export const PasswordHashMaxLength = 1024
 const PasswordHashText = Schema.String.pipe(
   Schema.check(
     Schema.isPattern(/\S/, { message: "must not be blank" }),
-    Schema.isMaxLength(PasswordHashMaxLength, { message: `must be at most ${PasswordHashMaxLength} characters` })
+    Schema.isMaxLength(PasswordHashMaxLength, { message: `must be at most ${PasswordHashMaxLength} characters` }),
+    isStorableText
   )
 )
 

@@ -5,6 +5,7 @@ import { auditContract } from "./AuditContract.ts"
 import { byNameContract } from "./ByNameContract.ts"
 import { changeAuditContract } from "./ChangeAuditContract.ts"
 import type { ContractServices } from "./Fixtures.ts"
+import { hostileInputContract } from "./HostileInputContract.ts"
 import { optionalInputContract } from "./OptionalInputContract.ts"
 import { permissionContract } from "./PermissionContract.ts"
 import { roleContract } from "./RoleContract.ts"
@@ -33,6 +34,7 @@ export const repositoryContract = (name: string, layerUnderTest: Layer.Layer<Con
     byNameContract(it)
     streamContract(it)
     optionalInputContract(it)
+    hostileInputContract(it)
     auditContract(it)
     changeAuditContract(it)
     transactionContract(it)

@@ -89,5 +89,8 @@ describe("InvalidInput from schema failures", () => {
     assert.strictEqual(formatFieldPath([]), "")
     assert.strictEqual(formatFieldPath(["a", 0, "b", 12]), "a[0].b[12]")
     assert.strictEqual(formatFieldPath([{ key: "x" }, { key: 1 }]), "x[1]")
+    assert.strictEqual(formatFieldPath(["metadata", "first name", "a\u0000"]), 'metadata["first name"]["a\\u0000"]')
+    assert.strictEqual(formatFieldPath(["metadata", "\uD800"]), 'metadata["\\ud800"]')
+    assert.strictEqual(formatFieldPath(["metadata", "k".repeat(1 << 20)]), `metadata["${"k".repeat(64)}…"]`)
   })
 })

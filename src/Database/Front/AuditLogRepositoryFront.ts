@@ -1,4 +1,4 @@
-import { Array as Arr, Effect } from "effect"
+import { Array as Arr, Effect, Stream } from "effect"
 import type { AuditLogId } from "../../Domain/index.ts"
 import { type AppendAuditLog, AuditLogRepository, type ListAuditLogs } from "../Repositories/AuditLogRepository.ts"
 import { auditRow } from "./AuditTrail.ts"
@@ -11,7 +11,8 @@ import {
   decodeAuditEntry,
   decodeListAuditLogs,
   lookupById,
-  lowerCaseId
+  lowerCaseId,
+  requestOrEmpty
 } from "./RepositoryInputs.ts"
 import { RepositoryStore } from "./RepositoryStore.ts"
 
@@ -33,11 +34,11 @@ export const makeAuditLogRepository: Effect.Effect<AuditLogRepository["Service"]
     })
 
     const findById = method("findById")(function* (id: AuditLogId) {
-      return yield* lookupById(auditLogIdRule, id, auditLogs.findById)
+      return yield* lookupById(auditLogIdRule, "id", id, auditLogs.findById)
     })
 
     const list = method("list")(function* (filter?: ListAuditLogs) {
-      const request = yield* decodeListAuditLogs(filter ?? {})
+      const request = yield* decodeListAuditLogs(requestOrEmpty(filter))
       const page = yield* listPage(
         request,
         auditCursor,
@@ -56,7 +57,9 @@ export const makeAuditLogRepository: Effect.Effect<AuditLogRepository["Service"]
       return { items: page.items.map(([log]) => log), nextCursor: page.nextCursor }
     })
 
-    const stream = (filter?: ListAuditLogs) => streamOf(list)(filter ?? {})
+    // Decoded once, before the first page: pages are then asked for with the checked copy only.
+    const stream = (filter?: ListAuditLogs) =>
+      Stream.unwrap(Effect.map(decodeListAuditLogs(requestOrEmpty(filter)), streamOf(list)))
 
     return AuditLogRepository.of({ append, appendMany, findById, list, stream })
   }

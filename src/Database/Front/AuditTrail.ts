@@ -63,15 +63,16 @@ export const makeAuditTrail = (store: RepositoryStore["Service"]) => {
 
   /**
    * Deletes the row `id` names with `remove` and records `eventOf` the deleted row, in one transaction. A
-   * malformed id (checked before the store is asked) or no such row fails with the rule's NotFound.
+   * malformed id (checked before the store is asked) or no such row fails with the rule's NotFound, an id
+   * that is not even a string with `InvalidInput`.
    */
   const auditedDelete = <Id extends string, NotFound, A, E, R>(
     rule: IdRule<Id, NotFound>,
-    id: string,
+    id: unknown,
     remove: (id: Id) => Effect.Effect<Option.Option<A>, E, R>,
     eventOf: (deleted: A) => AuditEvent
   ) =>
-    Effect.flatMap(checkId(rule, id), (validId) =>
+    Effect.flatMap(checkId(rule, "id", id), (validId) =>
       audited(orNotFound(rule, validId, remove(validId)), (deleted) => [eventOf(deleted)])
     )
 

@@ -48,7 +48,7 @@ export const makeNamedRowMethods = <
   })
 
   const findById = method("findById")(function* (id: Id) {
-    return yield* lookupById(spec.idRule, id, rows.findById)
+    return yield* lookupById(spec.idRule, "id", id, rows.findById)
   })
 
   const findByName = method("findByName")(function* (name: string) {

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import { PermissionNameTaken, PermissionNotFound } from "../../Domain/index.ts"
 import {
   type CreatePermission,
@@ -15,7 +15,8 @@ import {
   decodePermissionName,
   newPermissionRow,
   permissionCursor,
-  permissionIdRule
+  permissionIdRule,
+  requestOrEmpty
 } from "./RepositoryInputs.ts"
 import { RepositoryStore } from "./RepositoryStore.ts"
 
@@ -39,7 +40,7 @@ export const makePermissionRepository: Effect.Effect<PermissionRepository["Servi
     })
 
     const list = method("list")(function* (request?: ListPermissions) {
-      const valid = yield* decodeListPermissions(request ?? {})
+      const valid = yield* decodeListPermissions(requestOrEmpty(request))
       return yield* listPage(
         valid,
         permissionCursor,
@@ -48,7 +49,9 @@ export const makePermissionRepository: Effect.Effect<PermissionRepository["Servi
       )
     })
 
-    const stream = (request?: ListPermissions) => streamOf(list)(request ?? {})
+    // Decoded once, before the first page: pages are then asked for with the checked copy only.
+    const stream = (request?: ListPermissions) =>
+      Stream.unwrap(Effect.map(decodeListPermissions(requestOrEmpty(request)), streamOf(list)))
 
     return PermissionRepository.of({ ...named, list, stream })
   })

@@ -1,9 +1,8 @@
-import { DateTime, Effect, Option, Redacted, Schema } from "effect"
+import { DateTime, Effect, Option, Redacted, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import {
   AuditAction,
   AuditLogId,
   AuditLogNotFound,
-  AuditMetadata,
   AuditTargetId,
   decodeInput,
   Email,
@@ -17,6 +16,7 @@ import {
   PermissionDescription,
   PermissionId,
   PermissionName,
+  PermissionNameMaxLength,
   PermissionNotFound,
   Role,
   RoleDescription,
@@ -29,6 +29,7 @@ import {
 import { optionalInput } from "../../Domain/OptionalInput.ts"
 import type { CreatePermission } from "../Repositories/PermissionRepository.ts"
 import type { CreateRole } from "../Repositories/RoleRepository.ts"
+import { AuditMetadataInput } from "./JsonInput.ts"
 
 // The input rules of the repository contracts, applied by the fronts before any store is asked, so that the
 // PostgreSQL and the in-memory stores get exactly the same arguments and read each other's cursors.
@@ -57,12 +58,22 @@ export interface IdRule<Id extends string, NotFound> {
   readonly notFound: (id: string) => NotFound
 }
 
-/** The id argument checked by `rule`: a malformed one fails with the rule's NotFound, reporting it as given. */
+/** An id argument of a method (`field` is its name), which must be a string, whatever string it is. */
+export const idArgument = (field: string, id: unknown): Effect.Effect<string, InvalidInput> =>
+  typeof id === "string" ? Effect.succeed(id) : Effect.fail(InvalidInput.fromRule(field, "must be a string"))
+
+/**
+ * The id argument `field` checked by `rule`: anything but a string fails with `InvalidInput`; a string that is
+ * not an id of the rule's kind fails with the rule's NotFound, reporting it as given.
+ */
 export const checkId = <Id extends string, NotFound>(
   rule: IdRule<Id, NotFound>,
-  id: string
-): Effect.Effect<Id, NotFound> =>
-  Option.match(rule.validId(id), { onNone: () => Effect.fail(rule.notFound(id)), onSome: Effect.succeed })
+  field: string,
+  id: unknown
+): Effect.Effect<Id, NotFound | InvalidInput> =>
+  Effect.flatMap(idArgument(field, id), (text) =>
+    Option.match(rule.validId(text), { onNone: () => Effect.fail(rule.notFound(text)), onSome: Effect.succeed })
+  )
 
 /** The row `lookup` found for the (checked) `id`, or the rule's NotFound. */
 export const orNotFound = <Id extends string, NotFound, A, E, R>(
@@ -72,30 +83,54 @@ export const orNotFound = <Id extends string, NotFound, A, E, R>(
 ): Effect.Effect<A, E | NotFound, R> =>
   Effect.flatMap(lookup, Option.match({ onNone: () => Effect.fail(rule.notFound(id)), onSome: Effect.succeed }))
 
-/** What `lookup` finds for the id argument; a malformed id (the store is not asked) or `None` fails with NotFound. */
+/**
+ * What `lookup` finds for the id argument `field`; a malformed id (the store is not asked) or `None` fails with
+ * NotFound, anything but a string with `InvalidInput`.
+ */
 export const lookupById = <Id extends string, NotFound, A, E, R>(
   rule: IdRule<Id, NotFound>,
-  id: string,
+  field: string,
+  id: unknown,
   lookup: (id: Id) => Effect.Effect<Option.Option<A>, E, R>
-): Effect.Effect<A, E | NotFound, R> =>
-  Effect.flatMap(checkId(rule, id), (validId) => orNotFound(rule, validId, lookup(validId)))
+): Effect.Effect<A, E | NotFound | InvalidInput, R> =>
+  Effect.flatMap(checkId(rule, field, id), (validId) => orNotFound(rule, validId, lookup(validId)))
+
+/** An optional request argument: absent (`undefined`) is the empty request; anything else is decoded as given. */
+export const requestOrEmpty = (request: unknown): unknown => (request === undefined ? {} : request)
 
 /** The fields of a `ListRequest` (limit 1..500, default 50; optional cursor), to extend with filters. */
 const pageFields = PageRequest.fields
 
 export const decodePageRequest = decodeInput(Schema.Struct(pageFields), "request")
 
-/** `Redacted` text checked by `decode`; anything else is rejected without being described. */
-export const redactedText = <A>(
-  field: string,
-  value: unknown,
-  decode: (text: string) => Effect.Effect<A, InvalidInput>
-): Effect.Effect<A, InvalidInput> => {
-  const text = Redacted.isRedacted(value) ? Redacted.value(value) : undefined
-  return typeof text === "string"
-    ? decode(text)
-    : Effect.fail(InvalidInput.fromRule(field, "must be a Redacted string"))
+/** The text of a `Redacted` string, read once; `undefined` for anything else (a forged Redacted included). */
+const redactedTextOf = (value: unknown): string | undefined => {
+  try {
+    const text = Redacted.isRedacted(value) ? Redacted.value(value) : undefined
+    return typeof text === "string" ? text : undefined
+  } catch {
+    return undefined
+  }
 }
+
+/**
+ * A password hash as the caller gives it: a `Redacted` string, checked as a `PasswordHash`. Anything else is
+ * rejected without being described.
+ */
+export const PasswordHashInput = Schema.Unknown.pipe(
+  Schema.decodeTo(
+    PasswordHash,
+    SchemaTransformation.transformEffect({
+      decode: (value: unknown) => {
+        const text = redactedTextOf(value)
+        return text === undefined
+          ? Effect.fail(new SchemaIssue.InvalidValue({ message: "must be a Redacted string" }))
+          : Effect.succeed(text)
+      },
+      encode: (text: string) => Effect.succeed<unknown>(Redacted.make(text))
+    })
+  )
+)
 
 // Not found by id: a malformed id names nothing, and the error still reports what the caller asked for.
 const idRule = <Id extends string, NotFound>(
@@ -109,11 +144,18 @@ export const roleIdRule = idRule(RoleId, (id) => new RoleNotFound({ id }, unchec
 export const permissionIdRule = idRule(PermissionId, (id) => new PermissionNotFound({ id }, unchecked))
 export const auditLogIdRule = idRule(AuditLogId, (id) => new AuditLogNotFound({ id }, unchecked))
 
-// UserRepository. The password hash is checked apart, with `redactedText`, so it is never described.
+// UserRepository
 
-export const decodeCreateUser = decodeInput(Schema.Struct({ email: Email, verified: optionalInput(Schema.Boolean) }))
+export const decodeCreateUser = decodeInput(
+  Schema.Struct({ email: Email, passwordHash: PasswordHashInput, verified: optionalInput(Schema.Boolean) })
+)
 export const decodeUpdateUser = decodeInput(
-  Schema.Struct({ email: optionalInput(Email), verified: optionalInput(Schema.Boolean) })
+  Schema.Struct({
+    email: optionalInput(Email),
+    passwordHash: optionalInput(PasswordHashInput),
+    verified: optionalInput(Schema.Boolean)
+  }),
+  "patch"
 )
 export const decodeEmail = decodeInput(Email, "email")
 /** The permission argument of `hasPermission`. */
@@ -141,10 +183,22 @@ export type RolePatchFields = typeof RolePatch.Type
 const roleFields = { name: RoleName, description: optionalInput(RoleDescription) }
 const decodeCreateRole = decodeInput(Schema.Struct(roleFields))
 export const decodeRolePatch = decodeInput(
-  Schema.Struct({ name: optionalInput(RoleName), description: optionalInput(RoleDescription) })
+  Schema.Struct({ name: optionalInput(RoleName), description: optionalInput(RoleDescription) }),
+  "patch"
 )
+
+/** Upper bound of the permission names of one `ensureWithPermissions` call. */
+export const EnsuredPermissionsMax = 1000
+
 export const decodeEnsureRoleWithPermissions = decodeInput(
-  Schema.Struct({ ...roleFields, permissions: Schema.Array(PermissionName) })
+  Schema.Struct({
+    ...roleFields,
+    permissions: Schema.Array(PermissionName).pipe(
+      Schema.check(
+        Schema.isMaxLength(EnsuredPermissionsMax, { message: `must have at most ${EnsuredPermissionsMax} names` })
+      )
+    )
+  })
 )
 
 /** A new role row, with a fresh id. */
@@ -168,6 +222,9 @@ export const roleCursor = makeCursorCodec(Schema.Tuple([RoleName]))
 /** The first segment of a permission name, with the same rule as in PermissionName. */
 export const PermissionModule = Schema.String.pipe(
   Schema.check(
+    Schema.isMaxLength(PermissionNameMaxLength, {
+      message: `must be at most ${PermissionNameMaxLength} characters`
+    }),
     Schema.isPattern(/^[a-z][a-z0-9_]*$/, {
       message: "must be a lowercase letter followed by lowercase letters, digits or '_'"
     })
@@ -208,21 +265,42 @@ export const permissionCursor = makeCursorCodec(Schema.Tuple([PermissionName]))
 export const AuditEntry = Schema.Struct({
   action: AuditAction,
   targetId: optionalInput(AuditTargetId),
-  metadata: optionalInput(AuditMetadata),
+  metadata: optionalInput(AuditMetadataInput),
   actorId: optionalInput(Schema.NullOr(UserId))
 })
-export const decodeAuditEntry = decodeInput(AuditEntry)
-export const decodeAuditEntries = decodeInput(Schema.Struct({ entries: Schema.Array(AuditEntry) }))
+export const decodeAuditEntry = decodeInput(AuditEntry, "entry")
+export const decodeAuditEntries = decodeInput(Schema.Struct({ entries: Schema.Array(AuditEntry) }), "entries")
 
-const AnyDateTime = Schema.declare(DateTime.isDateTime, { message: "must be a DateTime" })
+// The instants both PostgreSQL's timestamptz (from 4714-11-24 00:00:00 UTC BC) and JavaScript's Date (up to
+// 275760-09-13) can hold, in milliseconds since the epoch: a bound outside them would fail in the database.
+const postgresMinEpochMillis = -210_866_803_200_000
+const dateMaxEpochMillis = 8_640_000_000_000_000
+const timeBoundRule = "must be a DateTime between 4714-11-24 BC and 275760-09-13 AD"
+
+/** A time bound of a listing: a DateTime within the common range, read once into a fresh UTC DateTime. */
+const TimeBound = Schema.Unknown.pipe(
+  Schema.decodeTo(
+    Schema.DateTimeUtc,
+    SchemaTransformation.transformEffect({
+      decode: (value: unknown) => {
+        const millis = DateTime.isDateTime(value) ? DateTime.toEpochMillis(value) : undefined
+        return typeof millis === "number" && millis >= postgresMinEpochMillis && millis <= dateMaxEpochMillis
+          ? Effect.succeed(DateTime.makeUnsafe(millis))
+          : Effect.fail(new SchemaIssue.InvalidValue({ message: timeBoundRule }))
+      },
+      encode: (bound: DateTime.Utc) => Effect.succeed<unknown>(bound)
+    })
+  )
+)
+
 export const decodeListAuditLogs = decodeInput(
   Schema.Struct({
     ...pageFields,
     actorId: optionalInput(UserId),
     targetId: optionalInput(AuditTargetId),
     action: optionalInput(AuditAction),
-    from: optionalInput(AnyDateTime),
-    to: optionalInput(AnyDateTime)
+    from: optionalInput(TimeBound),
+    to: optionalInput(TimeBound)
   }),
   "request"
 )
@@ -230,4 +308,17 @@ export const decodeListAuditLogs = decodeInput(
 // PostgreSQL keeps microseconds and a JS Date only milliseconds, so the cursor carries the exact timestamp
 // as microseconds since the epoch (text: it exceeds 2^53 only in the year 2255, but text is exact anyway).
 export const EpochMicroseconds = Schema.String.pipe(Schema.check(Schema.isPattern(/^-?\d{1,19}$/)))
-export const auditCursor = makeCursorCodec(Schema.Tuple([EpochMicroseconds, AuditLogId]))
+
+// A cursor's timestamp is one a row can have: within the same common range, in microseconds. Checked before
+// the cursor reaches SQL, where a forged one would overflow bigint, interval or timestamptz.
+const postgresMinEpochMicros = BigInt(postgresMinEpochMillis) * 1000n
+const dateMaxEpochMicros = BigInt(dateMaxEpochMillis) * 1000n
+const CursorEpochMicroseconds = EpochMicroseconds.pipe(
+  Schema.check(
+    Schema.makeFilter((text: string) => {
+      const micros = BigInt(text)
+      return micros >= postgresMinEpochMicros && micros <= dateMaxEpochMicros
+    })
+  )
+)
+export const auditCursor = makeCursorCodec(Schema.Tuple([CursorEpochMicroseconds, AuditLogId]))

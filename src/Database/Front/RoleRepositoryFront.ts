@@ -1,4 +1,4 @@
-import { Array as Arr, Effect, Option } from "effect"
+import { Array as Arr, Effect, Option, Stream } from "effect"
 import {
   type PermissionId,
   PermissionNotFound,
@@ -38,6 +38,7 @@ import {
   orNotFound,
   permissionIdRule,
   permissionRow,
+  requestOrEmpty,
   roleCursor,
   roleIdRule,
   roleRow
@@ -72,18 +73,20 @@ export const makeRoleRepository: Effect.Effect<RoleRepository["Service"], never,
 
     const list = method("list")(function* (request?: ListRequest) {
       return yield* listPage(
-        yield* decodePageRequest(request ?? {}),
+        yield* decodePageRequest(requestOrEmpty(request)),
         roleCursor,
         ({ after, limit }) => roles.list({ after: after?.[0], limit }),
         (role) => [role.name] as const
       )
     })
 
-    const stream = (request?: ListRequest) => streamOf(list)(request ?? {})
+    // Decoded once, before the first page: pages are then asked for with the checked copy only.
+    const stream = (request?: ListRequest) =>
+      Stream.unwrap(Effect.map(decodePageRequest(requestOrEmpty(request)), streamOf(list)))
 
     const update = method("update")(function* (id: RoleId, patch: UpdateRole) {
       const changes = yield* decodeRolePatch(patch)
-      const roleId = yield* checkId(roleIdRule, id)
+      const roleId = yield* checkId(roleIdRule, "id", id)
       // An empty patch changes nothing: it returns the current row.
       if (Object.keys(changes).length === 0) return yield* named.findById(roleId)
       const { after } = yield* audit
@@ -122,8 +125,8 @@ export const makeRoleRepository: Effect.Effect<RoleRepository["Service"], never,
     })
 
     const grant = method("grant")(function* (roleId: RoleId, permissionId: PermissionId) {
-      const role = yield* checkId(roleIdRule, roleId)
-      const permission = yield* checkId(permissionIdRule, permissionId)
+      const role = yield* checkId(roleIdRule, "roleId", roleId)
+      const permission = yield* checkId(permissionIdRule, "permissionId", permissionId)
       yield* grants.add({ id: role }, { id: permission })
     })
 
@@ -134,13 +137,13 @@ export const makeRoleRepository: Effect.Effect<RoleRepository["Service"], never,
     })
 
     const revoke = method("revoke")(function* (roleId: RoleId, permissionId: PermissionId) {
-      const role = yield* checkId(roleIdRule, roleId)
-      const permission = yield* checkId(permissionIdRule, permissionId)
+      const role = yield* checkId(roleIdRule, "roleId", roleId)
+      const permission = yield* checkId(permissionIdRule, "permissionId", permissionId)
       yield* grants.remove({ id: role }, { id: permission })
     })
 
     const permissionsOf = method("permissionsOf")(function* (id: RoleId) {
-      return yield* lookupById(roleIdRule, id, roles.permissionsOf)
+      return yield* lookupById(roleIdRule, "roleId", id, roles.permissionsOf)
     })
 
     return RoleRepository.of({

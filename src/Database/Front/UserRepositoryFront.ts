@@ -1,9 +1,8 @@
-import { Effect, Option } from "effect"
+import { Effect, Option, Stream } from "effect"
 import {
   EmailAlreadyTaken,
   newUserId,
   type PermissionName,
-  passwordHashFromText,
   type RoleId,
   RoleNotFound,
   User,
@@ -23,10 +22,11 @@ import {
   decodePermissionToCheck,
   decodeRoleNameArgument,
   decodeUpdateUser,
+  idArgument,
   lookupById,
   lowerCaseId,
   orNotFound,
-  redactedText,
+  requestOrEmpty,
   roleIdRule,
   userCursor,
   userIdRule
@@ -48,8 +48,7 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
     })
 
     const create = method("create")(function* (input: CreateUser) {
-      const { email, verified } = yield* decodeCreateUser(input)
-      const passwordHash = yield* redactedText("passwordHash", input?.passwordHash, passwordHashFromText)
+      const { email, passwordHash, verified } = yield* decodeCreateUser(input)
       const row = User.insert.make({ id: yield* newUserId, email, passwordHash, verified: verified ?? false })
       return yield* audit
         .audited(users.insert(row), (user) => [userCreatedEvent(user)])
@@ -57,7 +56,7 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
     })
 
     const findById = method("findById")(function* (id: UserId) {
-      return yield* lookupById(userIdRule, id, users.findById)
+      return yield* lookupById(userIdRule, "id", id, users.findById)
     })
 
     const findByEmail = method("findByEmail")(function* (email: string) {
@@ -69,23 +68,20 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
 
     const list = method("list")(function* (request?: ListRequest) {
       return yield* listPage(
-        yield* decodePageRequest(request ?? {}),
+        yield* decodePageRequest(requestOrEmpty(request)),
         userCursor,
         ({ after, limit }) => users.list({ after: after && lowerCaseId(after[0]), limit }),
         (user) => [user.id] as const
       )
     })
 
-    const stream = (request?: ListRequest) => streamOf(list)(request ?? {})
+    // Decoded once, before the first page: pages are then asked for with the checked copy only.
+    const stream = (request?: ListRequest) =>
+      Stream.unwrap(Effect.map(decodePageRequest(requestOrEmpty(request)), streamOf(list)))
 
     const update = method("update")(function* (id: UserId, patch: UpdateUser) {
-      const fields = yield* decodeUpdateUser(patch)
-      const passwordHash =
-        patch?.passwordHash === undefined
-          ? undefined
-          : yield* redactedText("passwordHash", patch.passwordHash, passwordHashFromText)
-      const userId = yield* checkId(userIdRule, id)
-      const changes = { ...fields, ...(passwordHash === undefined ? {} : { passwordHash }) }
+      const changes = yield* decodeUpdateUser(patch)
+      const userId = yield* checkId(userIdRule, "id", id)
       // An empty patch changes nothing (and must not touch updated_at): it returns the current row.
       if (Object.keys(changes).length === 0) return yield* findById(userId)
       const { after } = yield* audit
@@ -99,41 +95,41 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
     })
 
     const assignRole = method("assignRole")(function* (userId: UserId, roleId: RoleId) {
-      const user = yield* checkId(userIdRule, userId)
-      const role = yield* checkId(roleIdRule, roleId)
+      const user = yield* checkId(userIdRule, "userId", userId)
+      const role = yield* checkId(roleIdRule, "roleId", roleId)
       yield* roleLinks.add({ id: user }, { id: role })
     })
 
     const assignRoleByName = method("assignRoleByName")(function* (userId: UserId, roleName: string) {
-      const user = yield* checkId(userIdRule, userId)
+      const user = yield* checkId(userIdRule, "userId", userId)
       const role = yield* decodeRoleNameArgument(roleName)
       yield* roleLinks.add({ id: user }, { key: role })
     })
 
     const removeRole = method("removeRole")(function* (userId: UserId, roleId: RoleId) {
-      const user = yield* checkId(userIdRule, userId)
-      const role = yield* checkId(roleIdRule, roleId)
+      const user = yield* checkId(userIdRule, "userId", userId)
+      const role = yield* checkId(roleIdRule, "roleId", roleId)
       yield* roleLinks.remove({ id: user }, { id: role })
     })
 
     const rolesOf = method("rolesOf")(function* (id: UserId) {
-      return yield* lookupById(userIdRule, id, users.rolesOf)
+      return yield* lookupById(userIdRule, "userId", id, users.rolesOf)
     })
 
     const permissionsOf = method("permissionsOf")(function* (id: UserId) {
-      return yield* lookupById(userIdRule, id, users.permissionsOf)
+      return yield* lookupById(userIdRule, "userId", id, users.permissionsOf)
     })
 
     const hasPermission = method("hasPermission")(function* (id: UserId, permission: PermissionName | string) {
       const name = yield* decodePermissionToCheck(permission)
-      const userId = userIdRule.validId(id)
+      const userId = userIdRule.validId(yield* idArgument("userId", id))
       // An unknown user holds nothing, and a malformed id cannot name one.
       if (Option.isNone(userId)) return false
       return yield* users.hasPermission(userId.value, name)
     })
 
     const findWithAccess = method("findWithAccess")(function* (id: UserId) {
-      return yield* lookupById(userIdRule, id, users.findWithAccess)
+      return yield* lookupById(userIdRule, "userId", id, users.findWithAccess)
     })
 
     return UserRepository.of({

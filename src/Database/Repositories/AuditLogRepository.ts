@@ -14,7 +14,10 @@ export interface AppendAuditLog {
   /** Dotted lower-case, e.g. `user.created`. */
   readonly action: string
   readonly targetId?: string | undefined
-  /** A JSON object of at most 16 KiB. */
+  /**
+   * A JSON object of at most 16 KiB, nested at most 32 levels; its keys and strings must be valid Unicode
+   * without NUL (PostgreSQL would not store them as given).
+   */
   readonly metadata?: Readonly<Record<string, unknown>> | undefined
   /** Defaults (when absent or undefined) to the `CurrentActor` of the calling fiber (none: the system). */
   readonly actorId?: UserId | null | undefined
@@ -25,9 +28,9 @@ export interface ListAuditLogs extends ListRequest {
   readonly targetId?: string | undefined
   /** E.g. one of `AuditActions`; decode what the repositories record with `decodeAuditEvent`. */
   readonly action?: string | undefined
-  /** Inclusive lower bound of `timestamp`. */
+  /** Inclusive lower bound of `timestamp`; no earlier than 4714-11-24 BC, PostgreSQL's first timestamp. */
   readonly from?: DateTime.DateTime | undefined
-  /** Exclusive upper bound of `timestamp`. */
+  /** Exclusive upper bound of `timestamp`; no earlier than 4714-11-24 BC, PostgreSQL's first timestamp. */
   readonly to?: DateTime.DateTime | undefined
 }
 
@@ -40,7 +43,10 @@ export class AuditLogRepository extends Context.Service<
     readonly appendMany: (
       entries: ReadonlyArray<AppendAuditLog>
     ) => Effect.Effect<ReadonlyArray<AuditLog>, InvalidInput | DatabaseUnavailable>
-    readonly findById: (id: AuditLogId) => Effect.Effect<AuditLog, AuditLogNotFound | DatabaseUnavailable>
+    /** An id that is a string but no audit log id names nothing; one that is not a string is `InvalidInput`. */
+    readonly findById: (
+      id: AuditLogId
+    ) => Effect.Effect<AuditLog, AuditLogNotFound | InvalidInput | DatabaseUnavailable>
     /** Newest first, keyset-paginated, filtered by actor, target, action and time range. */
     readonly list: (filter?: ListAuditLogs) => Effect.Effect<Page<AuditLog>, InvalidInput | DatabaseUnavailable>
     /** Every record `filter` selects, in `list` order, fetched one page at a time as the stream is consumed. */

@@ -21,7 +21,10 @@ export interface ListPermissions extends ListRequest {
   readonly module?: string | undefined
 }
 
-/** Permissions, named `module.resource.action`. */
+/**
+ * Permissions, named `module.resource.action`. An id argument that is a string but no permission id names
+ * nothing (`PermissionNotFound`); one that is not a string at all is `InvalidInput`.
+ */
 export class PermissionRepository extends Context.Service<
   PermissionRepository,
   {
@@ -34,7 +37,9 @@ export class PermissionRepository extends Context.Service<
      * existing one is returned unchanged.
      */
     readonly ensure: (input: CreatePermission) => Effect.Effect<Permission, InvalidInput | DatabaseUnavailable>
-    readonly findById: (id: PermissionId) => Effect.Effect<Permission, PermissionNotFound | DatabaseUnavailable>
+    readonly findById: (
+      id: PermissionId
+    ) => Effect.Effect<Permission, PermissionNotFound | InvalidInput | DatabaseUnavailable>
     readonly findByName: (
       name: string
     ) => Effect.Effect<Permission, PermissionNotFound | InvalidInput | DatabaseUnavailable>
@@ -43,6 +48,6 @@ export class PermissionRepository extends Context.Service<
     /** Every permission (of `module`, if given), in `list` order, fetched one page at a time as the stream is consumed. */
     readonly stream: (request?: ListPermissions) => Stream.Stream<Permission, InvalidInput | DatabaseUnavailable>
     /** Audited (`permission.deleted`); its role grants go with it. */
-    readonly delete: (id: PermissionId) => Effect.Effect<void, PermissionNotFound | DatabaseUnavailable>
+    readonly delete: (id: PermissionId) => Effect.Effect<void, PermissionNotFound | InvalidInput | DatabaseUnavailable>
   }
 >()("platform-kernel/Database/PermissionRepository") {}

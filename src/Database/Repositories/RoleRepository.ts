@@ -26,11 +26,14 @@ export interface UpdateRole {
 
 /** A role and the permissions it must have, e.g. a baseline role of the configuration. */
 export interface EnsureRoleWithPermissions extends CreateRole {
-  /** Permission names, `module.resource.action`. */
+  /** Permission names, `module.resource.action`; at most 1000. */
   readonly permissions: ReadonlyArray<string>
 }
 
-/** Roles and the permissions granted to them. */
+/**
+ * Roles and the permissions granted to them. An id argument that is a string but no id of its kind names
+ * nothing (`RoleNotFound`, `PermissionNotFound`); one that is not a string at all is `InvalidInput`.
+ */
 export class RoleRepository extends Context.Service<
   RoleRepository,
   {
@@ -50,7 +53,7 @@ export class RoleRepository extends Context.Service<
     readonly ensureWithPermissions: (
       input: EnsureRoleWithPermissions
     ) => Effect.Effect<RoleWithPermissions, InvalidInput | DatabaseUnavailable>
-    readonly findById: (id: RoleId) => Effect.Effect<Role, RoleNotFound | DatabaseUnavailable>
+    readonly findById: (id: RoleId) => Effect.Effect<Role, RoleNotFound | InvalidInput | DatabaseUnavailable>
     readonly findByName: (name: string) => Effect.Effect<Role, RoleNotFound | InvalidInput | DatabaseUnavailable>
     /** By name, keyset-paginated. */
     readonly list: (request?: ListRequest) => Effect.Effect<Page<Role>, InvalidInput | DatabaseUnavailable>
@@ -65,12 +68,12 @@ export class RoleRepository extends Context.Service<
       patch: UpdateRole
     ) => Effect.Effect<Role, RoleNotFound | InvalidInput | RoleNameTaken | DatabaseUnavailable>
     /** Audited (`role.deleted`); its user and permission links go with it. */
-    readonly delete: (id: RoleId) => Effect.Effect<void, RoleNotFound | DatabaseUnavailable>
+    readonly delete: (id: RoleId) => Effect.Effect<void, RoleNotFound | InvalidInput | DatabaseUnavailable>
     /** Idempotent; audited (`role.permission_granted`) only when the grant is new. */
     readonly grant: (
       roleId: RoleId,
       permissionId: PermissionId
-    ) => Effect.Effect<void, RoleNotFound | PermissionNotFound | DatabaseUnavailable>
+    ) => Effect.Effect<void, RoleNotFound | PermissionNotFound | InvalidInput | DatabaseUnavailable>
     /**
      * `grant` by names: `RoleNotFound` or `PermissionNotFound` names the name, `InvalidInput` is on
      * `roleName` or `permissionName`.
@@ -83,10 +86,10 @@ export class RoleRepository extends Context.Service<
     readonly revoke: (
       roleId: RoleId,
       permissionId: PermissionId
-    ) => Effect.Effect<void, RoleNotFound | PermissionNotFound | DatabaseUnavailable>
+    ) => Effect.Effect<void, RoleNotFound | PermissionNotFound | InvalidInput | DatabaseUnavailable>
     /** By permission name. */
     readonly permissionsOf: (
       roleId: RoleId
-    ) => Effect.Effect<ReadonlyArray<Permission>, RoleNotFound | DatabaseUnavailable>
+    ) => Effect.Effect<ReadonlyArray<Permission>, RoleNotFound | InvalidInput | DatabaseUnavailable>
   }
 >()("platform-kernel/Database/RoleRepository") {}

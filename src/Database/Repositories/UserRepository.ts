@@ -16,7 +16,7 @@ import type {
 } from "../../Domain/index.ts"
 
 export interface CreateUser {
-  /** Trimmed and lower-cased before it is stored. */
+  /** Trimmed and lower-cased (ASCII letters) before it is stored. */
   readonly email: string
   /** A hash made by the caller; this layer stores it and never hashes. */
   readonly passwordHash: Redacted.Redacted<string>
@@ -40,14 +40,17 @@ export interface ListRequest {
   readonly cursor?: string | undefined
 }
 
-/** Users, their roles, and what those roles permit. */
+/**
+ * Users, their roles, and what those roles permit. An id argument that is a string but no id of its kind
+ * names nothing (`UserNotFound`, `RoleNotFound`); one that is not a string at all is `InvalidInput`.
+ */
 export class UserRepository extends Context.Service<
   UserRepository,
   {
     /** Audited (`user.created`). */
     readonly create: (input: CreateUser) => Effect.Effect<User, InvalidInput | EmailAlreadyTaken | DatabaseUnavailable>
     /** Concurrent calls are batched into one query. */
-    readonly findById: (id: UserId) => Effect.Effect<User, UserNotFound | DatabaseUnavailable>
+    readonly findById: (id: UserId) => Effect.Effect<User, UserNotFound | InvalidInput | DatabaseUnavailable>
     /** Case-insensitive. */
     readonly findByEmail: (email: string) => Effect.Effect<User, UserNotFound | InvalidInput | DatabaseUnavailable>
     /** Oldest first (ids are time-ordered), keyset-paginated. */
@@ -63,12 +66,12 @@ export class UserRepository extends Context.Service<
       patch: UpdateUser
     ) => Effect.Effect<User, UserNotFound | InvalidInput | EmailAlreadyTaken | DatabaseUnavailable>
     /** Audited (`user.deleted`); the user's role links go with it. */
-    readonly delete: (id: UserId) => Effect.Effect<void, UserNotFound | DatabaseUnavailable>
+    readonly delete: (id: UserId) => Effect.Effect<void, UserNotFound | InvalidInput | DatabaseUnavailable>
     /** Idempotent; audited (`user.role_assigned`) only when the link is new. */
     readonly assignRole: (
       userId: UserId,
       roleId: RoleId
-    ) => Effect.Effect<void, UserNotFound | RoleNotFound | DatabaseUnavailable>
+    ) => Effect.Effect<void, UserNotFound | RoleNotFound | InvalidInput | DatabaseUnavailable>
     /** `assignRole` by the role's name: `RoleNotFound` names the name, `InvalidInput` is on `roleName`. */
     readonly assignRoleByName: (
       userId: UserId,
@@ -78,19 +81,23 @@ export class UserRepository extends Context.Service<
     readonly removeRole: (
       userId: UserId,
       roleId: RoleId
-    ) => Effect.Effect<void, UserNotFound | RoleNotFound | DatabaseUnavailable>
+    ) => Effect.Effect<void, UserNotFound | RoleNotFound | InvalidInput | DatabaseUnavailable>
     /** By role name. */
-    readonly rolesOf: (userId: UserId) => Effect.Effect<ReadonlyArray<Role>, UserNotFound | DatabaseUnavailable>
+    readonly rolesOf: (
+      userId: UserId
+    ) => Effect.Effect<ReadonlyArray<Role>, UserNotFound | InvalidInput | DatabaseUnavailable>
     /** Distinct, by permission name. */
     readonly permissionsOf: (
       userId: UserId
-    ) => Effect.Effect<ReadonlyArray<Permission>, UserNotFound | DatabaseUnavailable>
+    ) => Effect.Effect<ReadonlyArray<Permission>, UserNotFound | InvalidInput | DatabaseUnavailable>
     /** One indexed query; false for an unknown user. */
     readonly hasPermission: (
       userId: UserId,
       permission: PermissionName | string
     ) => Effect.Effect<boolean, InvalidInput | DatabaseUnavailable>
     /** The user with its roles and their permissions, in one round trip. */
-    readonly findWithAccess: (userId: UserId) => Effect.Effect<UserWithAccess, UserNotFound | DatabaseUnavailable>
+    readonly findWithAccess: (
+      userId: UserId
+    ) => Effect.Effect<UserWithAccess, UserNotFound | InvalidInput | DatabaseUnavailable>
   }
 >()("platform-kernel/Database/UserRepository") {}
