@@ -9,10 +9,12 @@ export const CurrentActor = Context.Reference<Option.Option<UserId>>("platform-k
   defaultValue: () => Option.none()
 })
 
+/** Runs `effect` as the user `actor`: its audit records name that user. */
 export const withActor =
   (actor: UserId) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.provideService(effect, CurrentActor, Option.some(actor))
 
+/** Runs `effect` as the system (no user): its audit records have no actor. */
 export const asSystem = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.provideService(effect, CurrentActor, Option.none())

@@ -2,7 +2,10 @@ import { Schema } from "effect"
 
 export const AuditActionMaxLength = 128
 
-// Same rule as the audit_logs_action_check constraint in SQL, e.g. "user.created" or "role.permission_granted".
+/**
+ * An audit action name, e.g. `user.created` (see `AuditActions`) or a service's own `module.event`; the same
+ * rule as the audit_logs_action_check constraint in SQL.
+ */
 export const AuditAction = Schema.String.pipe(
   Schema.check(
     Schema.isMaxLength(AuditActionMaxLength, { message: `must be at most ${AuditActionMaxLength} characters` }),

@@ -11,9 +11,11 @@ const Description = Schema.String.pipe(
   )
 )
 
+/** A role's description: free text, possibly empty, of bounded length. */
 export const RoleDescription = Description
 export type RoleDescription = typeof RoleDescription.Type
 
+/** A permission's description: free text, possibly empty, of bounded length. */
 export const PermissionDescription = Description
 export type PermissionDescription = typeof PermissionDescription.Type
 

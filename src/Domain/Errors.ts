@@ -4,6 +4,7 @@ import { AuditLogId, PermissionId, RoleId, UserId } from "./Ids.ts"
 // Emails, names and ids are carried as plain strings: an error must be constructible from whatever the
 // caller looked up, even input that never passed validation.
 
+/** No user has this id (or e-mail). */
 export class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFound", {
   id: Schema.optionalKey(UserId),
   email: Schema.optionalKey(Schema.String)
@@ -15,6 +16,7 @@ export class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFou
   }
 }
 
+/** No role has this id (or name). */
 export class RoleNotFound extends Schema.TaggedError<RoleNotFound>()("RoleNotFound", {
   id: Schema.optionalKey(RoleId),
   name: Schema.optionalKey(Schema.String)
@@ -26,6 +28,7 @@ export class RoleNotFound extends Schema.TaggedError<RoleNotFound>()("RoleNotFou
   }
 }
 
+/** No permission has this id (or name). */
 export class PermissionNotFound extends Schema.TaggedError<PermissionNotFound>()("PermissionNotFound", {
   id: Schema.optionalKey(PermissionId),
   name: Schema.optionalKey(Schema.String)
@@ -37,6 +40,7 @@ export class PermissionNotFound extends Schema.TaggedError<PermissionNotFound>()
   }
 }
 
+/** No audit record has this id. */
 export class AuditLogNotFound extends Schema.TaggedError<AuditLogNotFound>()("AuditLogNotFound", {
   id: AuditLogId
 }) {
@@ -45,6 +49,7 @@ export class AuditLogNotFound extends Schema.TaggedError<AuditLogNotFound>()("Au
   }
 }
 
+/** Another user already has this e-mail (compared case-insensitively). */
 export class EmailAlreadyTaken extends Schema.TaggedError<EmailAlreadyTaken>()("EmailAlreadyTaken", {
   email: Schema.String
 }) {
@@ -53,6 +58,7 @@ export class EmailAlreadyTaken extends Schema.TaggedError<EmailAlreadyTaken>()("
   }
 }
 
+/** Another role already has this name. */
 export class RoleNameTaken extends Schema.TaggedError<RoleNameTaken>()("RoleNameTaken", {
   name: Schema.String
 }) {
@@ -61,6 +67,7 @@ export class RoleNameTaken extends Schema.TaggedError<RoleNameTaken>()("RoleName
   }
 }
 
+/** Another permission already has this name. */
 export class PermissionNameTaken extends Schema.TaggedError<PermissionNameTaken>()("PermissionNameTaken", {
   name: Schema.String
 }) {
@@ -70,6 +77,7 @@ export class PermissionNameTaken extends Schema.TaggedError<PermissionNameTaken>
 }
 
 // `message` is a real field (not a getter) so it survives serialisation to API clients.
+/** An argument broke a rule: `field` names it (e.g. `email`, `metadata.key`), `rule` says what it must be. Nothing was written. */
 export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
   field: Schema.String,
   rule: Schema.String,
@@ -82,6 +90,7 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInp
 
 // Only for failures where trying again later can succeed (lost connection, timeout, deadlock...);
 // callers answer 503. Bugs and constraint violations are not this error.
+/** The database could not answer now (connection lost, timeout, overload, deadlock): retryable, a 503. */
 export class DatabaseUnavailable extends Schema.TaggedError<DatabaseUnavailable>()("DatabaseUnavailable", {
   operation: Schema.String,
   reason: Schema.String

@@ -4,15 +4,19 @@ import { SecureRandom } from "effect/crypto"
 // Any UUID version decodes, so ids minted elsewhere (imports, fixtures) are still accepted.
 const Uuid = Schema.String.pipe(Schema.check(Schema.isUUID(undefined, { message: "must be a UUID" })))
 
+/** A user's id: a UUIDv7 made by the application. */
 export const UserId = Uuid.pipe(Schema.brand("UserId"))
 export type UserId = typeof UserId.Type
 
+/** A role's id: a UUIDv7 made by the application. */
 export const RoleId = Uuid.pipe(Schema.brand("RoleId"))
 export type RoleId = typeof RoleId.Type
 
+/** A permission's id: a UUIDv7 made by the application. */
 export const PermissionId = Uuid.pipe(Schema.brand("PermissionId"))
 export type PermissionId = typeof PermissionId.Type
 
+/** An audit record's id: a UUIDv7 made by the application. */
 export const AuditLogId = Uuid.pipe(Schema.brand("AuditLogId"))
 export type AuditLogId = typeof AuditLogId.Type
 

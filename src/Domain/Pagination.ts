@@ -2,10 +2,13 @@ import { Effect, Option, Schema } from "effect"
 import { InvalidInput } from "./Errors.ts"
 import { optionalInput } from "./OptionalInput.ts"
 
+/** The page size when a request gives none. */
 export const DefaultPageLimit = 50
+/** The largest page size a request may ask for. */
 export const MaxPageLimit = 500
 export const CursorMaxLength = 2048
 
+/** A page size: a whole number from 1 to `MaxPageLimit`. */
 export const PageLimit = Schema.Int.pipe(
   Schema.check(
     Schema.isBetween(
@@ -33,6 +36,7 @@ export class PageRequest extends Schema.Class<PageRequest>("PageRequest")({
   cursor: optionalInput(Cursor)
 }) {}
 
+/** One page of a listing and the cursor of the next (`null` on the last page). */
 export interface Page<A> {
   readonly items: ReadonlyArray<A>
   /** `None` on the last page; encoded as `null` in JSON. */

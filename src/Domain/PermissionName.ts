@@ -4,7 +4,10 @@ import { decodeInput } from "./Input.ts"
 
 export const PermissionNameMaxLength = 191
 
-// Same rule as the permissions_name_check constraint in SQL.
+/**
+ * A permission name, `module.resource.action` in lower case (e.g. `iam.users.read`); the same rule as the
+ * permissions_name_check constraint in SQL.
+ */
 export const PermissionName = Schema.String.pipe(
   Schema.check(
     Schema.isMaxLength(PermissionNameMaxLength, { message: `must be at most ${PermissionNameMaxLength} characters` }),
@@ -17,6 +20,7 @@ export const PermissionName = Schema.String.pipe(
 )
 export type PermissionName = typeof PermissionName.Type
 
+/** The three parts of a `PermissionName`. */
 export interface PermissionNameParts {
   readonly module: string
   readonly resource: string

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
-import { makeReport, REPORT_FILE } from "./ApiReport.ts"
+import { makeReport, REPORT_FILE, undocumentedExports } from "./ApiReport.ts"
 
 describe("the public API", () => {
   it("is what public-api.txt records (UPDATE_API_REPORT=1 rewrites it after a deliberate change)", async () => {
@@ -24,5 +24,9 @@ describe("the public API", () => {
     ]) {
       expect(report).not.toMatch(new RegExp(`^${internal}:`, "m"))
     }
+  })
+
+  it("documents every export where it is declared", () => {
+    expect(undocumentedExports()).toEqual([])
   })
 })

@@ -79,3 +79,42 @@ export const makeReport = async (): Promise<string> => {
   }
   return lines.join("\n")
 }
+
+/**
+ * The public names whose declaration has no doc comment: each entry's `export { … } from` and
+ * `export * as X from` lists are followed to the module that declares the name.
+ */
+export const undocumentedExports = (): ReadonlyArray<string> => {
+  const missing: Array<string> = []
+  const declarationOf = (name: string) =>
+    new RegExp(`^export\\s+(?:declare\\s+)?(?:const|function|class|type|interface|abstract class)\\s+${name}\\b`, "m")
+  const check = (file: string, name: string) => {
+    const source = readFileSync(file, "utf8")
+    const match = declarationOf(name).exec(source)
+    if (match === null) return
+    if (!source.slice(0, match.index).trimEnd().endsWith("*/"))
+      missing.push(`${name} (${file.replace(/^.*\/src\//, "src/")})`)
+  }
+  for (const entry of Object.values(ENTRY_POINTS)) {
+    const source = readFileSync(entry, "utf8")
+    const resolve = (specifier: string) => fileURLToPath(new URL(specifier, `file://${entry}`))
+    for (const match of source.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}\s+from\s+"([^"]+)"/g)) {
+      for (const part of match[1]!.split(",")) {
+        const name = part
+          .replace(/^\s*type\s+/, "")
+          .split(/\s+as\s+/)[0]!
+          .trim()
+        if (name !== "") check(resolve(match[2]!), name)
+      }
+    }
+    for (const match of source.matchAll(/export\s+\*\s+as\s+\w+\s+from\s+"([^"]+)"/g)) {
+      const file = resolve(match[1]!)
+      for (const declared of readFileSync(file, "utf8").matchAll(
+        /^export\s+(?:const|function|class|type|interface)\s+(\w+)/gm
+      )) {
+        check(file, declared[1]!)
+      }
+    }
+  }
+  return missing
+}

@@ -10,6 +10,7 @@ import type {
 } from "../../Domain/index.ts"
 import type { ListRequest } from "./UserRepository.ts"
 
+/** A record to append: its action, target and metadata (the actor comes from `CurrentActor`). */
 export interface AppendAuditLog {
   /** Dotted lower-case, e.g. `user.created`. */
   readonly action: string
@@ -23,6 +24,7 @@ export interface AppendAuditLog {
   readonly actorId?: UserId | null | undefined
 }
 
+/** Filters and paging of `AuditLogRepository.list`: newest first. */
 export interface ListAuditLogs extends ListRequest {
   readonly actorId?: UserId | undefined
   readonly targetId?: string | undefined

@@ -10,12 +10,14 @@ import type {
 } from "../../Domain/index.ts"
 import type { ListRequest } from "./UserRepository.ts"
 
+/** A new permission: its name and, optionally, a description. */
 export interface CreatePermission {
   /** `module.resource.action`. */
   readonly name: string
   readonly description?: string | undefined
 }
 
+/** Paging of `PermissionRepository.list` (by name), optionally within one module. */
 export interface ListPermissions extends ListRequest {
   /** Only the permissions of this module (the first segment of the name). */
   readonly module?: string | undefined

@@ -14,11 +14,13 @@ import type {
 } from "../../Domain/index.ts"
 import type { ListRequest } from "./UserRepository.ts"
 
+/** A new role: its name and, optionally, a description. */
 export interface CreateRole {
   readonly name: string
   readonly description?: string | undefined
 }
 
+/** The fields of a role to change; absent (or `undefined`) fields are kept. */
 export interface UpdateRole {
   readonly name?: string | undefined
   readonly description?: string | undefined

@@ -15,6 +15,7 @@ import type {
   UserWithAccess
 } from "../../Domain/index.ts"
 
+/** A new user: e-mail, password hash (never logged) and, optionally, whether it is verified. */
 export interface CreateUser {
   /** Trimmed and lower-cased (ASCII letters) before it is stored. */
   readonly email: string
@@ -33,6 +34,7 @@ export interface UpdateUser {
   readonly verified?: boolean | undefined
 }
 
+/** Paging of a listing: page size and the cursor of the previous page, each optional. */
 export interface ListRequest {
   /** 1..500, default 50; the page size of a `stream`. */
   readonly limit?: number | undefined
