@@ -24,30 +24,46 @@ const connect = (url: string, poolSize: number) =>
     }
   })
 
-const measured = async (op: (i: number) => Promise<unknown>, callers: number, seconds: number) => {
-  await promiseLoop(op, callers, warmUpSeconds(seconds))
-  return promiseLoop(op, callers, seconds)
-}
+type Sql = ReturnType<typeof connect>
 
-export const makePostgresJs = (url: string, poolSize: number): Contender => {
+/**
+ * A pool of its own per measurement, opened during the warm-up: postgres.js sends consecutive queries to its
+ * open connections in turn, so a pool that a 32-caller case grew to 10 connections runs a single caller 3-4×
+ * slower (each query wakes another backend). pgbench, too, opens its connections for each run.
+ */
+const measured = async (
+  url: string,
+  poolSize: number,
+  op: (sql: Sql, i: number) => Promise<unknown>,
+  callers: number,
+  seconds: number
+) => {
   const sql = connect(url, poolSize)
-  return {
-    name: "postgres.js",
-    runs: () => true,
-    measure: (operation, callers, seconds) =>
-      measured(
-        (i) => sql.unsafe(operation.sql, operation.params(i) as Parameters<typeof sql.unsafe>[1], { prepare: true }),
-        callers,
-        seconds
-      ),
-    close: () => sql.end({ timeout: 5 })
+  try {
+    await promiseLoop((i) => op(sql, i), callers, warmUpSeconds(seconds))
+    return await promiseLoop((i) => op(sql, i), callers, seconds)
+  } finally {
+    await sql.end({ timeout: 5 })
   }
 }
 
+export const makePostgresJs = (url: string, poolSize: number): Contender => ({
+  name: "postgres.js",
+  runs: () => true,
+  measure: (operation, callers, seconds) =>
+    measured(
+      url,
+      poolSize,
+      (sql, i) => sql.unsafe(operation.sql, operation.params(i) as Parameters<Sql["unsafe"]>[1], { prepare: true }),
+      callers,
+      seconds
+    ),
+  close: async () => {}
+})
+
 /** The rows of `appendMany` through COPY ... FROM STDIN on a postgres.js connection. */
 export const makeCopy = (url: string, poolSize: number): Contender => {
-  const sql = connect(url, poolSize)
-  const copyOnce = (operation: Operation, i: number) => {
+  const copyOnce = (sql: Sql, operation: Operation, i: number) => {
     const copy = operation.copy!
     return sql
       .unsafe(copy.statement)
@@ -57,7 +73,8 @@ export const makeCopy = (url: string, poolSize: number): Contender => {
   return {
     name: "COPY (postgres.js)",
     runs: (operation) => operation.copy !== undefined,
-    measure: (operation, callers, seconds) => measured((i) => copyOnce(operation, i), callers, seconds),
-    close: () => sql.end({ timeout: 5 })
+    measure: (operation, callers, seconds) =>
+      measured(url, poolSize, (sql, i) => copyOnce(sql, operation, i), callers, seconds),
+    close: async () => {}
   }
 }
