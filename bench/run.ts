@@ -1,207 +1,132 @@
 /**
- * Hot-path benchmarks: each repository method against the same query through the raw driver, in the
- * same run, reported as a ratio (repository throughput / raw throughput). Interleaved rounds, medians.
+ * `npm run bench`: issue 11's table. Every operation of the library (through its public API) against the
+ * same statement through the raw driver (@effect/sql-pg), postgres.js and pgbench (the C client), at 1 and
+ * 32 callers, in interleaved rounds on a seeded database; medians, ratios, client CPU per operation, the
+ * load average, `serve`'s readiness and the peak RSS under load. Knobs: see Settings.ts.
  *
- *   node bench/run.ts                     # embedded server in a temporary directory
- *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node bench/run.ts
- *
- * A fresh database is created for the run and dropped afterwards.
+ *   npm run bench                                   # TEST_DATABASE_URL's server, else an embedded one
+ *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench
+ *   BENCH_ONLY=hasPermission,findById BENCH_SECONDS=5 npm run bench
+ *   BENCH_SMOKE=1 npm run -s bench                  # CI: proves the harness runs, in well under a minute
  */
-import { chmod, mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Redacted, References } from "effect"
-import { SqlClient } from "effect/sql"
-import { startEmbeddedPostgres } from "../src/Database/Testing.ts"
-import {
-  AppConfig,
-  AuditLogRepository,
-  Database,
-  loadAppConfig,
-  PermissionRepository,
-  RepositoryLayers,
-  type RoleId,
-  RoleRepository,
-  UserRepository
-} from "../src/index.ts"
+import { loadavg } from "node:os"
+import type { Contender } from "./Contenders/Contender.ts"
+import { findPgbench, makePgbench } from "./Contenders/Pgbench.ts"
+import { makeCopy, makePostgresJs } from "./Contenders/PostgresJs.ts"
+import { makeRawEffectSql } from "./Contenders/RawEffectSql.ts"
+import { HotMix, runLoadChild } from "./Memory.ts"
+import { makeOperations } from "./Operations.ts"
+import { measureReadiness } from "./Readiness.ts"
+import { type CaseResult, Contenders, cpuTable, errorLines, ratioTable, throughputTable } from "./Report.ts"
+import { withBenchDatabase } from "./Server.ts"
+import { readSettings } from "./Settings.ts"
+import { prepare } from "./Setup.ts"
+import { checkSqlSync } from "./SqlSync.ts"
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-const ROUND_MILLIS = Number(process.env.BENCH_ROUND_MILLIS ?? 1500)
-const CONCURRENCY = 32
-const USERS = 2_000
+const settings = readSettings()
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ")
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
 
-interface Case {
-  readonly name: string
-  readonly raw: (i: number) => Effect.Effect<unknown, unknown>
-  readonly repository: (i: number) => Effect.Effect<unknown, unknown>
-}
+const loadAtStart = load()
+const pgbench = findPgbench()
 
-/** Operations per second for `op` run by CONCURRENCY fibers for ROUND_MILLIS. */
-const throughput = (op: (i: number) => Effect.Effect<unknown, unknown>) =>
-  Effect.gen(function* () {
-    let done = 0
-    const deadline = performance.now() + ROUND_MILLIS
-    yield* Effect.forEach(
-      Array.from({ length: CONCURRENCY }, (_, worker) => worker),
-      (worker) =>
-        Effect.gen(function* () {
-          let i = worker
-          while (performance.now() < deadline) {
-            yield* op(i)
-            i += CONCURRENCY
-            done++
-          }
-        }),
-      { concurrency: "unbounded", discard: true }
-    )
-    return (done * 1000) / ROUND_MILLIS
-  })
-
-const median = (values: ReadonlyArray<number>) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
-
-const program = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const users = yield* UserRepository
-  const roles = yield* RoleRepository
-  const permissions = yield* PermissionRepository
-  const audit = yield* AuditLogRepository
-
-  // Seed: USERS users, 5 roles of 10 permissions each, 2 roles per user.
-  const roleIds: Array<RoleId> = []
-  const permissionNames: Array<string> = []
-  for (let r = 0; r < 5; r++) {
-    const role = yield* roles.create({ name: `role_${r}` })
-    roleIds.push(role.id)
-    for (let p = 0; p < 10; p++) {
-      const permission = yield* permissions.create({ name: `bench.resource_${r}.action_${p}` })
-      permissionNames.push(permission.name)
-      yield* roles.grant(role.id, permission.id)
-    }
-  }
-  const created = yield* Effect.forEach(
-    Array.from({ length: USERS }, (_, i) => i),
-    (i) =>
-      Effect.gen(function* () {
-        const user = yield* users.create({ email: `user${i}@bench.test`, passwordHash: Redacted.make(`hash-${i}`) })
-        yield* users.assignRole(user.id, roleIds[i % 5]!)
-        yield* users.assignRole(user.id, roleIds[(i + 1) % 5]!)
-        return user
-      }),
-    { concurrency: 8 }
+const exitCode = await withBenchDatabase(async (database) => {
+  log(`database ${database.name} on the ${database.serverKind} server; seeding`)
+  const { library, deep, seedSeconds } = await prepare(database.url, settings.volume)
+  const operations = makeOperations(settings.volume, deep).filter(
+    (operation) => settings.only === undefined || settings.only.has(operation.name)
   )
-  const ids = created.map((user) => user.id)
-  const emailOf = (i: number) => `user${i % USERS}@bench.test`
-  const idOf = (i: number) => ids[i % USERS]!
-  const permissionOf = (i: number) => permissionNames[(i * 7) % permissionNames.length]!
+  const drifts = await checkSqlSync(library, operations)
 
-  const cases: ReadonlyArray<Case> = [
-    {
-      name: "findByEmail",
-      raw: (i) =>
-        sql`SELECT id, email, password_hash, verified, created_at, updated_at FROM users WHERE email = ${emailOf(i)}`,
-      repository: (i) => users.findByEmail(emailOf(i))
-    },
-    {
-      name: "findById (batched)",
-      raw: (i) =>
-        sql`SELECT id, email, password_hash, verified, created_at, updated_at FROM users WHERE id = ${idOf(i)}`,
-      repository: (i) => users.findById(idOf(i))
-    },
-    {
-      name: "hasPermission",
-      raw: (i) => sql`SELECT EXISTS (
-          SELECT 1 FROM user_roles ur
-          JOIN role_permissions rp ON rp.role_id = ur.role_id
-          JOIN permissions p ON p.id = rp.permission_id
-          WHERE ur.user_id = ${idOf(i)} AND p.name = ${permissionOf(i)}) AS allowed`,
-      repository: (i) => users.hasPermission(idOf(i), permissionOf(i))
-    },
-    {
-      name: "audit append",
-      raw: (i) =>
-        sql`INSERT INTO audit_logs (id, actor_id, action, target_id, metadata)
-            VALUES (gen_random_uuid(), ${idOf(i)}, 'bench.raw', ${String(i)}, ${JSON.stringify({ i })}::jsonb)`,
-      repository: (i) =>
-        audit.append({ action: "bench.repository", targetId: String(i), metadata: { i }, actorId: idOf(i) })
-    }
+  const contenders: Array<Contender> = [
+    library,
+    await makeRawEffectSql(database.url, library.poolSize),
+    makePostgresJs(database.url, library.poolSize),
+    makeCopy(database.url, library.poolSize),
+    ...(pgbench === undefined ? [] : [makePgbench(pgbench, database.url)])
   ]
-
-  const results = new Map<string, { raw: Array<number>; repository: Array<number> }>()
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const c of cases) {
-      const entry = results.get(c.name) ?? { raw: [], repository: [] }
-      // Alternate which side goes first, so warm-up and drift do not favour one.
-      if (round % 2 === 0) {
-        entry.raw.push(yield* throughput(c.raw))
-        entry.repository.push(yield* throughput(c.repository))
-      } else {
-        entry.repository.push(yield* throughput(c.repository))
-        entry.raw.push(yield* throughput(c.raw))
-      }
-      results.set(c.name, entry)
-    }
-  }
-  console.log(`\n${ROUNDS} rounds of ${ROUND_MILLIS} ms, ${CONCURRENCY} concurrent callers, ${USERS} users; medians`)
-  console.log("| operation | raw driver ops/s | repository ops/s | ratio |")
-  console.log("| --- | ---: | ---: | ---: |")
-  for (const [name, { raw, repository }] of results) {
-    const r = median(raw)
-    const p = median(repository)
-    console.log(`| ${name} | ${r.toFixed(0)} | ${p.toFixed(0)} | ${(p / r).toFixed(2)} |`)
-  }
-})
-
-const withServer = async <A>(f: (serverUrl: string) => Promise<A>): Promise<A> => {
-  const given = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
-  if (given) return f(given)
-  const root = await mkdtemp(join(tmpdir(), "platform-kernel-bench-"))
-  await chmod(root, 0o755)
-  try {
-    return await Effect.runPromise(
-      Effect.scoped(
-        Effect.flatMap(startEmbeddedPostgres({ dataDir: join(root, "data"), port: 54400 + (process.pid % 500) }), (s) =>
-          Effect.promise(() => f(Redacted.value(s.url)))
-        )
-      )
-    )
-  } finally {
-    await rm(root, { recursive: true, force: true })
-  }
-}
-
-const admin = (serverUrl: string, statement: string) =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      const client = yield* PgClient.PgClient
-      yield* client.unsafe(statement)
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(serverUrl), maxConnections: 1 })))
+  const results: Array<CaseResult> = operations.flatMap((operation) =>
+    operation.callers.map((callers) => ({ operation, callers, samples: new Map(), errors: new Map() }))
   )
-
-await withServer(async (serverUrl) => {
-  const database = `pk_bench_${process.pid}`
-  await admin(serverUrl, `CREATE DATABASE ${database}`)
   try {
-    const url = new URL(serverUrl)
-    url.pathname = `/${database}`
-    const config = await Effect.runPromise(
-      loadAppConfig({
-        env: { DATABASE_URL: url.toString(), DATABASE_POOL_MAX_CONNECTIONS: "8", LOG_LEVEL: "warn" }
-      }).pipe(Effect.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer)))
-    )
-    await Effect.runPromise(
-      program.pipe(
-        Effect.provide(
-          RepositoryLayers.layer.pipe(Layer.provideMerge(Database.layer), Layer.provide(AppConfig.layerFrom(config)))
-        ),
-        Effect.provideService(References.MinimumLogLevel, "Warn")
-      )
-    )
+    for (let round = 0; round < settings.rounds; round++) {
+      log(`round ${round + 1} of ${settings.rounds}, load average ${load()}`)
+      for (const result of results) {
+        // Each round starts with another contender, so warm-up and drift favour none.
+        const order = contenders.map((_, index) => contenders[(index + round) % contenders.length]!)
+        for (const contender of order) {
+          if (!contender.runs(result.operation) || result.errors.has(contender.name)) continue
+          try {
+            const sample = await contender.measure(result.operation, result.callers, settings.seconds)
+            result.samples.set(contender.name, [...(result.samples.get(contender.name) ?? []), sample])
+          } catch (error) {
+            result.errors.set(contender.name, String(error instanceof Error ? error.message : error).split("\n")[0]!)
+          }
+        }
+      }
+    }
   } finally {
-    await admin(serverUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
+    for (const contender of contenders.slice(1)) await contender.close()
   }
+
+  log("timing serve's readiness")
+  const readiness = await measureReadiness(database.url, settings.readinessRuns)
+  log("measuring peak RSS under 32-way load")
+  const memorySpec = {
+    url: database.url,
+    seconds: settings.rssSeconds,
+    callers: 32,
+    poolSize: library.poolSize,
+    operations: HotMix,
+    volume: settings.volume
+  }
+  await library.close()
+  const libraryMemory = await runLoadChild({ ...memorySpec, kind: "library" })
+  const rawMemory = await runLoadChild({ ...memorySpec, kind: "raw" })
+
+  const names = [Contenders.library, Contenders.raw, Contenders.postgresJs, Contenders.pgbench, Contenders.copy]
+  const { volume } = settings
+  const report = [
+    `## Benchmark${settings.smoke ? " (smoke: the figures mean nothing)" : ""}`,
+    "",
+    `${new Date().toISOString()}, Node ${process.version}, ${database.serverKind} server; ${settings.rounds} interleaved round(s) of ${settings.seconds} s per contender per case; medians.`,
+    `Seeded in ${seedSeconds.toFixed(1)} s: ${volume.users.toLocaleString("en")} users, ${volume.roles} roles × ${volume.permissionsPerRole} permissions, 2 roles per user, ${volume.auditRows.toLocaleString("en")} audit rows. Pool: ${library.poolSize} connections for each in-process client; pgbench opens one per caller.`,
+    `Load average (1/5/15 min): ${loadAtStart} at start, ${load()} at end.`,
+    pgbench === undefined
+      ? "**pgbench not found (install the PostgreSQL client): its column is n/a.**"
+      : `pgbench: ${pgbench}.`,
+    "",
+    ratioTable(results),
+    "",
+    "Throughput (operations per second; appendMany: calls of 1,000 rows):",
+    "",
+    throughputTable(results, names),
+    "",
+    "Client CPU per operation (µs, user + system; in-process clients: process.cpuUsage over the run; pgbench: its own, from `times`):",
+    "",
+    cpuTable(results, names),
+    "",
+    `Readiness of \`serve\` (spawn to "ready", on the benchmark server given by URL, median of ${settings.readinessRuns}): ${readiness
+      .map(
+        ({ entry, medianMillis, millis }) =>
+          `${entry} ${(medianMillis / 1000).toFixed(2)} s [${millis.map((ms) => (ms / 1000).toFixed(2)).join(", ")}]`
+      )
+      .join("; ")}.`,
+    `Peak RSS (VmHWM) after ${settings.rssSeconds} s at 32 callers of ${HotMix.join(", ")}: library ${(libraryMemory.peakRssKb / 1024).toFixed(0)} MB (${libraryMemory.ops.toLocaleString("en")} ops), raw driver ${(rawMemory.peakRssKb / 1024).toFixed(0)} MB (${rawMemory.ops.toLocaleString("en")} ops): ${(libraryMemory.peakRssKb / rawMemory.peakRssKb).toFixed(2)}×.`
+  ]
+  const failures = errorLines(results)
+  if (failures.length > 0) report.push("", "Failed:", ...failures)
+  if (drifts.length > 0) {
+    report.push(
+      "",
+      "**SQL drift: the library no longer sends the statements in bench/Operations.ts; update them:**",
+      ...drifts.map(({ operation, problem }) => `- ${operation}: ${problem}`)
+    )
+  }
+  process.stdout.write(`${report.join("\n")}\n`)
+  return drifts.length > 0 || failures.length > 0 ? 1 : 0
 })
+process.exitCode = exitCode

@@ -1,0 +1,48 @@
+/** The library through its public API: `PlatformKernel.layerWith` and the repositories it provides. */
+import { Effect, ManagedRuntime } from "effect"
+import { AppConfig, AuditLogRepository, PlatformKernel, UserRepository } from "../../src/index.ts"
+import { effectLoop } from "../Measure.ts"
+import type { LibraryApi, Operation } from "../Operations.ts"
+import { type Contender, warmUpSeconds } from "./Contender.ts"
+
+/** The configuration every in-process client uses: the library's defaults, and no idle connection closed mid-run. */
+export const libraryEnv = (url: string): Record<string, string> => ({
+  DATABASE_URL: url,
+  DATABASE_POOL_IDLE_TIMEOUT: "10 minutes",
+  LOG_LEVEL: "warn"
+})
+
+export interface Library extends Contender {
+  readonly api: LibraryApi
+  /** `database.pool.maxConnections` as configured: the drivers get the same pool size. */
+  readonly poolSize: number
+  readonly run: <A, E>(effect: Effect.Effect<A, E, UserRepository | AuditLogRepository>) => Promise<A>
+}
+
+/** Builds the kernel (which migrates the database) and returns it as a contender. */
+export const makeLibrary = async (url: string): Promise<Library> => {
+  const runtime = ManagedRuntime.make(PlatformKernel.layerWith({ config: { env: libraryEnv(url) } }))
+  const { api, poolSize } = await runtime.runPromise(
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      return {
+        api: { users: yield* UserRepository, audit: yield* AuditLogRepository },
+        poolSize: config.database.pool.maxConnections
+      }
+    })
+  )
+  const measure = async (operation: Operation, callers: number, seconds: number) => {
+    const op = (i: number) => operation.library(api, i)
+    await runtime.runPromise(effectLoop(op, callers, warmUpSeconds(seconds)))
+    return runtime.runPromise(effectLoop(op, callers, seconds))
+  }
+  return {
+    name: "library",
+    runs: () => true,
+    measure,
+    close: () => runtime.dispose(),
+    api,
+    poolSize,
+    run: (effect) => runtime.runPromise(effect)
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The operations of issue 11's table. Each one is the library's public call, the statement the library
+ * sends for it (copied from src/Database/Postgres/*, see each comment; `SqlSync.ts` checks at every run
+ * that the library still sends exactly this), the parameters for the i-th call, and a pgbench script that
+ * runs the same statement.
+ *
+ * pgbench can bind only integers drawn with `\set` (and fixed `-D` strings), so its scripts derive the ids,
+ * e-mails and permission names in SQL from those integers (see Seed.ts) and let the server draw a new
+ * audit row's id (gen_random_uuid()); otherwise the statements are the same.
+ */
+import { randomUUID } from "node:crypto"
+import type { Effect } from "effect"
+import type { AuditLogRepository, UserId, UserRepository } from "../src/index.ts"
+import {
+  emailOf,
+  emailSql,
+  permissionCount,
+  permissionNameOf,
+  permissionNameSql,
+  rolesOfUser,
+  userIdOf,
+  userIdSql
+} from "./Seed.ts"
+import type { Volume } from "./Settings.ts"
+
+/** The library's repositories, as a service gets them from `PlatformKernel.layerWith`. */
+export interface LibraryApi {
+  readonly users: UserRepository["Service"]
+  readonly audit: AuditLogRepository["Service"]
+}
+
+export interface PgbenchScript {
+  readonly script: string
+  /** `-D name=value` variables. */
+  readonly defines?: Readonly<Record<string, string>>
+}
+
+export interface Operation {
+  readonly name: string
+  readonly callers: ReadonlyArray<number>
+  /** Shown next to the name in the tables. */
+  readonly note?: string
+  readonly library: (api: LibraryApi, i: number) => Effect.Effect<unknown, unknown>
+  /** The library's statement for one call, with `$n` placeholders. */
+  readonly sql: string
+  readonly params: (i: number) => ReadonlyArray<unknown>
+  /** Parameters that the library generates itself (new row ids), left out of the sync check. */
+  readonly generated?: (index: number) => boolean
+  readonly pgbench: PgbenchScript
+  /** The same rows through COPY ... FROM STDIN (appendMany only), as tab-separated lines. */
+  readonly copy?: { readonly statement: string; readonly rows: (i: number) => string }
+}
+
+/** Where the deep list page starts: the key of row `deepPageOffset` of the seeded audit trail. */
+export interface DeepPage {
+  readonly cursor: string
+  readonly afterMicros: string
+  readonly afterId: string
+}
+
+export const AppendManyRows = 1_000
+
+// A cheap integer hash, so the i-th call of every contender reads the same spread of rows.
+const mix = (i: number, salt: number): number => {
+  let x = Math.imul(i + 1, 0x9e3779b1) ^ Math.imul(salt, 0x85ebca6b)
+  x ^= x >>> 16
+  x = Math.imul(x, 0x7feb352d)
+  x ^= x >>> 15
+  x = Math.imul(x, 0x846ca68b)
+  x ^= x >>> 16
+  return x >>> 0
+}
+
+const userColumns = "id, email, password_hash, verified, created_at, updated_at"
+const auditColumns = `id, actor_id, action, target_id, metadata, "timestamp"`
+const auditInsertColumns = `("id","actor_id","action","target_id","metadata")`
+
+// src/Database/Postgres/AuditLogStorePg.ts, `list` (no filter: `sql.and([])` renders as 1=1).
+const auditListSql = (where: string, limitParameter: string) => `SELECT ${auditColumns},
+        (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS timestamp_us
+      FROM audit_logs
+      WHERE ${where}
+      ORDER BY "timestamp" DESC, id DESC LIMIT ${limitParameter}`
+const deepWhere = (micros: string, id: string) =>
+  `("timestamp", id) < ('epoch'::timestamptz + ${micros}::bigint * interval '1 microsecond', ${id}::uuid)`
+
+// src/Database/Postgres/AuditLogStorePg.ts, `insertRows` (`sql.insert(rows)` with RETURNING).
+const auditInsertSql = (rows: number) => {
+  const values = Array.from({ length: rows }, (_, row) => {
+    const first = row * 5 + 1
+    return `($${first},$${first + 1},$${first + 2},$${first + 3},$${first + 4})`
+  })
+  return `INSERT INTO audit_logs ${auditInsertColumns} VALUES ${values.join(",")} RETURNING ${auditColumns}`
+}
+
+// The library fetches one row more than the page to know whether a next page exists.
+const PageSize = 50
+const PageFetch = PageSize + 1
+
+export const makeOperations = (volume: Volume, deep: DeepPage): ReadonlyArray<Operation> => {
+  const permissions = permissionCount(volume)
+  const userOf = (i: number) => 1 + (mix(i, 1) % volume.users)
+  // Half the checks ask for a permission of one of the user's roles (allowed), half for any (mostly denied).
+  const permissionOf = (i: number) =>
+    mix(i, 2) % 2 === 0
+      ? rolesOfUser(volume, userOf(i))[0] * volume.permissionsPerRole + (mix(i, 3) % volume.permissionsPerRole)
+      : mix(i, 3) % permissions
+  const drawUser = `\\set n random(1, ${volume.users})\n`
+  const manyEntry = (k: number) => ({
+    action: "bench.many",
+    targetId: `many-${k}`,
+    metadata: { k },
+    actorId: userIdOf(1 + (k % volume.users)) as UserId
+  })
+  const manyEntries = Array.from({ length: AppendManyRows }, (_, k) => k)
+
+  return [
+    {
+      name: "findById",
+      callers: [1, 32],
+      library: ({ users }, i) => users.findById(userIdOf(userOf(i)) as UserId),
+      // src/Database/Postgres/UserStorePg.ts, `findById` (SqlResolver.findById: one array of ids).
+      sql: `SELECT ${userColumns} FROM users WHERE id = ANY($1::uuid[])`,
+      params: (i) => [[userIdOf(userOf(i))]],
+      pgbench: { script: `${drawUser}SELECT ${userColumns} FROM users WHERE id = ANY(ARRAY[${userIdSql(":n")}]);\n` }
+    },
+    {
+      name: "findByEmail",
+      callers: [1, 32],
+      library: ({ users }, i) => users.findByEmail(emailOf(userOf(i))),
+      // src/Database/Postgres/TablePg.ts, `findByKey`.
+      sql: `SELECT ${userColumns} FROM users WHERE email = $1`,
+      params: (i) => [emailOf(userOf(i))],
+      pgbench: { script: `${drawUser}SELECT ${userColumns} FROM users WHERE email = ${emailSql(":n")};\n` }
+    },
+    {
+      name: "hasPermission",
+      callers: [1, 32],
+      library: ({ users }, i) => users.hasPermission(userIdOf(userOf(i)) as UserId, permissionNameOf(permissionOf(i))),
+      // src/Database/Postgres/UserStorePg.ts, `hasPermission`.
+      sql: hasPermissionSql("$1", "$2"),
+      params: (i) => [userIdOf(userOf(i)), permissionNameOf(permissionOf(i))],
+      pgbench: {
+        script: `${drawUser}\\set own random(0, 1)
+\\set p :own * ((:n % ${volume.roles}) * ${volume.permissionsPerRole} + random(0, ${volume.permissionsPerRole - 1})) + (1 - :own) * random(0, ${permissions - 1})
+${hasPermissionSql(userIdSql(":n"), permissionNameSql(":p"))};\n`
+      }
+    },
+    {
+      name: "findWithAccess",
+      callers: [1, 32],
+      library: ({ users }, i) => users.findWithAccess(userIdOf(userOf(i)) as UserId),
+      // src/Database/Postgres/UserStorePg.ts, `findWithAccess`.
+      sql: findWithAccessSql("$1"),
+      params: (i) => [userIdOf(userOf(i))],
+      pgbench: { script: `${drawUser}${findWithAccessSql(userIdSql(":n"))};\n` }
+    },
+    {
+      name: "audit append",
+      callers: [1, 32],
+      library: ({ audit }, i) =>
+        audit.append({
+          action: "bench.append",
+          targetId: String(i),
+          metadata: { i },
+          actorId: userIdOf(userOf(i)) as UserId
+        }),
+      sql: auditInsertSql(1),
+      params: (i) => [randomUUID(), userIdOf(userOf(i)), "bench.append", String(i), JSON.stringify({ i })],
+      generated: (index) => index === 0,
+      pgbench: {
+        script: `${drawUser}\\set i random(1, 1000000000)
+INSERT INTO audit_logs ${auditInsertColumns} VALUES (gen_random_uuid(), ${userIdSql(":n")}, 'bench.append', :i::text, ('{"i":' || :i::bigint || '}')::jsonb) RETURNING ${auditColumns};\n`
+      }
+    },
+    {
+      name: "appendMany",
+      note: `${AppendManyRows.toLocaleString("en")} rows`,
+      callers: [1],
+      library: ({ audit }) => audit.appendMany(manyEntries.map(manyEntry)),
+      sql: auditInsertSql(AppendManyRows),
+      params: () =>
+        manyEntries.flatMap((k) => {
+          const entry = manyEntry(k)
+          return [randomUUID(), entry.actorId, entry.action, entry.targetId, JSON.stringify(entry.metadata)]
+        }),
+      generated: (index) => index % 5 === 0,
+      // pgbench binds at most 256 parameters: the same rows as literals in one prepared statement.
+      pgbench: {
+        script: `INSERT INTO audit_logs ${auditInsertColumns} VALUES ${manyEntries
+          .map((k) => {
+            const entry = manyEntry(k)
+            return `(gen_random_uuid(),'${entry.actorId}','${entry.action}','${entry.targetId}','${JSON.stringify(entry.metadata)}')`
+          })
+          .join(",")} RETURNING ${auditColumns};\n`
+      },
+      copy: {
+        statement: `COPY audit_logs (id, actor_id, action, target_id, metadata) FROM STDIN`,
+        rows: () =>
+          manyEntries
+            .map((k) => {
+              const entry = manyEntry(k)
+              return `${randomUUID()}\t${entry.actorId}\t${entry.action}\t${entry.targetId}\t${JSON.stringify(entry.metadata)}\n`
+            })
+            .join("")
+      }
+    },
+    {
+      name: "list, first page",
+      note: `${PageSize} rows`,
+      callers: [1, 32],
+      library: ({ audit }) => audit.list({ limit: PageSize }),
+      sql: auditListSql("1=1", "$1"),
+      params: () => [PageFetch],
+      pgbench: { script: `${auditListSql("1=1", ":limit")};\n`, defines: { limit: String(PageFetch) } }
+    },
+    {
+      name: "list, deep page",
+      note: `${PageSize} rows after ${volume.deepPageOffset.toLocaleString("en")}`,
+      callers: [1, 32],
+      library: ({ audit }) => audit.list({ limit: PageSize, cursor: deep.cursor }),
+      sql: auditListSql(deepWhere("$1", "$2"), "$3"),
+      params: () => [deep.afterMicros, deep.afterId, PageFetch],
+      pgbench: {
+        script: `${auditListSql(deepWhere(":after_us", ":after_id"), ":limit")};\n`,
+        defines: { after_us: deep.afterMicros, after_id: deep.afterId, limit: String(PageFetch) }
+      }
+    }
+  ]
+}
+
+// src/Database/Postgres/UserStorePg.ts, `hasPermission`.
+const hasPermissionSql = (userId: string, permission: string) => `SELECT EXISTS (
+        SELECT 1 FROM user_roles ur
+        JOIN role_permissions rp ON rp.role_id = ur.role_id
+        JOIN permissions p ON p.id = rp.permission_id
+        WHERE ur.user_id = ${userId} AND p.name = ${permission}
+      ) AS allowed`
+
+// src/Database/Postgres/UserStorePg.ts, `findWithAccess`.
+const findWithAccessSql = (
+  userId: string
+) => `SELECT u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at,
+        COALESCE((
+          SELECT json_agg(json_build_object(
+            'role', json_build_object('id', r.id, 'name', r.name, 'description', r.description, 'createdAt', r.created_at),
+            'permissions', COALESCE((
+              SELECT json_agg(json_build_object(
+                'id', p.id, 'name', p.name, 'description', p.description, 'createdAt', p.created_at
+              ) ORDER BY p.name)
+              FROM role_permissions rp JOIN permissions p ON p.id = rp.permission_id
+              WHERE rp.role_id = r.id
+            ), '[]'::json)
+          ) ORDER BY r.name)
+          FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+          WHERE ur.user_id = u.id
+        ), '[]'::json) AS roles
+      FROM users u WHERE u.id = ${userId}`
