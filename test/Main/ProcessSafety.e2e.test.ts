@@ -10,40 +10,11 @@ import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withAdmin } from "../support/adminClient.ts"
 import { freePort } from "../support/freePort.ts"
+import { runScript } from "../support/NodeScript.ts"
 import { adminUrl, scopedDatabase } from "../support/TestDatabase.ts"
 import { childEnv, REPO_ROOT, startCli } from "./runCli.ts"
 
 const INDEX = fileURLToPath(new URL("../../src/index.ts", import.meta.url))
-
-/** Runs an ES module given as text in a fresh Node process; resolves with its exit code and output. */
-const runScript = (
-  source: string,
-  options: { readonly env?: Record<string, string>; readonly onStdout?: (text: string, pid: number) => void } = {}
-) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
-    (resolve, reject) => {
-      const child = spawn(process.execPath, ["--input-type=module", "-e", source], {
-        cwd: REPO_ROOT,
-        env: childEnv(options.env),
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let stdout = ""
-      let stderr = ""
-      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-        stdout += chunk
-        options.onStdout?.(stdout, child.pid ?? 0)
-      })
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-        stderr += chunk
-      })
-      child.once("error", reject)
-      child.once("close", (code, signal) => {
-        clearTimeout(timer)
-        resolve({ code, signal, stdout, stderr })
-      })
-    }
-  )
 
 const sessionsNamed = (applicationName: string) =>
   Effect.runPromise(

@@ -9,6 +9,8 @@ import { childEnv, REPO_ROOT } from "../Main/runCli.ts"
 
 export interface ScriptResult {
   readonly code: number | null
+  /** The signal that ended the process, when one did. */
+  readonly signal: NodeJS.Signals | null
   readonly stdout: string
   readonly stderr: string
 }
@@ -19,7 +21,12 @@ export const sourcePath = (relative: string): string =>
 
 export const runScript = (
   source: string,
-  options: { readonly env?: Record<string, string>; readonly timeoutMs?: number } = {}
+  options: {
+    readonly env?: Record<string, string>
+    readonly timeoutMs?: number
+    /** Called with all output so far each time the script prints, e.g. to signal it once it is ready. */
+    readonly onStdout?: (stdoutSoFar: string, pid: number) => void
+  } = {}
 ): Promise<ScriptResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--input-type=module", "-e", source], {
@@ -32,13 +39,14 @@ export const runScript = (
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000)
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       stdout += chunk
+      options.onStdout?.(stdout, child.pid ?? 0)
     })
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       stderr += chunk
     })
     child.once("error", reject)
-    child.once("close", (code) => {
+    child.once("close", (code, signal) => {
       clearTimeout(timer)
-      resolve({ code, stdout, stderr })
+      resolve({ code, signal, stdout, stderr })
     })
   })

@@ -19,7 +19,8 @@ const isAlive = (pid: number): boolean => {
   }
 }
 
-const parentOf = (pid: number): number | undefined => {
+/** The parent process of `pid` (Linux: from /proc), or undefined when it cannot be read. */
+export const parentOf = (pid: number): number | undefined => {
   try {
     // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after its closing parenthesis.
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8")

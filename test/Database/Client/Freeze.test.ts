@@ -4,13 +4,14 @@
  * the retryable error the repositories report as DatabaseUnavailable, the health check says "down" within its
  * timeout, and after SIGCONT the same layer serves again.
  */
-import { readdirSync, readFileSync } from "node:fs"
+import { readdirSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Schedule } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
 import { isTransientSqlError } from "../../../src/Database/Client/SqlFailure.ts"
 import * as Database from "../../../src/Database/Database.ts"
+import { parentOf } from "../../../src/Database/Embedded/RunningServer.ts"
 import { DatabaseHealth } from "../../../src/Database/Health/DatabaseHealth.ts"
 import { Transactions } from "../../../src/Database/Repositories/Transactions.ts"
 import { UserRepository } from "../../../src/Database/Repositories/UserRepository.ts"
@@ -30,16 +31,6 @@ const SLACK_MS = 1_000
 const BOUND_MS = ACQUIRE_TIMEOUT_MS + QUERY_TIMEOUT_MS + SLACK_MS
 // Calls still running this long after the freeze began would have hung for it.
 const GIVE_UP_MS = 10_000
-
-const parentOf = (pid: number): number | undefined => {
-  try {
-    // "pid (comm) state ppid ...": comm may hold spaces, so read after its closing parenthesis.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
-  } catch {
-    return undefined
-  }
-}
 
 /** The processes the postmaster started (backends and its helpers). */
 const childrenOf = (postmaster: number): ReadonlyArray<number> =>
