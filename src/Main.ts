@@ -5,7 +5,10 @@
  */
 import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
-import { NodeHttpServer, NodeRuntime, NodeServices } from "@effect/platform-node"
+// Submodules, not the package index, which loads every Node integration: about 0.2 s of startup.
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Duration, Effect, Exit, Layer, Option } from "effect"
 import { CliError, Command, Flag } from "effect/cli"
 import { HttpRouter } from "effect/http"

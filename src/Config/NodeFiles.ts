@@ -1,4 +1,6 @@
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
+// Submodules, not the package index: the index loads every Node integration (Redis and cluster clients included).
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import type { FileSystem, Path } from "effect"
 import { Layer } from "effect"
 
