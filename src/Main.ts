@@ -3,7 +3,6 @@
  * The platform-kernel runtime: `serve` (default), `migrate`, `status` and `health`.
  * Every command loads the configuration first, then only the layers it needs.
  */
-import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
 // Submodules, not the package index, which loads every Node integration: about 0.2 s of startup.
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -15,6 +14,7 @@ import { HttpRouter } from "effect/http"
 import { AppConfig } from "./Config/AppConfig.ts"
 import type { AppConfigValues } from "./Config/ConfigSchema.ts"
 import * as Logging from "./Config/Logging.ts"
+import { packageVersion } from "./Config/PackageFiles.ts"
 import * as RbacBaseline from "./Database/Bootstrap/RbacBaseline.ts"
 import * as DatabaseClient from "./Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
@@ -31,7 +31,7 @@ import {
 } from "./Database/Migrations/DatabaseMigrations.ts"
 import * as RepositoryLayers from "./Database/RepositoryLayers.ts"
 
-const version: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
+const version: string = packageVersion()
 
 const configFlag = Flag.String("config").pipe(
   Flag.withDescription("YAML configuration file (default: CONFIG_FILE, else the bundled config/default.yaml)"),

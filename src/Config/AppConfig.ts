@@ -12,11 +12,12 @@ import {
 } from "./ConfigSource.ts"
 import { databaseEndpointOf } from "./DatabaseEndpoint.ts"
 import * as NodeFiles from "./NodeFiles.ts"
+import { packageFile } from "./PackageFiles.ts"
 
 /** The configuration file shipped with platform-kernel; it lists every key with its default. */
-export const bundledConfigFile = (): string => new URL("../../config/default.yaml", import.meta.url).pathname
+export const bundledConfigFile = (): string => packageFile("config", "default.yaml")
 /** The kernel's migrations shipped with platform-kernel, used when `database.migrations.directory` is empty. */
-export const bundledMigrationsDirectory = (): string => new URL("../../migrations", import.meta.url).pathname
+export const bundledMigrationsDirectory = (): string => packageFile("migrations")
 
 /** Where `loadAppConfig` and `AppConfig.layer` read the configuration from. */
 export interface LoadOptions {

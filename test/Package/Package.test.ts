@@ -99,6 +99,17 @@ describe("npm pack", () => {
     assert.isTrue(readFileSync(join(packageDir, "dist", "Main.js"), "utf8").startsWith("#!/usr/bin/env node"))
   })
 
+  it("ships the CLI as one bundled file, so `serve` does not resolve and compile hundreds of modules to start", () => {
+    const cli = readFileSync(join(packageDir, "dist", "Main.js"), "utf8")
+    // Static imports left in the bundle: Node's built-ins only, never the package's own modules or effect.
+    const imported = [...cli.matchAll(/^import\s[^;]*?\sfrom\s+"([^"]+)"/gm)].map((match) => match[1]!)
+    assert.deepStrictEqual(
+      imported.filter((specifier) => !specifier.startsWith("node:")),
+      []
+    )
+    assert.notMatch(cli, /from\s+"\.\.?\//)
+  })
+
   it("packs nothing else: no sources, tests, benchmarks, examples, CI, data or stale build output", () => {
     const outside = packed.filter(
       (path) =>
