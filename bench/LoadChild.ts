@@ -6,6 +6,8 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect, ManagedRuntime, Redacted } from "effect"
+import { builtLibrary } from "./Build.ts"
+import type { KernelModule } from "./Contenders/Library.ts"
 import { effectLoop } from "./Measure.ts"
 import { makeOperations, type Operation } from "./Operations.ts"
 import type { Volume } from "./Settings.ts"
@@ -34,9 +36,11 @@ const pick = (i: number) => operations[i % operations.length]!
 
 let ops: number
 if (spec.kind === "library") {
-  // Imported only here, so the raw driver's process does not load (and hold in memory) the library.
+  // Imported only here, so the raw driver's process does not load (and hold in memory) the library. The
+  // built package, as a service runs it: Node's type stripping of ~100 source modules alone holds ~35 MB.
   const { makeLibrary } = await import("./Contenders/Library.ts")
-  const library = await makeLibrary(spec.url)
+  const kernel: KernelModule = await import(builtLibrary)
+  const library = await makeLibrary(spec.url, kernel)
   ops = (await library.run(effectLoop((i) => pick(i).library(library.api, i), spec.callers, spec.seconds))).ops
   await library.close()
 } else {

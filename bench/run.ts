@@ -10,6 +10,7 @@
  *   BENCH_SMOKE=1 npm run -s bench                  # CI: proves the harness runs, in well under a minute
  */
 import { loadavg } from "node:os"
+import { ensureBuilt } from "./Build.ts"
 import type { Contender } from "./Contenders/Contender.ts"
 import { findPgbench, makePgbench } from "./Contenders/Pgbench.ts"
 import { makeCopy, makePostgresJs } from "./Contenders/PostgresJs.ts"
@@ -30,6 +31,7 @@ const load = () =>
     .join(" ")
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
 
+ensureBuilt(log)
 const loadAtStart = load()
 const pgbench = findPgbench()
 

@@ -1,6 +1,7 @@
 /** The library through its public API: `PlatformKernel.layerWith` and the repositories it provides. */
 import { Effect, ManagedRuntime } from "effect"
-import { AppConfig, AuditLogRepository, PlatformKernel, UserRepository } from "../../src/index.ts"
+import type { AuditLogRepository, UserRepository } from "../../src/index.ts"
+import * as Kernel from "../../src/index.ts"
 import { effectLoop } from "../Measure.ts"
 import type { LibraryApi, Operation } from "../Operations.ts"
 import { type Contender, warmUpSeconds } from "./Contender.ts"
@@ -19,8 +20,12 @@ export interface Library extends Contender {
   readonly run: <A, E>(effect: Effect.Effect<A, E, UserRepository | AuditLogRepository>) => Promise<A>
 }
 
+/** The library's public module: its sources, or the built package (`dist/index.js`) as a consumer loads it. */
+export type KernelModule = typeof Kernel
+
 /** Builds the kernel (which migrates the database) and returns it as a contender. */
-export const makeLibrary = async (url: string): Promise<Library> => {
+export const makeLibrary = async (url: string, kernel: KernelModule = Kernel): Promise<Library> => {
+  const { AppConfig, AuditLogRepository, PlatformKernel, UserRepository } = kernel
   const runtime = ManagedRuntime.make(PlatformKernel.layerWith({ config: { env: libraryEnv(url) } }))
   const { api, poolSize } = await runtime.runPromise(
     Effect.gen(function* () {
