@@ -16,6 +16,8 @@ export interface MetricDescription {
   readonly description: string
   /** The attributes (Prometheus labels) of its series. */
   readonly attributes: ReadonlyArray<string>
+  /** Its Prometheus name, where the rule of `prometheusName` would give a name Prometheus reserves. */
+  readonly prometheusName?: string
 }
 
 /** Every metric the kernel records, with its unit and attributes. */
@@ -39,7 +41,9 @@ export const catalog: ReadonlyArray<MetricDescription> = [
     type: "Gauge",
     unit: "{connection}",
     description: "Connections of the pool by state: used (checked out) or idle (open and free).",
-    attributes: ["db.client.connection.pool.name", "db.client.connection.state"]
+    attributes: ["db.client.connection.pool.name", "db.client.connection.state"],
+    // `_count` belongs to histograms in Prometheus: this is the conventions' earlier name, db.client.connections.usage.
+    prometheusName: "db_client_connections_usage"
   },
   {
     name: "db.client.connection.pending_requests",
@@ -124,9 +128,12 @@ const PROMETHEUS_UNITS: Readonly<Record<string, string>> = { s: "seconds", ms: "
 /**
  * The Prometheus name of an OpenTelemetry metric name, as OpenTelemetry's Prometheus compatibility rules
  * give it: invalid characters to `_`, the unit as a suffix (annotations like `{connection}` are dropped),
- * and `_total` on counters. A name that is already Prometheus-shaped keeps its shape.
+ * and `_total` on counters. A name that is already Prometheus-shaped keeps its shape. The catalog may name
+ * one otherwise (`db.client.connection.count`: `db_client_connections_usage`).
  */
 export const prometheusName = (name: string, type: string, unit: string | undefined): string => {
+  const renamed = catalog.find((metric) => metric.name === name)?.prometheusName
+  if (renamed !== undefined) return renamed
   let result = name.replace(/[^a-zA-Z0-9_:]/g, "_").replace(/_+/g, "_")
   const suffix = unit === undefined ? undefined : PROMETHEUS_UNITS[unit]
   if (suffix !== undefined && !result.endsWith(`_${suffix}`)) result = `${result}_${suffix}`
