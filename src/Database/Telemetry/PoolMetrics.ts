@@ -2,11 +2,15 @@ import { Effect, Metric, type Scope } from "effect"
 import * as KernelMetrics from "./KernelMetrics.ts"
 import { KernelMetricsEnabled } from "./MetricsSwitch.ts"
 
-// The driver's connection keeps these on itself; its pool does not say how many it holds.
+// The driver's connection keeps these on itself; its pool does not say how many it holds. A pinned one (a
+// transaction's) is a view of its `base`.
 interface ConnectionState {
   readonly closed?: boolean
   readonly deadWith?: unknown
+  readonly base?: object
 }
+
+const sessionOf = (connection: object): object => (connection as ConnectionState).base ?? connection
 
 /**
  * What a pool is doing, counted where its client checks connections out: callers waiting for one, connections
@@ -42,7 +46,7 @@ export class PoolUsage {
           holding = true
           this.waiting--
           this.used++
-          this.connections.add(connection)
+          this.connections.add(sessionOf(connection))
         }),
         Effect.sync(() => {
           if (holding) this.used--
@@ -64,7 +68,7 @@ export class PoolUsage {
               holding = true
               this.waiting--
               this.used++
-              this.connections.add(connection)
+              this.connections.add(sessionOf(connection))
             }),
             Effect.addFinalizer(() =>
               Effect.sync(() => {
