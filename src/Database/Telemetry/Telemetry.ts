@@ -7,12 +7,20 @@
 import { readFileSync } from "node:fs"
 import { Effect, Layer, Metric, References } from "effect"
 import { FetchHttpClient, HttpRouter, HttpServerResponse } from "effect/http"
-import { OtlpLogger, OtlpMetrics, OtlpSerialization, OtlpTracer, PrometheusMetrics } from "effect/observability"
+// Submodules, not the index, which loads every exporter (the OTLP proxy included).
+import * as OtlpLogger from "effect/observability/OtlpLogger"
+import * as OtlpMetrics from "effect/observability/OtlpMetrics"
+import * as OtlpSerialization from "effect/observability/OtlpSerialization"
+import * as OtlpTracer from "effect/observability/OtlpTracer"
+import * as PrometheusMetrics from "effect/observability/PrometheusMetrics"
 import { Statement } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import type { AppConfigValues } from "../../Config/ConfigSchema.ts"
 import { prometheusName } from "./KernelMetrics.ts"
 import { KernelMetricsEnabled } from "./MetricsSwitch.ts"
+
+export { catalog, type MetricDescription, prometheusName } from "./KernelMetrics.ts"
+export { KernelMetricsEnabled } from "./MetricsSwitch.ts"
 
 /** The `telemetry` section of the configuration. */
 export type TelemetrySettings = AppConfigValues["telemetry"]
