@@ -10,7 +10,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Duration, Effect, Exit, Layer, Option } from "effect"
 import { CliError, Command, Flag } from "effect/cli"
-import { HttpRouter } from "effect/http"
+import { HttpMiddleware, HttpRouter } from "effect/http"
 import { AppConfig } from "./Config/AppConfig.ts"
 import type { AppConfigValues } from "./Config/ConfigSchema.ts"
 import * as Logging from "./Config/Logging.ts"
@@ -30,6 +30,7 @@ import {
   migrationStatus
 } from "./Database/Migrations/DatabaseMigrations.ts"
 import * as RepositoryLayers from "./Database/RepositoryLayers.ts"
+import * as Telemetry from "./Database/Telemetry/Telemetry.ts"
 
 const version: string = packageVersion()
 
@@ -78,8 +79,15 @@ const serve = (configPath: Option.Option<string>) =>
     Effect.gen(function* () {
       yield* Effect.logInfo("platform-kernel starting").pipe(Effect.annotateLogs({ version }))
       let draining = false
-      const App = HttpRouter.serve(HealthProbes.routes({ draining: () => draining }), { disableLogger: true }).pipe(
+      const routes = Layer.merge(
+        HealthProbes.routes({ draining: () => draining }),
+        config.telemetry.metrics.enabled ? Telemetry.prometheusRoute() : Layer.empty
+      )
+      const App = HttpRouter.serve(routes, { disableLogger: true }).pipe(
         Layer.provide(HttpServerLayer),
+        // Scrapes and liveness checks make no spans; /readyz does (it queries the database), and joins the
+        // caller's trace when the request carries a traceparent header.
+        Layer.provide(HttpMiddleware.layerTracerDisabledForUrls(["/metrics", "/healthz"])),
         Layer.provide(DatabaseHealth.layer),
         Layer.provide(MigratedWithBaseline),
         Layer.provide(AppConfig.layerFrom(config))
@@ -105,21 +113,23 @@ const serve = (configPath: Option.Option<string>) =>
           )
         )
       ).pipe(Layer.provide(App))
-      yield* Layer.launch(Lifecycle)
+      // Outermost: every layer is built under its tracer and loggers, and its last batch is sent after the pool
+      // has closed.
+      yield* Layer.launch(Lifecycle).pipe(Effect.provide(Telemetry.layerFrom(config.telemetry)))
     })
   )
 
 const rootCommand = Command.make("platform-kernel").pipe(
   Command.withSharedFlags({ config: configFlag }),
   Command.withDescription(
-    "The platform's database layer. Without a subcommand: serve (migrate, then serve /healthz and /readyz until SIGTERM)."
+    "The platform's database layer. Without a subcommand: serve (migrate, then serve /healthz, /readyz and /metrics until SIGTERM)."
   ),
   Command.withHandler(({ config }) => serve(config))
 )
 
 const serveCommand = Command.make("serve", {}, () => Effect.flatMap(rootCommand, ({ config }) => serve(config))).pipe(
   Command.withDescription(
-    "Connect (embedded PostgreSQL when no database is configured), apply migrations, serve GET /healthz and GET /readyz until SIGINT/SIGTERM, then shut down cleanly."
+    "Connect (embedded PostgreSQL when no database is configured), apply migrations, serve GET /healthz, GET /readyz and GET /metrics until SIGINT/SIGTERM, then shut down cleanly."
   )
 )
 

@@ -53,6 +53,7 @@ export {
   UserRepository
 } from "./Database/Repositories/UserRepository.ts"
 export * as RepositoryLayers from "./Database/RepositoryLayers.ts"
+export * as Telemetry from "./Database/Telemetry/Telemetry.ts"
 
 // The domain: who acts, ids, values, models, errors, paging, the audit vocabulary
 export { asSystem, CurrentActor, withActor } from "./Domain/Actor.ts"

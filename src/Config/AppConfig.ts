@@ -107,6 +107,35 @@ const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues, ownFile: 
   return Option.none()
 }
 
+/**
+ * The standard OpenTelemetry variables stand in for `telemetry.otlp.endpoint` and `telemetry.serviceName`
+ * where the operator did not set those (by `TELEMETRY_...` or in a file of their own), so a deployment that
+ * already sets them for its other services needs nothing else.
+ */
+const withOtelEnvironment = (
+  raw: RawConfig,
+  telemetry: AppConfigValues["telemetry"],
+  env: Readonly<Record<string, string | undefined>>,
+  ownFile: boolean
+): Result.Result<AppConfigValues["telemetry"], string> => {
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()
+  const serviceName = env.OTEL_SERVICE_NAME?.trim()
+  const useEndpoint = endpoint !== undefined && endpoint !== "" && !isExplicit(raw, OTLP_ENDPOINT_PATH, ownFile)
+  if (useEndpoint && !/^https?:\/\/\S+$/.test(endpoint)) {
+    return Result.fail(
+      `telemetry.otlp.endpoint: expected an http(s):// URL of an OTLP/HTTP collector, got ${JSON.stringify(endpoint)} (from OTEL_EXPORTER_OTLP_ENDPOINT)`
+    )
+  }
+  const useServiceName = serviceName !== undefined && serviceName !== "" && !isExplicit(raw, SERVICE_NAME_PATH, ownFile)
+  return Result.succeed({
+    ...telemetry,
+    serviceName: useServiceName ? serviceName : telemetry.serviceName,
+    otlp: { ...telemetry.otlp, endpoint: useEndpoint ? endpoint : telemetry.otlp.endpoint }
+  })
+}
+
+const OTLP_ENDPOINT_PATH = ["telemetry", "otlp", "endpoint"]
+const SERVICE_NAME_PATH = ["telemetry", "serviceName"]
 const PREPARE_PATH = ["database", "prepare"]
 const MIGRATIONS_URL_PATH = ["database", "migrations", "url"]
 
@@ -151,10 +180,13 @@ export const loadAppConfig = Effect.fn("loadAppConfig")(function* (options: Load
   if (Option.isSome(crossFieldProblem)) {
     return yield* new ConfigLoadError({ message: crossFieldProblem.value })
   }
+  const telemetry = withOtelEnvironment(raw, decoded.telemetry, env, ownFile)
+  if (Result.isFailure(telemetry)) return yield* new ConfigLoadError({ message: telemetry.failure })
   const { migrations, embedded, sslRootCert, pgbouncer } = decoded.database
   // Relative directories are resolved once, here, so every later reader sees the same absolute path.
   return {
     ...decoded,
+    telemetry: telemetry.success,
     database: {
       ...decoded.database,
       // Behind PgBouncer nothing is prepared; an explicit prepare: true was refused above.

@@ -137,7 +137,20 @@ export const AppConfigSchema = Schema.Struct({
     ),
     format: described(Schema.Literals(["pretty", "json"]), "pretty or json")
   }),
-  rbac: Schema.Struct({ roles: described(Schema.Array(RbacRole), "a list of roles") })
+  rbac: Schema.Struct({ roles: described(Schema.Array(RbacRole), "a list of roles") }),
+  telemetry: Schema.Struct({
+    serviceName: described(Schema.NonEmptyString, "a non-empty string"),
+    metrics: Schema.Struct({ enabled: flag }),
+    otlp: Schema.Struct({
+      endpoint: described(
+        Schema.String.check(Schema.isPattern(/^(?:https?:\/\/\S+)?$/)),
+        "an http(s):// URL of an OTLP/HTTP collector, or empty"
+      ),
+      protocol: described(Schema.Literals(["http/protobuf", "http/json"]), "http/protobuf or http/json"),
+      logs: flag,
+      exportInterval: positiveDuration
+    })
+  })
 })
 
 /** The decoded configuration: every key of `config/default.yaml`, typed (secrets as `Redacted`). */

@@ -10,6 +10,7 @@ import * as Database from "./Database.ts"
 import type { DatabaseMigrations, MigrationOptions } from "./Migrations/DatabaseMigrations.ts"
 import type { Repositories } from "./Repositories/Repositories.ts"
 import * as RepositoryLayers from "./RepositoryLayers.ts"
+import * as Telemetry from "./Telemetry/Telemetry.ts"
 
 /** Options of `PlatformKernel.layerWith`; each instance is built from its options alone. */
 export interface Options {
@@ -20,6 +21,12 @@ export interface Options {
    * (default true). Set false when the service installs its own logger.
    */
   readonly logging?: boolean | undefined
+  /**
+   * Export as `telemetry` says (default true): OTLP when `telemetry.otlp.endpoint` is set, the kernel's metrics
+   * unless `telemetry.metrics.enabled` is false. Set false when the service installs its own tracer and
+   * exporters: they get the same spans and metrics.
+   */
+  readonly telemetry?: boolean | undefined
   /** Apply the `rbac.roles` baseline when built (default true). */
   readonly rbacBaseline?: boolean | undefined
   /**
@@ -42,8 +49,8 @@ export type Services =
 export type Error = Database.DatabaseError | ConfigLoadError | Layer.Error<typeof RbacBaseline.layer>
 
 /**
- * A kernel of its own: configuration (file + environment) -> logging -> client (embedded server when none
- * is configured) -> migrations -> repositories -> the `rbac.roles` baseline. Each call is a separate instance
+ * A kernel of its own: configuration (file + environment) -> logging -> telemetry -> client (embedded server
+ * when none is configured) -> migrations -> repositories -> the `rbac.roles` baseline. Each call is a separate instance
  * with its own pool, built from `options` alone (nothing inside is shared with another instance); keep the
  * value in a constant to share it: provided several times in one graph, one value is built once.
  */
@@ -64,7 +71,10 @@ export const layerWith = (options: Options = {}): Layer.Layer<Services, Error> =
             return Logging.layer(config.log)
           })
         )
+  // Built after logging, so exported logs go beside the console's; its last batch leaves after the pool closed.
+  const telemetry = options.telemetry === false ? Layer.empty : Telemetry.layer
   const kernel = withBaseline.pipe(
+    Layer.provideMerge(telemetry),
     Layer.provideMerge(logging),
     Layer.provideMerge(AppConfig.layer(options.config ?? {}))
   )

@@ -513,3 +513,58 @@ describe("AppConfig", () => {
 })
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+describe("telemetry", () => {
+  it.effect("defaults: metrics on, nothing exported", () =>
+    Effect.gen(function* () {
+      const config = yield* load({ env: {} })
+      assert.deepStrictEqual(config.telemetry, {
+        serviceName: "platform-kernel",
+        metrics: { enabled: true },
+        otlp: { endpoint: "", protocol: "http/protobuf", logs: false, exportInterval: Duration.seconds(5) }
+      })
+    })
+  )
+
+  it.effect("the standard OTEL_ variables stand in for the endpoint and the service name", () =>
+    Effect.gen(function* () {
+      const config = yield* load({
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318", OTEL_SERVICE_NAME: "iam" }
+      })
+      assert.strictEqual(config.telemetry.otlp.endpoint, "http://collector:4318")
+      assert.strictEqual(config.telemetry.serviceName, "iam")
+    })
+  )
+
+  it.effect("the kernel's own keys win over the OTEL_ variables, from the environment or the operator's file", () =>
+    Effect.gen(function* () {
+      const fromEnv = yield* load({
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
+          TELEMETRY_OTLP_ENDPOINT: "https://traces.internal",
+          OTEL_SERVICE_NAME: "iam",
+          TELEMETRY_SERVICE_NAME: "kernel-a"
+        }
+      })
+      assert.strictEqual(fromEnv.telemetry.otlp.endpoint, "https://traces.internal")
+      assert.strictEqual(fromEnv.telemetry.serviceName, "kernel-a")
+      const fromFile = yield* load({
+        path: yamlFile('telemetry:\n  serviceName: kernel-b\n  otlp:\n    endpoint: "http://file:4318"\n'),
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318", OTEL_SERVICE_NAME: "iam" }
+      })
+      assert.strictEqual(fromFile.telemetry.otlp.endpoint, "http://file:4318")
+      assert.strictEqual(fromFile.telemetry.serviceName, "kernel-b")
+    })
+  )
+
+  it.effect("an endpoint that is not an http(s) URL is refused, naming where it came from", () =>
+    Effect.gen(function* () {
+      const own = yield* loadError({ env: { TELEMETRY_OTLP_ENDPOINT: "collector:4318" } })
+      assert.include(own, "telemetry.otlp.endpoint: expected an http(s):// URL")
+      assert.include(own, "TELEMETRY_OTLP_ENDPOINT")
+      const standard = yield* loadError({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: "grpc://collector:4317" } })
+      assert.include(standard, "telemetry.otlp.endpoint: expected an http(s):// URL")
+      assert.include(standard, "OTEL_EXPORTER_OTLP_ENDPOINT")
+    })
+  )
+})

@@ -18,7 +18,7 @@ export interface CliResult {
 }
 
 // Keys the CLI reads (config overrides) and the test harness's own: a child only gets what a test gives it.
-const CONFIG_ENV = /^(DATABASE_|HTTP_|LOG_|SHUTDOWN_|RBAC_|CONFIG_FILE$|TEST_DATABASE_URL$)/
+const CONFIG_ENV = /^(DATABASE_|HTTP_|LOG_|SHUTDOWN_|RBAC_|TELEMETRY_|OTEL_|CONFIG_FILE$|TEST_DATABASE_URL$)/
 
 /** `process.env` without anything the CLI would read as configuration, plus `env`. */
 export const childEnv = (env: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv => {

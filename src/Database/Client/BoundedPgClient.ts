@@ -1,7 +1,8 @@
 import { PgClient, type PgConnection, PgPool } from "@effect/sql-pg"
-import { type Array as Arr, Duration, Effect, type Scope, Stream } from "effect"
+import { type Array as Arr, Context, Duration, Effect, type Scope, Stream, Tracer } from "effect"
 import type { Reactivity } from "effect/reactivity/Reactivity"
 import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
+import { PoolUsage, registerPoolGauges } from "../Telemetry/PoolMetrics.ts"
 import { withDeadlines } from "./Deadline.ts"
 import { acquireTimedOut, statementTimedOut } from "./SqlFailure.ts"
 
@@ -15,6 +16,8 @@ export interface Bounds {
   readonly statementDeadlineSetting: string
   /** The setting that named the acquire timeout, for the error message. */
   readonly acquireTimeoutSetting: string
+  /** Publish the pool's figures as the gauges of this pool name (see `Telemetry/PoolMetrics`); none if absent. */
+  readonly poolName?: string | undefined
 }
 
 type RowTransform = (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
@@ -31,6 +34,12 @@ export const make = Effect.fnUntraced(function* (
   bounds: Bounds
 ): Effect.fn.Return<PgClient.PgClient, SqlError.SqlError, Scope.Scope | Reactivity> {
   const pool = yield* PgPool.make(options)
+  const usage = bounds.poolName === undefined ? undefined : new PoolUsage()
+  if (usage !== undefined) {
+    yield* registerPoolGauges(usage, { poolName: bounds.poolName!, max: options.maxConnections ?? 10 })
+  }
+  const counted = <C extends object>(checkout: Effect.Effect<C, SqlError.SqlError, Scope.Scope>) =>
+    usage === undefined ? checkout : usage.checkout(checkout)
   const acquireLimit = {
     millis: Duration.toMillis(bounds.acquireTimeout),
     error: () =>
@@ -58,16 +67,24 @@ export const make = Effect.fnUntraced(function* (
   const connectionOf = (connection: PgConnection.PgConnection) => new BoundedConnection(connection, deadline)
   const unbounded = <A>(statement: A) => statement
 
-  const acquirer = Effect.map(bounded(pool.get), connectionOf)
+  const acquirer = Effect.map(bounded(counted(pool.get)), connectionOf)
   // A statement outside a transaction borrows a connection for itself: one fiber waits for the connection
   // (acquireTimeout), then for the answer (statementDeadline).
   const borrower: SqlConnection.Borrower = (f) =>
     withDeadlines(
       (started) =>
-        pool.use((connection) => {
-          started()
-          return f(new BoundedConnection(connection, unbounded))
-        }),
+        usage === undefined
+          ? pool.use((connection) => {
+              started()
+              return f(new BoundedConnection(connection, unbounded))
+            })
+          : usage.borrow((checkedOut) =>
+              pool.use((connection) => {
+                started()
+                checkedOut(connection)
+                return f(new BoundedConnection(connection, unbounded))
+              })
+            ),
       { wait: acquireLimit, run: statementLimit }
     )
   const transformRows = options.transformResultNames
@@ -76,18 +93,21 @@ export const make = Effect.fnUntraced(function* (
   const client = yield* SqlClient.make({
     acquirer,
     borrower,
-    transactionAcquirer: Effect.map(bounded(pool.reserve), connectionOf),
+    transactionAcquirer: Effect.map(bounded(counted(pool.reserve)), connectionOf),
     compiler: PgClient.makeCompiler(options.transformQueryNames, options.transformJson),
     driver: "pg",
     prepareTransactionControls: true,
     commit,
     releaseSavepoint: (name) => `RELEASE SAVEPOINT ${name}`,
+    // The last of a key wins: the caller's (e.g. the server a URL names) over these defaults.
     spanAttributes: [
-      ...(options.spanAttributes ? Object.entries(options.spanAttributes) : []),
       ["db.system.name", "postgresql"],
+      // The name older OpenTelemetry conventions (and many backends) still read.
+      ["db.system", "postgresql"],
       ["db.namespace", options.database ?? options.username ?? "postgres"],
       ["server.address", options.host ?? "localhost"],
-      ["server.port", options.port ?? 5432]
+      ["server.port", options.port ?? 5432],
+      ...(options.spanAttributes ? Object.entries(options.spanAttributes) : [])
     ],
     transformRows
   })
@@ -95,7 +115,8 @@ export const make = Effect.fnUntraced(function* (
     [PgClient.TypeId]: PgClient.TypeId,
     config: options,
     json: (value: unknown) => Statement.fragment([pgJson(value)]),
-    listen: (channel: string) => Effect.flatMap(bounded(pool.reserve), (connection) => connection.listen(channel)),
+    listen: (channel: string) =>
+      Effect.flatMap(bounded(counted(pool.reserve)), (connection) => connection.listen(channel)),
     notify: (channel: string, payload: string) =>
       Effect.scoped(
         Effect.flatMap(acquirer, (connection) =>
@@ -141,8 +162,11 @@ class BoundedConnection implements SqlConnection.Connection {
 
   private rows(sql: string, params: ReadonlyArray<unknown>, transformRows: RowTransform, prepare: boolean) {
     return this.deadline(
-      Effect.map(this.connection.query(sql, params, prepare), (result) =>
-        transformRows === undefined ? result.rows : transformRows(result.rows)
+      withOperation(
+        sql,
+        Effect.map(this.connection.query(sql, params, prepare), (result) =>
+          transformRows === undefined ? result.rows : transformRows(result.rows)
+        )
       )
     )
   }
@@ -154,13 +178,13 @@ class BoundedConnection implements SqlConnection.Connection {
     return this.rows(sql, params, transformRows, false)
   }
   executeRaw(sql: string, params: ReadonlyArray<unknown>) {
-    return this.deadline(this.connection.query(sql, params))
+    return this.deadline(withOperation(sql, this.connection.query(sql, params)))
   }
   executeValues(sql: string, params: ReadonlyArray<unknown>) {
-    return this.deadline(this.connection.queryValues(sql, params))
+    return this.deadline(withOperation(sql, this.connection.queryValues(sql, params)))
   }
   executeValuesUnprepared(sql: string, params: ReadonlyArray<unknown>) {
-    return this.deadline(this.connection.queryValues(sql, params, false))
+    return this.deadline(withOperation(sql, this.connection.queryValues(sql, params, false)))
   }
   executeStream(sql: string, params: ReadonlyArray<unknown>, transformRows: RowTransform) {
     const stream = this.connection.stream(sql, params)
@@ -169,3 +193,23 @@ class BoundedConnection implements SqlConnection.Connection {
       : Stream.mapArray(stream, (rows) => transformRows(rows) as Arr.NonEmptyReadonlyArray<PgConnection.Row>)
   }
 }
+
+const FIRST_WORD = /^\s*([A-Za-z]+)/
+
+/**
+ * Names the statement's operation (`db.operation`, `db.operation.name`: SELECT, INSERT, ...) on the span of
+ * the statement being run, which `SqlClient` makes the parent of its execution when tracing is on (its span
+ * has `db.query.text`, the parametrised text, but no operation). Costs a context lookup when tracing is off.
+ */
+const withOperation = <A, E>(sql: string, statement: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.withFiber((fiber) => {
+    const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+    if (span !== undefined && span._tag === "Span" && span.sampled && span.kind === "client") {
+      const operation = FIRST_WORD.exec(sql)?.[1]?.toUpperCase()
+      if (operation !== undefined) {
+        span.attribute("db.operation", operation)
+        span.attribute("db.operation.name", operation)
+      }
+    }
+    return statement
+  })

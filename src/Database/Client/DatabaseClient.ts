@@ -42,7 +42,9 @@ export const clientSettings = (
       transformResultNames: Str.snakeToCamel,
       transformQueryNames: Str.camelToSnake,
       // jsonb documents (audit metadata) keep the keys their authors chose.
-      transformJson: false
+      transformJson: false,
+      // The server as resolved (a URL's too), never its credentials.
+      spanAttributes: { "db.namespace": target.database, "server.address": target.host, "server.port": target.port }
     },
     bounds: {
       acquireTimeout: database.pool.acquireTimeout,
@@ -58,8 +60,12 @@ export const clientSettings = (
 /**
  * Opens the pool, then proves the server answers: the driver opens connections lazily and builds even when
  * the server is down, so without this check startup would "succeed" and the first query would fail.
+ * `observed`: the pool's figures are published as gauges named by `database.applicationName`.
  */
-export const make = Effect.fnUntraced(function* (options: { readonly awaitServer: boolean }) {
+export const make = Effect.fnUntraced(function* (options: {
+  readonly awaitServer: boolean
+  readonly observed?: boolean | undefined
+}) {
   const config = yield* AppConfig
   const target = yield* DatabaseTarget
   const database = config.database
@@ -70,7 +76,9 @@ export const make = Effect.fnUntraced(function* (options: { readonly awaitServer
     )
   }
   const settings = clientSettings(database, target)
-  const client = yield* BoundedPgClient.make(settings.options, settings.bounds).pipe(
+  const bounds =
+    options.observed === true ? { ...settings.bounds, poolName: database.applicationName } : settings.bounds
+  const client = yield* BoundedPgClient.make(settings.options, bounds).pipe(
     Effect.mapError((error) => startupError(target, describeStartupFailure(error)))
   )
 
@@ -156,17 +164,18 @@ const ensureStatementTimeoutApplied = (
 
 /**
  * `PgClient` and `SqlClient` for the `DatabaseTarget`, configured from `AppConfig`: built once the server
- * answers (retrying until `database.startup.timeout`), closed when the layer's scope closes.
+ * answers (retrying until `database.startup.timeout`), closed when the layer's scope closes. Its pool's
+ * figures are the `db.client.connection.*` gauges while it is open.
  */
 export const layer: Layer.Layer<
   PgClient.PgClient | SqlClient.SqlClient,
   DatabaseStartupError,
   AppConfig | DatabaseTarget
-> = PgClient.layerFrom(make({ awaitServer: true }))
+> = PgClient.layerFrom(make({ awaitServer: true, observed: true }))
 
 /** The same client without waiting for the server: for checks that must report "down" rather than wait. */
 export const layerNoWait: Layer.Layer<
   PgClient.PgClient | SqlClient.SqlClient,
   DatabaseStartupError,
   AppConfig | DatabaseTarget
-> = PgClient.layerFrom(make({ awaitServer: false }))
+> = PgClient.layerFrom(make({ awaitServer: false, observed: true }))

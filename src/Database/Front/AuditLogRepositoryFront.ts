@@ -1,6 +1,7 @@
 import { Array as Arr, Effect, Stream } from "effect"
 import type { AuditLogId } from "../../Domain/index.ts"
 import { type AppendAuditLog, AuditLogRepository, type ListAuditLogs } from "../Repositories/AuditLogRepository.ts"
+import { countAuditRecords } from "../Telemetry/MetricsSwitch.ts"
 import { auditRow } from "./AuditTrail.ts"
 import { methodsOf } from "./Operation.ts"
 import { listPage, streamOf } from "./Paging.ts"
@@ -24,13 +25,17 @@ export const makeAuditLogRepository: Effect.Effect<AuditLogRepository["Service"]
 
     const append = method("append")(function* (entry: AppendAuditLog) {
       const [log] = yield* auditLogs.insert([yield* auditRow(yield* decodeAuditEntry(entry))])
+      yield* countAuditRecords(1)
       return log!
     })
 
     // Every entry is validated before anything is written.
     const appendMany = method("appendMany")(function* (entries: ReadonlyArray<AppendAuditLog>) {
       const rows = yield* Effect.forEach((yield* decodeAuditEntries({ entries })).entries, auditRow)
-      return Arr.isReadonlyArrayNonEmpty(rows) ? yield* auditLogs.insert(rows) : []
+      if (!Arr.isReadonlyArrayNonEmpty(rows)) return []
+      const logs = yield* auditLogs.insert(rows)
+      yield* countAuditRecords(logs.length)
+      return logs
     })
 
     const findById = method("findById")(function* (id: AuditLogId) {

@@ -9,6 +9,7 @@ import {
   newAuditLogId,
   type UserId
 } from "../../Domain/index.ts"
+import { countAuditRecords } from "../Telemetry/MetricsSwitch.ts"
 import type { LinkEvents } from "./AuditEvents.ts"
 import { checkId, type IdRule, orNotFound } from "./RepositoryInputs.ts"
 import type { LinkChange, LinkStore, RepositoryStore, RowRef, StoreFailure } from "./RepositoryStore.ts"
@@ -50,7 +51,10 @@ export const makeAuditTrail = (store: RepositoryStore["Service"]) => {
       Effect.forEach(events, (event) =>
         auditRow({ action: AuditAction.make(event.action), targetId: event.targetId, metadata: event.metadata })
       ),
-      (rows) => (Arr.isReadonlyArrayNonEmpty(rows) ? Effect.asVoid(store.auditLogs.insert(rows)) : Effect.void)
+      (rows) =>
+        Arr.isReadonlyArrayNonEmpty(rows)
+          ? Effect.andThen(store.auditLogs.insert(rows), countAuditRecords(rows.length))
+          : Effect.void
     )
 
   /**

@@ -2,6 +2,7 @@ import { Cause, Effect, Schema } from "effect"
 import { SqlError } from "effect/sql"
 import { DatabaseUnavailable } from "../../Domain/index.ts"
 import { describeSqlError, isTransientSqlError } from "../Client/SqlFailure.ts"
+import { observeOperation } from "../Telemetry/OperationMetrics.ts"
 import type { StoreFailure } from "./RepositoryStore.ts"
 
 const unavailable = (operation: string, error: SqlError.SqlError) =>
@@ -50,6 +51,7 @@ export const toDomain =
 /**
  * The methods of one repository: `method("create")(function* (...) { ... })` is traced as the span
  * `UserRepository.create`, and its failures reach the caller through `toDomain` under that same name.
+ * Its duration and failures are recorded under that name too (see `Telemetry/OperationMetrics`).
  */
 export const methodsOf =
   (service: string) =>
@@ -58,5 +60,6 @@ export const methodsOf =
     body: (...args: Args) => Generator<Eff, A, never>
   ) => {
     const operation = `${service}.${name}`
-    return Effect.fn(operation)(body, (effect, ..._args: Args) => toDomain(operation)(effect))
+    const observe = observeOperation(operation)
+    return Effect.fn(operation)(body, (effect, ..._args: Args) => observe(toDomain(operation)(effect)))
   }

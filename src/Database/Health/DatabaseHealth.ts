@@ -10,6 +10,7 @@ import { withDeadlines } from "../Client/Deadline.ts"
 import { describeFailure } from "../Client/SqlFailure.ts"
 import { migrationStatusOf } from "../Migrations/DatabaseMigrations.ts"
 import { readMigrationFiles } from "../Migrations/MigrationFiles.ts"
+import { recordHealthCheck } from "../Telemetry/MetricsSwitch.ts"
 
 /** What a health check reports (the body of `/readyz` and of `platform-kernel health`). */
 export const HealthReport = Schema.Struct({
@@ -118,6 +119,7 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
           error: describeFailure(outcome.failure)
         } satisfies HealthReport
       }).pipe(
+        Effect.tap((report) => recordHealthCheck(report.status, report.latencyMs)),
         // A defect (a driver bug, say) is still a "down", never a crashed probe.
         Effect.catchDefect((defect) =>
           Effect.succeed({

@@ -5,6 +5,7 @@ import { AppConfig } from "../../Config/AppConfig.ts"
 import { type AppConfigValues, SCHEMA_NAME, SQL_IDENTIFIER } from "../../Config/ConfigSchema.ts"
 import * as NodeFiles from "../../Config/NodeFiles.ts"
 import { describeSqlError, sqlStateOf } from "../Client/SqlFailure.ts"
+import { countMigrationsApplied } from "../Telemetry/MetricsSwitch.ts"
 import { hasOwnUrl, ownerClient } from "./MigrationConnection.ts"
 import { type AppliedMigration, type Drift, detectDrift, pendingMigrations } from "./MigrationDrift.ts"
 import { type MigrationFile, readMigrationFiles } from "./MigrationFiles.ts"
@@ -269,6 +270,10 @@ const make = (options: DatabaseMigrationsOptions) =>
         ? yield* Effect.scoped(Effect.flatMap(ownerClient(config), applyAll))
         : yield* applyAll(sql)
     const total = appliedAtStartup.length + serviceApplied.length
+    yield* countMigrationsApplied({
+      kernel: appliedAtStartup.length,
+      service: Option.isSome(service) ? serviceApplied.length : undefined
+    })
     if (config.database.migrations.run) {
       yield* Effect.logInfo(total === 0 ? "database schema is current" : `applied ${total} migration(s)`).pipe(
         Effect.annotateLogs(

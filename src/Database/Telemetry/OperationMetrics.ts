@@ -1,0 +1,63 @@
+import { Cause, Effect, Exit, Metric } from "effect"
+import * as KernelMetrics from "./KernelMetrics.ts"
+import { KernelMetricsEnabled } from "./MetricsSwitch.ts"
+
+/** The `error.type` of a failed call: the first failure's tag, `Defect` for a defect; none when interrupted. */
+const errorTypeOf = (cause: Cause.Cause<unknown>): string | undefined => {
+  for (const reason of cause.reasons) {
+    if (Cause.isFailReason(reason)) {
+      const error = reason.error
+      return typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string"
+        ? error._tag
+        : "Error"
+    }
+    if (Cause.isDieReason(reason)) return "Defect"
+  }
+  return undefined
+}
+
+/**
+ * Records the duration of every call of `operation` (`db.client.operation.duration`) and counts its failures
+ * (`platform_kernel.operation.errors`) by `error.type`. The series are made once per operation (and once per
+ * error type), so a call costs two clock reads and one metric update; nothing when `KernelMetricsEnabled` is
+ * off. An interrupted call is neither a duration nor an error.
+ */
+export const observeOperation = (operation: string) => {
+  const attributes = { "db.operation.name": operation }
+  const succeeded = Metric.withAttributes(KernelMetrics.operationDuration, attributes)
+  const failed = new Map<
+    string,
+    { readonly duration: Metric.Histogram<number>; readonly errors: Metric.Counter<number> }
+  >()
+  const failureSeries = (errorType: string) => {
+    let series = failed.get(errorType)
+    if (series === undefined) {
+      const withError = { ...attributes, "error.type": errorType }
+      series = {
+        duration: Metric.withAttributes(KernelMetrics.operationDuration, withError),
+        errors: Metric.withAttributes(KernelMetrics.operationErrors, withError)
+      }
+      failed.set(errorType, series)
+    }
+    return series
+  }
+  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.withFiber((fiber) => {
+      if (!fiber.getRef(KernelMetricsEnabled)) return self
+      const startedAt = performance.now()
+      return Effect.onExit(self, (exit) => {
+        const seconds = (performance.now() - startedAt) / 1000
+        if (Exit.isSuccess(exit)) {
+          succeeded.updateUnsafe(seconds, fiber.context)
+        } else {
+          const errorType = errorTypeOf(exit.cause)
+          if (errorType !== undefined) {
+            const series = failureSeries(errorType)
+            series.duration.updateUnsafe(seconds, fiber.context)
+            series.errors.updateUnsafe(1, fiber.context)
+          }
+        }
+        return Effect.void
+      })
+    })
+}
