@@ -4,7 +4,6 @@
  * these layers only decide where they go. A service that installs its own tracer or exporter leaves them out
  * and gets the same spans and metrics; `layerDisabled` turns both off.
  */
-import { readFileSync } from "node:fs"
 import { Effect, Layer, Metric, References } from "effect"
 import { FetchHttpClient, HttpRouter, HttpServerResponse } from "effect/http"
 // Submodules, not the index, which loads every exporter (the OTLP proxy included).
@@ -16,6 +15,7 @@ import * as PrometheusMetrics from "effect/observability/PrometheusMetrics"
 import { Statement } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import type { AppConfigValues } from "../../Config/ConfigSchema.ts"
+import { packageVersion } from "../../Config/PackageFiles.ts"
 import { prometheusName } from "./KernelMetrics.ts"
 import { KernelMetricsEnabled } from "./MetricsSwitch.ts"
 
@@ -27,7 +27,7 @@ export type TelemetrySettings = AppConfigValues["telemetry"]
 
 const kernelVersion = (): string | undefined => {
   try {
-    return JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version
+    return packageVersion()
   } catch {
     return undefined
   }
