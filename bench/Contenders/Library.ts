@@ -1,6 +1,13 @@
 /** The library through its public API: `PlatformKernel.layerWith` and the repositories it provides. */
-import { Effect, ManagedRuntime } from "effect"
-import { AppConfig, AuditLogRepository, PlatformKernel, UserRepository } from "../../src/index.ts"
+import { Context, Effect, Layer, ManagedRuntime } from "effect"
+import {
+  AppConfig,
+  AuditLogRepository,
+  PermissionCache,
+  PlatformKernel,
+  RepositoryLayers,
+  UserRepository
+} from "../../src/index.ts"
 import { effectLoop } from "../Measure.ts"
 import type { LibraryApi, Operation } from "../Operations.ts"
 import { type Contender, warmUpSeconds } from "./Contender.ts"
@@ -25,8 +32,17 @@ export const makeLibrary = async (url: string): Promise<Library> => {
   const { api, poolSize } = await runtime.runPromise(
     Effect.gen(function* () {
       const config = yield* AppConfig
+      // The repositories composed part by part (`RepositoryLayers.layer`, the permission cache off) on the kernel's
+      // own pool: the uncached figure of hasPermission. They hold no resource, so the build scope can close at once.
+      const uncached = yield* Effect.scoped(
+        Layer.build(RepositoryLayers.layer.pipe(Layer.provide(Layer.succeed(PermissionCache, PermissionCache.off))))
+      )
       return {
-        api: { users: yield* UserRepository, audit: yield* AuditLogRepository },
+        api: {
+          users: yield* UserRepository,
+          usersUncached: Context.get(uncached, UserRepository),
+          audit: yield* AuditLogRepository
+        },
         poolSize: config.database.pool.maxConnections
       }
     })
