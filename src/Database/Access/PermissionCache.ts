@@ -129,6 +129,9 @@ export class PermissionCache extends Context.Service<
     )
 }
 
+/** Appended to `database.applicationName` for the cache's listening session. */
+export const LISTENER_SUFFIX = "-permission-cache"
+
 const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: PermissionCacheOptions) {
   const statements = makeAccessVersionPg(pg)
   const firstReconnectDelay = Duration.fromInputUnsafe(options.reconnectDelay ?? "100 millis")
@@ -219,6 +222,8 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
     return countInvalidation
   })
 
+  // Told apart from the pool's sessions in pg_stat_activity (and not counted as one of them).
+  const listenerName = `${pg.config.applicationName ?? "platform-kernel"}${LISTENER_SUFFIX}`
   const firstAttempt = yield* Deferred.make<void>()
   let connectedOnce = false
 
@@ -226,7 +231,7 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
   // confirmed before the version is read, so no change committed after the read can go unnoticed.
   const listenOnce = Effect.scoped(
     Effect.gen(function* () {
-      const connection = yield* PgConnection.make(pg.config)
+      const connection = yield* PgConnection.make({ ...pg.config, applicationName: listenerName })
       const notifications = yield* connection.listen(ACCESS_VERSION_CHANNEL)
       const version = yield* statements.currentVersion
       yield* Effect.addFinalizer(() => markDown)

@@ -8,7 +8,12 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Metric, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
-import { cacheBypasses, cacheHits, PermissionCache } from "../../../src/Database/Access/PermissionCache.ts"
+import {
+  cacheBypasses,
+  cacheHits,
+  LISTENER_SUFFIX,
+  PermissionCache
+} from "../../../src/Database/Access/PermissionCache.ts"
 import * as Database from "../../../src/Database/Database.ts"
 import { PermissionRepository } from "../../../src/Database/Repositories/PermissionRepository.ts"
 import { RoleRepository } from "../../../src/Database/Repositories/RoleRepository.ts"
@@ -274,8 +279,9 @@ describe("permission cache, one instance against another", () => {
       const check = Effect.flatMap(UserRepository, (users) => users.hasPermission(user.id, permission.name))
       assert.isTrue(yield* check.pipe(Effect.provide(b.context)))
       yield* expectHit(check, true).pipe(Effect.provide(b.context))
-      // Both instances: the pool's one connection plus the listener.
-      assert.strictEqual(yield* sessionsNamed(`pk-cache-b-${suffix}`), 2)
+      // The pool's one connection, and the listener's own.
+      assert.strictEqual(yield* sessionsNamed(`pk-cache-b-${suffix}`), 1)
+      assert.strictEqual(yield* sessionsNamed(`pk-cache-b-${suffix}${LISTENER_SUFFIX}`), 1)
       yield* Effect.flatMap(UserRepository, (users) => users.removeRole(user.id, role.id)).pipe(
         Effect.provide(a.context)
       )
@@ -283,8 +289,11 @@ describe("permission cache, one instance against another", () => {
       yield* Scope.close(a.scope, Exit.void)
       yield* Scope.close(b.scope, Exit.void)
       // No session left behind, the listener's included.
-      assert.strictEqual(yield* eventually(sessionsNamed(`pk-cache-a-${suffix}`), (n) => n === 0), 0)
-      assert.strictEqual(yield* eventually(sessionsNamed(`pk-cache-b-${suffix}`), (n) => n === 0), 0)
+      for (const name of [`pk-cache-a-${suffix}`, `pk-cache-b-${suffix}`]) {
+        assert.strictEqual(yield* eventually(sessionsNamed(name), (n) => n === 0), 0, name)
+        const listener = `${name}${LISTENER_SUFFIX}`
+        assert.strictEqual(yield* eventually(sessionsNamed(listener), (n) => n === 0), 0, listener)
+      }
     }).pipe(Effect.scoped)
   )
 
