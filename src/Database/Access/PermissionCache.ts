@@ -258,16 +258,17 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
       yield* markDown
       yield* Deferred.succeed(firstAttempt, undefined)
       // After a connection that served, start again from the shortest wait; else wait longer each time.
-      delay = connectedOnce ? firstReconnectDelay : Duration.min(Duration.times(delay, 2), maxReconnectDelay)
+      const wait = connectedOnce ? firstReconnectDelay : delay
+      delay = Duration.min(Duration.times(wait, 2), maxReconnectDelay)
       yield* Effect.logWarning(
         "permission cache bypassed: its notification connection failed; every permission check asks the database until it reconnects"
       ).pipe(
         Effect.annotateLogs({
           reason: SqlError.isSqlError(failure) ? describeSqlError(failure) : String(failure),
-          retryIn: Duration.format(delay)
+          retryIn: Duration.format(wait)
         })
       )
-      yield* Effect.sleep(delay)
+      yield* Effect.sleep(wait)
     }
   })
 

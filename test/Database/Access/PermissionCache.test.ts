@@ -133,6 +133,47 @@ layer(CachedRepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 s
     })
   )
 
+  it.effect(
+    "under checks racing changes by another client, nothing stale is kept once the last change is notified",
+    () =>
+      Effect.gen(function* () {
+        const users = yield* UserRepository
+        const cache = yield* PermissionCache
+        const sql = yield* SqlClient.SqlClient
+        const granted = yield* Effect.forEach(Array.from({ length: 6 }), () => grantedUser)
+        const checks = Effect.forEach(
+          granted,
+          ({ user, permission }) => users.hasPermission(user.id, permission.name),
+          { concurrency: "unbounded", discard: true }
+        )
+        const checkers = yield* Effect.forkChild(Effect.forever(Effect.andThen(checks, Effect.yieldNow)))
+        // Revoke and grant again, each in its own transaction, while the checks read and keep sets.
+        for (let round = 0; round < 40; round++) {
+          const { role, permission } = granted[round % granted.length]!
+          const held = round % (2 * granted.length) < granted.length
+          yield* held
+            ? otherClient("DELETE FROM role_permissions WHERE role_id = $1 AND permission_id = $2", [
+                role.id,
+                permission.id
+              ])
+            : otherClient("INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2)", [
+                role.id,
+                permission.id
+              ])
+        }
+        const last = yield* currentVersion
+        yield* eventually(cache.status, (s) => s.version !== undefined && s.version >= last)
+        yield* Fiber.interrupt(checkers)
+        for (const { user, permission } of granted) {
+          const [row] = yield* sql<{ readonly allowed: boolean }>`SELECT EXISTS (
+          SELECT 1 FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id
+          JOIN permissions p ON p.id = rp.permission_id
+          WHERE ur.user_id = ${user.id} AND p.name = ${permission.name}) AS allowed`.pipe(Effect.orDie)
+          assert.strictEqual(yield* users.hasPermission(user.id, permission.name), row!.allowed, user.email)
+        }
+      })
+  )
+
   it.effect("a statement that changes nothing does not raise the version", () =>
     Effect.gen(function* () {
       const { role, permission } = yield* grantedUser
