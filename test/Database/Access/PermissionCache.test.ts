@@ -6,7 +6,7 @@
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Metric, Redacted, Scope } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, Statement } from "effect/sql"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
 import {
   cacheBypasses,
@@ -172,6 +172,43 @@ layer(CachedRepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 s
           assert.strictEqual(yield* users.hasPermission(user.id, permission.name), row!.allowed, user.email)
         }
       })
+  )
+
+  it.effect("a set read before a change, but answered after its notification, is not kept", () =>
+    Effect.gen(function* () {
+      const users = yield* UserRepository
+      const cache = yield* PermissionCache
+      const { user, role, permission } = yield* grantedUser
+      // The cache's read of the user's set sleeps on the server after its snapshot was taken.
+      const sleeper = "pg_sleep(2) IS NULL AS slept"
+      const slowRead: Statement.Transformer = (statement, sql) =>
+        Effect.sync(() => {
+          const [text, params] = statement.compile()
+          return text.includes("AS names")
+            ? sql.unsafe(text.replace("AS names", `AS names, ${sleeper}`), params)
+            : statement
+        })
+      const read = yield* Effect.forkChild(
+        users
+          .hasPermission(user.id, permission.name)
+          .pipe(Effect.provideService(Statement.CurrentTransformer, slowRead))
+      )
+      const sleeping = withAdmin(adminUrl(), (admin) =>
+        admin<{ readonly count: number }>`SELECT count(*)::int AS count FROM pg_stat_activity
+          WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE ${`%${sleeper}%`}`.pipe(
+          Effect.map((rows) => rows[0]!.count)
+        )
+      ).pipe(Effect.orDie)
+      assert.strictEqual(yield* eventually(sleeping, (count) => count === 1), 1, "the read is running")
+      yield* otherClient("DELETE FROM role_permissions WHERE role_id = $1 AND permission_id = $2", [
+        role.id,
+        permission.id
+      ])
+      const after = yield* currentVersion
+      yield* eventually(cache.status, (s) => s.version !== undefined && s.version >= after)
+      assert.isTrue(yield* Fiber.join(read), "the slow read answered from its snapshot, before the revocation")
+      assert.isFalse(yield* users.hasPermission(user.id, permission.name), "and what it read was not kept")
+    })
   )
 
   it.effect("a statement that changes nothing does not raise the version", () =>
