@@ -26,6 +26,8 @@ import type { Volume } from "./Settings.ts"
 /** The library's repositories, as a service gets them from `PlatformKernel.layerWith`. */
 export interface LibraryApi {
   readonly users: UserRepository["Service"]
+  /** The same, without the permission cache (`RepositoryLayers.layer` on the same pool). */
+  readonly usersUncached: UserRepository["Service"]
   readonly audit: AuditLogRepository["Service"]
 }
 
@@ -41,6 +43,11 @@ export interface Operation {
   /** Shown next to the name in the tables. */
   readonly note?: string
   readonly library: (api: LibraryApi, i: number) => Effect.Effect<unknown, unknown>
+  /**
+   * The call whose statement `SqlSync.ts` records, when `library` may send none (a cache hit); it must send
+   * `sql`. Default: `library`.
+   */
+  readonly librarySql?: (api: LibraryApi, i: number) => Effect.Effect<unknown, unknown>
   /** The library's statement for one call, with `$n` placeholders. */
   readonly sql: string
   readonly params: (i: number) => ReadonlyArray<unknown>
@@ -106,6 +113,20 @@ export const makeOperations = (volume: Volume, deep: DeepPage): ReadonlyArray<Op
       ? rolesOfUser(volume, userOf(i))[0] * volume.permissionsPerRole + (mix(i, 3) % volume.permissionsPerRole)
       : mix(i, 3) % permissions
   const drawUser = `\\set n random(1, ${volume.users})\n`
+  const hasPermission: Operation = {
+    name: "hasPermission (no cache)",
+    callers: [1, 32],
+    library: ({ usersUncached }, i) =>
+      usersUncached.hasPermission(userIdOf(userOf(i)) as UserId, permissionNameOf(permissionOf(i))),
+    // src/Database/Postgres/UserStorePg.ts, `hasPermission`.
+    sql: hasPermissionSql("$1", "$2"),
+    params: (i) => [userIdOf(userOf(i)), permissionNameOf(permissionOf(i))],
+    pgbench: {
+      script: `${drawUser}\\set own random(0, 1)
+\\set p :own * ((:n % ${volume.roles}) * ${volume.permissionsPerRole} + random(0, ${volume.permissionsPerRole - 1})) + (1 - :own) * random(0, ${permissions - 1})
+${hasPermissionSql(userIdSql(":n"), permissionNameSql(":p"))};\n`
+    }
+  }
   const manyEntry = (k: number) => ({
     action: "bench.many",
     targetId: `many-${k}`,
@@ -134,18 +155,14 @@ export const makeOperations = (volume: Volume, deep: DeepPage): ReadonlyArray<Op
       pgbench: { script: `${drawUser}SELECT ${userColumns} FROM users WHERE email = ${emailSql(":n")};\n` }
     },
     {
+      // The library as configured by default: the permission cache on. The other clients have no cache.
+      ...hasPermission,
       name: "hasPermission",
-      callers: [1, 32],
+      note: "cache on",
       library: ({ users }, i) => users.hasPermission(userIdOf(userOf(i)) as UserId, permissionNameOf(permissionOf(i))),
-      // src/Database/Postgres/UserStorePg.ts, `hasPermission`.
-      sql: hasPermissionSql("$1", "$2"),
-      params: (i) => [userIdOf(userOf(i)), permissionNameOf(permissionOf(i))],
-      pgbench: {
-        script: `${drawUser}\\set own random(0, 1)
-\\set p :own * ((:n % ${volume.roles}) * ${volume.permissionsPerRole} + random(0, ${volume.permissionsPerRole - 1})) + (1 - :own) * random(0, ${permissions - 1})
-${hasPermissionSql(userIdSql(":n"), permissionNameSql(":p"))};\n`
-      }
+      librarySql: hasPermission.library
     },
+    hasPermission,
     {
       name: "findWithAccess",
       callers: [1, 32],

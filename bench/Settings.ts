@@ -5,6 +5,7 @@
  *   BENCH_ROUNDS         interleaved rounds (default 3)
  *   BENCH_SECONDS        seconds per contender per case per round (default 3)
  *   BENCH_ONLY           comma-separated operation names to run (default: all)
+ *   BENCH_STALENESS_REVOCATIONS  revocations timed across two processes with the permission cache (default 200)
  *   BENCH_SMOKE=1        CI smoke: 1 round of 0.2 s on a small seed; proves the harness runs, measures nothing
  */
 
@@ -27,6 +28,8 @@ export interface Settings {
   readonly readinessRuns: number
   /** Seconds of 32-way load per process for the RSS comparison. */
   readonly rssSeconds: number
+  /** Revocations timed by CacheStaleness.ts. */
+  readonly stalenessRevocations: number
 }
 
 const positive = (name: string, fallback: number): number => {
@@ -71,6 +74,7 @@ export const readSettings = (): Settings => {
           ),
     volume: smoke ? SmokeVolume : FullVolume,
     readinessRuns: smoke ? 1 : 5,
-    rssSeconds: smoke ? 0.5 : 5
+    rssSeconds: smoke ? 0.5 : 5,
+    stalenessRevocations: Math.round(positive("BENCH_STALENESS_REVOCATIONS", smoke ? 5 : 200))
   }
 }

@@ -19,7 +19,9 @@ const comparable = (operation: Operation, params: ReadonlyArray<unknown>) =>
 export const checkSqlSync = async (library: Library, operations: ReadonlyArray<Operation>): Promise<Array<Drift>> => {
   const drifts: Array<Drift> = []
   for (const operation of operations) {
-    const [, statements] = await library.run(recordStatements(operation.library(library.api, 0)))
+    const [, statements] = await library.run(
+      recordStatements((operation.librarySql ?? operation.library)(library.api, 0))
+    )
     if (statements.length !== 1) {
       drifts.push({ operation: operation.name, problem: `the library sent ${statements.length} statements, not 1` })
       continue

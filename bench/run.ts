@@ -8,9 +8,11 @@
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench
  *   BENCH_ONLY=hasPermission,findById BENCH_SECONDS=5 npm run bench
  *   BENCH_SMOKE=1 npm run -s bench                  # CI: proves the harness runs, in well under a minute
+ *   node bench/CacheStaleness.ts                    # only the permission cache's staleness across two processes
  */
 import { loadavg } from "node:os"
 import { ensureBuilt } from "./Build.ts"
+import { formatStaleness, measureStaleness } from "./CacheStaleness.ts"
 import type { Contender } from "./Contenders/Contender.ts"
 import { findPgbench, makePgbench } from "./Contenders/Pgbench.ts"
 import { makeCopy, makePostgresJs } from "./Contenders/PostgresJs.ts"
@@ -76,6 +78,8 @@ const exitCode = await withBenchDatabase(async (database) => {
 
   log("timing serve's readiness")
   const readiness = await measureReadiness(database.url, settings.readinessRuns)
+  log(`timing ${settings.stalenessRevocations} revocations across two processes (permission cache)`)
+  const staleness = await measureStaleness(database.url, settings.stalenessRevocations)
   log("measuring peak RSS under 32-way load")
   const memorySpec = {
     url: database.url,
@@ -117,6 +121,7 @@ const exitCode = await withBenchDatabase(async (database) => {
           `${entry} ${(medianMillis / 1000).toFixed(2)} s [${millis.map((ms) => (ms / 1000).toFixed(2)).join(", ")}]`
       )
       .join("; ")}.`,
+    formatStaleness(staleness),
     `Peak RSS (VmHWM) after ${settings.rssSeconds} s at 32 callers of ${HotMix.join(", ")}: library ${(libraryMemory.peakRssKb / 1024).toFixed(0)} MB (${libraryMemory.ops.toLocaleString("en")} ops), raw driver ${(rawMemory.peakRssKb / 1024).toFixed(0)} MB (${rawMemory.ops.toLocaleString("en")} ops): ${(libraryMemory.peakRssKb / rawMemory.peakRssKb).toFixed(2)}×.`
   ]
   const failures = errorLines(results)

@@ -9,6 +9,11 @@ export { AppConfig, type LoadOptions, loadAppConfig } from "./Config/AppConfig.t
 export { ConfigLoadError } from "./Config/ConfigError.ts"
 export { type AppConfigValues, type DatabaseConfigValues, type SslMode, SslModes } from "./Config/ConfigSchema.ts"
 export * as Logging from "./Config/Logging.ts"
+export {
+  PermissionCache,
+  type PermissionCacheOptions,
+  type PermissionCacheStatus
+} from "./Database/Access/PermissionCache.ts"
 export * as RbacBaseline from "./Database/Bootstrap/RbacBaseline.ts"
 // The database: where it is, whether it is healthy, its schema
 export { DatabaseStartupError, EmbeddedPostgresError } from "./Database/Client/DatabaseErrors.ts"

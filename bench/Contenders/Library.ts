@@ -1,5 +1,5 @@
 /** The library through its public API: `PlatformKernel.layerWith` and the repositories it provides. */
-import { Effect, ManagedRuntime } from "effect"
+import { Context, Effect, Layer, ManagedRuntime } from "effect"
 import type { AuditLogRepository, UserRepository } from "../../src/index.ts"
 import * as Kernel from "../../src/index.ts"
 import { effectLoop } from "../Measure.ts"
@@ -25,13 +25,22 @@ export type KernelModule = typeof Kernel
 
 /** Builds the kernel (which migrates the database) and returns it as a contender. */
 export const makeLibrary = async (url: string, kernel: KernelModule = Kernel): Promise<Library> => {
-  const { AppConfig, AuditLogRepository, PlatformKernel, UserRepository } = kernel
+  const { AppConfig, AuditLogRepository, PermissionCache, PlatformKernel, RepositoryLayers, UserRepository } = kernel
   const runtime = ManagedRuntime.make(PlatformKernel.layerWith({ config: { env: libraryEnv(url) } }))
   const { api, poolSize } = await runtime.runPromise(
     Effect.gen(function* () {
       const config = yield* AppConfig
+      // The repositories composed part by part (`RepositoryLayers.layer`, the permission cache off) on the kernel's
+      // own pool: the uncached figure of hasPermission. They hold no resource, so the build scope can close at once.
+      const uncached = yield* Effect.scoped(
+        Layer.build(RepositoryLayers.layer.pipe(Layer.provide(Layer.succeed(PermissionCache, PermissionCache.off))))
+      )
       return {
-        api: { users: yield* UserRepository, audit: yield* AuditLogRepository },
+        api: {
+          users: yield* UserRepository,
+          usersUncached: Context.get(uncached, UserRepository),
+          audit: yield* AuditLogRepository
+        },
         poolSize: config.database.pool.maxConnections
       }
     })

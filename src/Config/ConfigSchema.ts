@@ -117,7 +117,8 @@ export const DatabaseConfig = Schema.Struct({
     table: identifier,
     service: ServiceMigrationsConfig
   }),
-  embedded: Schema.Struct({ dataDir: text, port })
+  embedded: Schema.Struct({ dataDir: text, port }),
+  permissionCache: Schema.Struct({ enabled: flag, maxUsers: positiveInt })
 })
 
 export const RbacRole = Schema.Struct({

@@ -4,6 +4,7 @@ import type { SqlClient } from "effect/sql"
 import { AppConfig, type LoadOptions } from "../Config/AppConfig.ts"
 import type { ConfigLoadError } from "../Config/ConfigError.ts"
 import * as Logging from "../Config/Logging.ts"
+import { PermissionCache } from "./Access/PermissionCache.ts"
 import * as RbacBaseline from "./Bootstrap/RbacBaseline.ts"
 import type { DatabaseTarget } from "./Client/DatabaseTarget.ts"
 import * as Database from "./Database.ts"
@@ -39,6 +40,7 @@ export interface Options {
 /** What `PlatformKernel.layer` provides. */
 export type Services =
   | Repositories
+  | PermissionCache
   | PgClient.PgClient
   | SqlClient.SqlClient
   | DatabaseTarget
@@ -50,7 +52,8 @@ export type Error = Database.DatabaseError | ConfigLoadError | Layer.Error<typeo
 
 /**
  * A kernel of its own: configuration (file + environment) -> logging -> telemetry -> client (embedded server
- * when none is configured) -> migrations -> repositories -> the `rbac.roles` baseline. Each call is a separate instance
+ * when none is configured) -> migrations -> permission cache (`database.permissionCache`) -> repositories ->
+ * the `rbac.roles` baseline. Each call is a separate instance
  * with its own pool, built from `options` alone (nothing inside is shared with another instance); keep the
  * value in a constant to share it: provided several times in one graph, one value is built once.
  */
@@ -59,7 +62,11 @@ export const layerWith = (options: Options = {}): Layer.Layer<Services, Error> =
     options.serviceMigrations === undefined
       ? Database.layer
       : Database.layerWith({ serviceMigrations: options.serviceMigrations })
-  const repositories = RepositoryLayers.layer.pipe(Layer.provideMerge(database))
+  // The permission cache is on here unless `database.permissionCache.enabled` says otherwise.
+  const repositories = RepositoryLayers.layer.pipe(
+    Layer.provideMerge(PermissionCache.layer),
+    Layer.provideMerge(database)
+  )
   const withBaseline =
     options.rbacBaseline === false ? repositories : RbacBaseline.layer.pipe(Layer.provideMerge(repositories))
   const logging =

@@ -8,7 +8,10 @@ import type { Repositories } from "./Repositories/Repositories.ts"
 
 /**
  * The repositories and `Transactions` on PostgreSQL. They need the `SqlClient` and the migrated database
- * (`DatabaseMigrations`), e.g. from `Database.layer`; `PlatformKernel.layer` wires everything.
+ * (`DatabaseMigrations`), e.g. from `Database.layer`; `PlatformKernel.layer` wires everything. Permission
+ * checks are not cached unless a `PermissionCache` is provided to this layer too (`PlatformKernel.layer`
+ * provides `PermissionCache.layer`): the cache holds a connection of its own, which a composition part by
+ * part asks for explicitly.
  */
 export const layer: Layer.Layer<Repositories, never, SqlClient.SqlClient | DatabaseMigrations> =
   RepositoryFronts.layer.pipe(Layer.provide(PostgresStore.layer))

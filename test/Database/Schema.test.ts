@@ -12,7 +12,11 @@ interface ColumnRow {
   readonly nullable: boolean
 }
 
-const TABLES = ["audit_logs", "permissions", "role_permissions", "roles", "user_roles", "users"]
+const TABLES = ["audit_logs", "permission_version", "permissions", "role_permissions", "roles", "user_roles", "users"]
+
+/** The tables whose every change raises and notifies `permission_version` (migration 0005), one trigger per event. */
+const ACCESS_TABLES = ["permissions", "role_permissions", "roles", "user_roles"]
+const VERSION_EVENTS = ["delete", "insert", "truncate", "update"]
 
 const EXPECTED_COLUMNS: Record<string, ReadonlyArray<readonly [column: string, type: string, nullable: boolean]>> = {
   users: [
@@ -44,6 +48,10 @@ const EXPECTED_COLUMNS: Record<string, ReadonlyArray<readonly [column: string, t
     ["role_id", "uuid", false],
     ["permission_id", "uuid", false],
     ["created_at", "timestamptz", false]
+  ],
+  permission_version: [
+    ["id", "bool", false],
+    ["version", "int8", false]
   ],
   audit_logs: [
     ["id", "uuid", false],
@@ -78,7 +86,7 @@ const insertUser = (email: string) =>
 
 layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) => {
   describe("catalog", () => {
-    it.effect("has the six tables, plus the migrations table", () =>
+    it.effect("has the seven tables, plus the migrations table", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         const rows = yield* sql<{ readonly name: string }>`
@@ -137,7 +145,9 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) =>
           ["permissions_pkey", "permissions", "p", "id"],
           ["audit_logs_pkey", "audit_logs", "p", "id"],
           ["user_roles_pkey", "user_roles", "p", "user_id,role_id"],
-          ["role_permissions_pkey", "role_permissions", "p", "role_id,permission_id"]
+          ["role_permissions_pkey", "role_permissions", "p", "role_id,permission_id"],
+          ["permission_version_pkey", "permission_version", "p", "id"],
+          ["permission_version_one_row", "permission_version", "c", "id"]
         ]
         for (const [name, table, type, columns] of expected) {
           const row = byName.get(name)
@@ -218,10 +228,26 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) =>
             ["audit_logs_no_truncate", "audit_logs"],
             ["audit_logs_no_update_delete", "audit_logs"],
             ["audit_logs_stamp_time", "audit_logs"],
-            ["users_set_updated_at", "users"]
-          ]
+            ["users_set_updated_at", "users"],
+            ...ACCESS_TABLES.flatMap((table) =>
+              VERSION_EVENTS.map((event) => [`${table}_version_${event}`, table] as [string, string])
+            )
+          ].toSorted(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0))
         )
         const definition = (name: string) => rows.find((row) => row.name === name)!.definition
+        for (const table of ACCESS_TABLES) {
+          for (const event of VERSION_EVENTS) {
+            assert.include(
+              definition(`${table}_version_${event}`),
+              `AFTER ${event.toUpperCase()} ON public.${table}`,
+              `${table} ${event}`
+            )
+            assert.include(
+              definition(`${table}_version_${event}`),
+              event === "truncate" ? "permission_version_bump()" : "permission_version_bump_if_changed()"
+            )
+          }
+        }
         assert.include(definition("users_set_updated_at"), "BEFORE UPDATE ON public.users FOR EACH ROW")
         assert.include(definition("audit_logs_no_update_delete"), "BEFORE DELETE OR UPDATE ON public.audit_logs")
         assert.include(definition("audit_logs_no_truncate"), "BEFORE TRUNCATE ON public.audit_logs")

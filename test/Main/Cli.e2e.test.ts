@@ -132,7 +132,7 @@ describe("platform-kernel CLI", () => {
           )
           const report = ready.body as { status: string; migrations: unknown; pool: { max: number } }
           assert.strictEqual(report.status, "up")
-          assert.deepStrictEqual(report.migrations, { latest: 4, pending: 0 })
+          assert.deepStrictEqual(report.migrations, { latest: 5, pending: 0 })
           assert.strictEqual(report.pool.max, 10)
           const healthz = yield* Effect.promise(() => getJson(`http://127.0.0.1:${port}/healthz`))
           assert.deepStrictEqual(healthz, { status: 200, body: { status: "ok" } })
@@ -228,7 +228,7 @@ describe("platform-kernel CLI", () => {
         assert.strictEqual(result.code, 0, describeRun(result))
         const report = JSON.parse(result.stdout.trim())
         assert.strictEqual(report.status, "up")
-        assert.deepStrictEqual(report.migrations, { latest: 4, pending: 0 })
+        assert.deepStrictEqual(report.migrations, { latest: 5, pending: 0 })
         assert.isString(report.serverVersion)
       }).pipe(Effect.scoped)
     )
@@ -286,7 +286,7 @@ describe("platform-kernel CLI", () => {
       Effect.gen(function* () {
         const database = yield* scopedDatabase({ from: "template" })
         const directory = migrationsCopy()
-        writeFileSync(join(directory, "0005_next.sql"), "CREATE TABLE next_thing (id int);\n")
+        writeFileSync(join(directory, "0006_next.sql"), "CREATE TABLE next_thing (id int);\n")
         const result = yield* run(["status"], { DATABASE_URL: database.url, DATABASE_MIGRATIONS_DIRECTORY: directory })
         assert.strictEqual(result.code, 0, describeRun(result))
         const lines = nonEmptyLines(result.stdout)
@@ -298,7 +298,8 @@ describe("platform-kernel CLI", () => {
             "  applied   2_identity",
             "  applied   3_audit_logs",
             "  applied   4_audit_timestamp",
-            "  pending   0005_next.sql"
+            "  applied   5_permission_version",
+            "  pending   0006_next.sql"
           ]
         )
       }).pipe(Effect.scoped)
@@ -325,7 +326,7 @@ describe("platform-kernel CLI", () => {
           status.drift.map((drift: { kind: string; id: number }) => [drift.kind, drift.id]),
           [["changed", 2]]
         )
-        assert.strictEqual(status.latest, 4)
+        assert.strictEqual(status.latest, 5)
         assert.deepStrictEqual(status.pending, [])
       }).pipe(Effect.scoped)
     )

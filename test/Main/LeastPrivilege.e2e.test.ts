@@ -145,7 +145,7 @@ describe("least privilege", () => {
         // The default (database.migrations.run: true) with nothing pending: it starts.
         const { report, result } = yield* serveUntilReady({ DATABASE_URL: serviceUrl })
         assert.strictEqual(report.status, "up")
-        assert.deepStrictEqual(report.migrations, { latest: 4, pending: 0 })
+        assert.deepStrictEqual(report.migrations, { latest: 5, pending: 0 })
         assert.strictEqual(result.code, 0, describeRun(result))
         assert.include(
           jsonLines(result.stdout).map((line) => line.message),
@@ -233,14 +233,14 @@ describe("least privilege", () => {
         assert.strictEqual(refused.code, 1, describeRun(refused))
         const lines = refused.stderr.trim().split("\n")
         assert.lengthOf(lines, 1, describeRun(refused))
-        assert.match(lines[0]!, /cannot apply 4 pending migration\(s\) as this role: .*database\.migrations\.url/)
+        assert.match(lines[0]!, /cannot apply 5 pending migration\(s\) as this role: .*database\.migrations\.url/)
 
         const { report, result } = yield* serveUntilReady({
           DATABASE_URL: serviceUrl,
           DATABASE_MIGRATIONS_URL: ownerUrl
         })
         assert.strictEqual(report.status, "up")
-        assert.deepStrictEqual(report.migrations, { latest: 4, pending: 0 })
+        assert.deepStrictEqual(report.migrations, { latest: 5, pending: 0 })
         assert.strictEqual(result.code, 0, describeRun(result))
         assert.notInclude(result.stdout + result.stderr, roles.password)
 

@@ -78,6 +78,7 @@ describe("the CLI with a service's own migrations", () => {
           `${MIGRATIONS_TABLE}:2`,
           `${MIGRATIONS_TABLE}:3`,
           `${MIGRATIONS_TABLE}:4`,
+          `${MIGRATIONS_TABLE}:5`,
           "auth.auth_migrations:1",
           "auth.auth_migrations:2"
         ])
@@ -100,6 +101,7 @@ describe("the CLI with a service's own migrations", () => {
             "  applied   2_identity",
             "  applied   3_audit_logs",
             "  applied   4_audit_timestamp",
+            "  applied   5_permission_version",
             `service migrations: history auth.auth_migrations, folder ${directory}`,
             "  applied   1_sessions",
             "  applied   2_session_expiry",
@@ -157,9 +159,10 @@ describe("the CLI with a service's own migrations", () => {
           `${MIGRATIONS_TABLE}:1`,
           `${MIGRATIONS_TABLE}:2`,
           `${MIGRATIONS_TABLE}:3`,
-          `${MIGRATIONS_TABLE}:4`
+          `${MIGRATIONS_TABLE}:4`,
+          `${MIGRATIONS_TABLE}:5`
         ])
-        assert.deepStrictEqual(yield* historyIds(url, MIGRATIONS_TABLE), [1, 2, 3, 4])
+        assert.deepStrictEqual(yield* historyIds(url, MIGRATIONS_TABLE), [1, 2, 3, 4, 5])
         assert.deepStrictEqual(yield* historyIds(url, "auth.auth_migrations"), [1, 2])
       }).pipe(Effect.scoped),
     { timeout: 90_000 }

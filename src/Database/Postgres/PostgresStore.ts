@@ -1,5 +1,7 @@
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
+import { withPermissionCache } from "../Access/CachedRepositoryStore.ts"
+import { PermissionCache } from "../Access/PermissionCache.ts"
 import { RepositoryStore } from "../Front/RepositoryStore.ts"
 import { DatabaseMigrations } from "../Migrations/DatabaseMigrations.ts"
 import { makeAuditLogStorePg } from "./AuditLogStorePg.ts"
@@ -10,18 +12,21 @@ import { makeUserStorePg } from "./UserStorePg.ts"
 /**
  * The `RepositoryStore` on PostgreSQL, through the `SqlClient`, once the migrations have run. A transaction
  * is `sql.withTransaction`, so the repositories' statements inside it (and the caller's own SQL) join it.
+ * When a `PermissionCache` that is on is provided, `hasPermission` goes through it (see `withPermissionCache`).
  */
 export const make: Effect.Effect<RepositoryStore["Service"], never, SqlClient.SqlClient | DatabaseMigrations> =
   Effect.gen(function* () {
     yield* DatabaseMigrations
     const sql = yield* SqlClient.SqlClient
-    return RepositoryStore.of({
+    const cache = yield* Effect.serviceOption(PermissionCache)
+    const store = RepositoryStore.of({
       users: makeUserStorePg(sql),
       roles: makeRoleStorePg(sql),
       permissions: makePermissionStorePg(sql),
       auditLogs: makeAuditLogStorePg(sql),
       transaction: sql.withTransaction
     })
+    return Option.isSome(cache) && cache.value.enabled ? withPermissionCache(store, cache.value, sql) : store
   })
 
 /** `RepositoryStore` on PostgreSQL; needs the `SqlClient` and the migrated database (`DatabaseMigrations`). */

@@ -39,7 +39,7 @@ const tempRoot = mkdtempSync(join(tmpdir(), "pk-migrations-test-"))
 afterAll(() => rmSync(tempRoot, { recursive: true, force: true }))
 
 /** A temporary migrations folder holding copies of the bundled migrations with the given ids. */
-const migrationsCopy = (ids: ReadonlyArray<number> = [1, 2, 3, 4]): string => {
+const migrationsCopy = (ids: ReadonlyArray<number> = [1, 2, 3, 4, 5]): string => {
   const directory = mkdtempSync(join(tempRoot, "migrations-"))
   for (const id of ids) copyFileSync(join(BUNDLED, fileOf(id)), join(directory, fileOf(id)))
   return directory
@@ -79,7 +79,7 @@ const historyRows = Effect.gen(function* () {
 const refusal = <A, E, R>(effect: Effect.Effect<A, E, R>) => expectError(effect, MigrationError)
 
 describe("migrations on an empty database", () => {
-  it.live("applies 1 to 4 once, records name and sha256 of each, and a second run applies nothing", () =>
+  it.live("applies 1 to 5 once, records name and sha256 of each, and a second run applies nothing", () =>
     onEmptyDatabase(
       Effect.gen(function* () {
         const directory = migrationsCopy()
@@ -88,14 +88,15 @@ describe("migrations on an empty database", () => {
           [1, "extensions"],
           [2, "identity"],
           [3, "audit_logs"],
-          [4, "audit_timestamp"]
+          [4, "audit_timestamp"],
+          [5, "permission_version"]
         ])
         const second = yield* applyMigrations(options(directory))
         assert.deepStrictEqual(second, [])
         const rows = yield* historyRows
         assert.deepStrictEqual(
           rows.map((row) => ({ ...row })),
-          [1, 2, 3, 4].map((id) => ({
+          [1, 2, 3, 4, 5].map((id) => ({
             id,
             name: fileOf(id)
               .replace(/^\d+_/, "")
@@ -118,7 +119,7 @@ describe("migrations on an empty database", () => {
         assert.deepStrictEqual(before.applied, [])
         assert.deepStrictEqual(
           before.pending.map((file) => file.fileName),
-          [1, 2, 3, 4].map(fileOf)
+          [1, 2, 3, 4, 5].map(fileOf)
         )
         assert.deepStrictEqual(before.drift, [])
         assert.isNull(before.latest)
@@ -126,12 +127,12 @@ describe("migrations on an empty database", () => {
         const after = yield* migrationStatus(options(directory))
         assert.deepStrictEqual(
           after.applied.map((row) => row.id),
-          [1, 2, 3, 4]
+          [1, 2, 3, 4, 5]
         )
         assert.isTrue(after.applied.every((row) => row.appliedAt instanceof Date))
         assert.deepStrictEqual(after.pending, [])
         assert.deepStrictEqual(after.drift, [])
-        assert.strictEqual(after.latest, 4)
+        assert.strictEqual(after.latest, 5)
       })
     )
   )
@@ -210,11 +211,11 @@ describe("migrations on an empty database", () => {
     onEmptyDatabase(
       Effect.gen(function* () {
         const directory = migrationsCopy()
-        writeFileSync(join(directory, "0005_broken_quote.sql"), "CREATE TABLE t4 (id int);\nSELECT 'oops;\n")
+        writeFileSync(join(directory, "0006_broken_quote.sql"), "CREATE TABLE t4 (id int);\nSELECT 'oops;\n")
         const error = yield* refusal(applyMigrations(options(directory)))
         assert.strictEqual(
           error.message,
-          "0005_broken_quote.sql: Unterminated quoted string starting at line 2, column 8"
+          "0006_broken_quote.sql: Unterminated quoted string starting at line 2, column 8"
         )
         assert.isFalse(yield* tableExists("users"))
         assert.isFalse(yield* tableExists("t4"))
@@ -227,12 +228,12 @@ describe("migrations on an empty database", () => {
       Effect.gen(function* () {
         const directory = migrationsCopy()
         writeFileSync(
-          join(directory, "0005_bad_sql.sql"),
+          join(directory, "0006_bad_sql.sql"),
           "CREATE TABLE t5 (id int);\nSELEC id FROM t5;\nCREATE TABLE t6 (id int);\n"
         )
         const error = yield* refusal(applyMigrations(options(directory)))
         assert.strictEqual(error.kind, "Failed")
-        assert.strictEqual(error.message, 'Migration "5_bad_sql" failed')
+        assert.strictEqual(error.message, 'Migration "6_bad_sql" failed')
         assert.isTrue(SqlError.isSqlError(error.cause))
         if (SqlError.isSqlError(error.cause)) assert.include(describeSqlError(error.cause), "SELEC")
         for (const table of ["users", "roles", "audit_logs", "t5", "t6"]) {
@@ -245,10 +246,10 @@ describe("migrations on an empty database", () => {
         }>`SELECT count(*)::int AS count FROM ${sql(MIGRATIONS_TABLE)}`
         assert.strictEqual(history!.count, 0)
         // Once the file is fixed, the whole run goes through.
-        writeFileSync(join(directory, "0005_bad_sql.sql"), "CREATE TABLE t5 (id int);\n")
+        writeFileSync(join(directory, "0006_bad_sql.sql"), "CREATE TABLE t5 (id int);\n")
         assert.deepStrictEqual(
           (yield* applyMigrations(options(directory))).map(([id]) => id),
-          [1, 2, 3, 4, 5]
+          [1, 2, 3, 4, 5, 6]
         )
         assert.isTrue(yield* tableExists("t5"))
       })
@@ -262,7 +263,7 @@ describe("migration files", () => {
       const files = yield* readMigrationFiles(BUNDLED)
       assert.deepStrictEqual(
         files.map(({ id, name, fileName, sha256 }) => ({ id, name, fileName, sha256 })),
-        [1, 2, 3, 4].map((id) => ({
+        [1, 2, 3, 4, 5].map((id) => ({
           id,
           name: fileOf(id)
             .replace(/^\d+_/, "")

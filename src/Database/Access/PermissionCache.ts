@@ -1,0 +1,298 @@
+import { PgClient, PgConnection } from "@effect/sql-pg"
+import { Context, Deferred, Duration, Effect, Layer, Metric, Option, Queue } from "effect"
+import { SqlError } from "effect/sql"
+import { AppConfig } from "../../Config/AppConfig.ts"
+import type { PermissionName, UserId } from "../../Domain/index.ts"
+import { describeSqlError } from "../Client/SqlFailure.ts"
+import type { StoreFailure } from "../Front/RepositoryStore.ts"
+import { DatabaseMigrations } from "../Migrations/DatabaseMigrations.ts"
+import { ACCESS_VERSION_CHANNEL, makeAccessVersionPg } from "./AccessVersionPg.ts"
+
+/** What the permission cache is doing: for probes, metrics and tests. */
+export interface PermissionCacheStatus {
+  /** Configured on (`database.permissionCache.enabled`, and not under `database.pgbouncer`). */
+  readonly enabled: boolean
+  /** The notification connection is up and the version known: only then are answers kept and served. */
+  readonly listening: boolean
+  /** The access version the kept answers were read at. */
+  readonly version: bigint | undefined
+  /** How many users' permission sets are kept. */
+  readonly users: number
+  /** The server process of the notification connection (`pg_stat_activity.pid`), while up. */
+  readonly listenerProcessId: number | undefined
+}
+
+/** Settings of `PermissionCache.layerWith`; `database.permissionCache` gives them to `PermissionCache.layer`. */
+export interface PermissionCacheOptions {
+  readonly enabled: boolean
+  /** How many users' permission sets are kept; the oldest kept is dropped to make room. */
+  readonly maxUsers: number
+  /** First wait before reconnecting the notification connection, doubled at each failed attempt (default 100 ms). */
+  readonly reconnectDelay?: Duration.Input | undefined
+  /** Longest wait between two attempts to reconnect (default 5 seconds). */
+  readonly maxReconnectDelay?: Duration.Input | undefined
+}
+
+const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
+
+/** `hasPermission` answered from kept permission sets. */
+export const cacheHits = counter("platform_kernel_permission_cache_hits", "Permission checks answered from the cache")
+/** `hasPermission` answered by reading the user's permission set (then kept when provably current). */
+export const cacheMisses = counter(
+  "platform_kernel_permission_cache_misses",
+  "Permission checks that read the user's permissions from the database"
+)
+/** `hasPermission` sent to the database as is: notification connection down, or inside a transaction. */
+export const cacheBypasses = counter(
+  "platform_kernel_permission_cache_bypasses",
+  "Permission checks sent to the database because the cache could not prove itself current"
+)
+/** Times everything kept was dropped: a change notified or made here, or the notification connection lost. */
+export const cacheInvalidations = counter(
+  "platform_kernel_permission_cache_invalidations",
+  "Times the permission cache dropped everything it kept"
+)
+
+/**
+ * Answers `hasPermission` from each user's permission set, kept in this process only while it is provably
+ * current. Every change to access data raises a version in its own transaction and notifies it
+ * (migration 0005); one connection of the cache's own (not one of the pool's) listens. A set is kept only
+ * when it was read at the version the cache holds and nothing was dropped while it was read, so an answer
+ * read before a change can never be kept after it. While the notification connection is down every check
+ * goes to the database; it reconnects with backoff (LISTEN first, then the version, then serve).
+ */
+export class PermissionCache extends Context.Service<
+  PermissionCache,
+  {
+    /** False when off: the store then calls the database directly. */
+    readonly enabled: boolean
+    /** Whether `userId` holds `permission`: from the cache when it can prove it current, else from `uncached`. */
+    readonly hasPermission: <E>(
+      userId: UserId,
+      permission: PermissionName,
+      uncached: Effect.Effect<boolean, E>
+    ) => Effect.Effect<boolean, E | StoreFailure>
+    /** Drops everything kept (a change to access data committed by this process). */
+    readonly invalidate: Effect.Effect<void>
+    readonly status: Effect.Effect<PermissionCacheStatus>
+  }
+>()("platform-kernel/Database/Access/PermissionCache") {
+  /** A cache that keeps nothing: every check goes to the database. */
+  static readonly off: PermissionCache["Service"] = PermissionCache.of({
+    enabled: false,
+    hasPermission: (_userId, _permission, uncached) => uncached,
+    invalidate: Effect.void,
+    status: Effect.succeed({
+      enabled: false,
+      listening: false,
+      version: undefined,
+      users: 0,
+      listenerProcessId: undefined
+    })
+  })
+
+  /**
+   * The cache as `options` say, for the migrated database of the `PgClient`. Building it waits for the first
+   * attempt to listen (checks go to the database until one succeeds); closing its scope stops listening and
+   * closes the notification connection.
+   */
+  static readonly layerWith = (
+    options: PermissionCacheOptions
+  ): Layer.Layer<PermissionCache, never, PgClient.PgClient | DatabaseMigrations> =>
+    Layer.effect(
+      PermissionCache,
+      Effect.gen(function* () {
+        yield* DatabaseMigrations
+        if (!options.enabled) return PermissionCache.off
+        return yield* make(yield* PgClient.PgClient, options)
+      })
+    )
+
+  /**
+   * The cache as `database.permissionCache` says; off under `database.pgbouncer` (transaction pooling cannot
+   * keep a session listening), with a log line saying so.
+   */
+  static readonly layer: Layer.Layer<PermissionCache, never, PgClient.PgClient | DatabaseMigrations | AppConfig> =
+    Layer.unwrap(
+      Effect.gen(function* () {
+        const { database } = yield* AppConfig
+        if (database.permissionCache.enabled && database.pgbouncer) {
+          yield* Effect.logInfo(
+            "permission cache off: database.pgbouncer is true, and PgBouncer in transaction mode cannot keep the LISTEN session that proves the cache current; every permission check asks the database"
+          )
+        }
+        return PermissionCache.layerWith({
+          enabled: database.permissionCache.enabled && !database.pgbouncer,
+          maxUsers: database.permissionCache.maxUsers
+        })
+      })
+    )
+}
+
+/** Appended to `database.applicationName` for the cache's listening session. */
+export const LISTENER_SUFFIX = "-permission-cache"
+
+const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: PermissionCacheOptions) {
+  const statements = makeAccessVersionPg(pg)
+  const firstReconnectDelay = Duration.fromInputUnsafe(options.reconnectDelay ?? "100 millis")
+  const maxReconnectDelay = Duration.fromInputUnsafe(options.maxReconnectDelay ?? "5 seconds")
+  // Plain mutable state: each read and update below runs without yielding, so none sees a half-done change.
+  const state = {
+    listening: false,
+    version: undefined as bigint | undefined,
+    // Raised when something other than a newer version makes the kept sets unusable (a change committed here,
+    // the notification connection lost): a read that began before cannot be kept after. A newer version
+    // needs no such guard: a read is kept only at the version held when it ends.
+    generation: 0,
+    users: new Map<UserId, ReadonlySet<string>>(),
+    listenerProcessId: undefined as number | undefined
+  }
+  // Every change of state is one synchronous step (no yield inside), so no fiber sees a half-done change.
+  const countInvalidation = Metric.update(cacheInvalidations, 1)
+  const dropAll = () => {
+    state.users.clear()
+  }
+  const invalidate = Effect.suspend(() => {
+    state.generation++
+    dropAll()
+    return countInvalidation
+  })
+  const keep = (userId: UserId, names: ReadonlySet<string>) => {
+    if (state.users.size >= options.maxUsers && !state.users.has(userId)) {
+      // A Map iterates in insertion order: the first key is the oldest kept.
+      const oldest = state.users.keys().next()
+      if (oldest.done !== true) state.users.delete(oldest.value)
+    }
+    state.users.set(userId, names)
+  }
+
+  const load = Effect.fnUntraced(function* (userId: UserId, permission: PermissionName) {
+    const generation = state.generation
+    yield* Metric.update(cacheMisses, 1)
+    const read = yield* statements.permissionSet(userId)
+    const names = new Set(read.names)
+    if (state.listening && state.generation === generation && state.version !== undefined) {
+      if (read.version === state.version) {
+        keep(userId, names)
+      } else if (read.version > state.version) {
+        // Read outside any transaction, so committed: the database moved on and its notification is on its
+        // way. What is kept is older; drop it and hold the newer version now.
+        dropAll()
+        state.version = read.version
+        keep(userId, names)
+        yield* countInvalidation
+      }
+    }
+    return names.has(permission)
+  })
+
+  const hasPermission = <E>(
+    userId: UserId,
+    permission: PermissionName,
+    uncached: Effect.Effect<boolean, E>
+  ): Effect.Effect<boolean, E | StoreFailure> =>
+    Effect.flatMap(
+      Effect.serviceOption(pg.transactionService),
+      (transaction): Effect.Effect<boolean, E | StoreFailure> => {
+        // Inside a transaction a read may see the transaction's own uncommitted changes: never keep it, never serve it.
+        if (!state.listening || Option.isSome(transaction)) {
+          return Effect.andThen(Metric.update(cacheBypasses, 1), uncached)
+        }
+        const kept = state.users.get(userId)
+        if (kept !== undefined) return Effect.as(Metric.update(cacheHits, 1), kept.has(permission))
+        return load(userId, permission)
+      }
+    )
+
+  const onNotification = (payload: string) =>
+    Effect.suspend(() => {
+      const version = parseVersion(payload)
+      if (version === undefined) return invalidate
+      if (state.version !== undefined && version <= state.version) return Effect.void
+      state.version = version
+      dropAll()
+      return countInvalidation
+    })
+
+  const markDown = Effect.suspend(() => {
+    state.listening = false
+    state.listenerProcessId = undefined
+    state.generation++
+    dropAll()
+    return countInvalidation
+  })
+
+  // Told apart from the pool's sessions in pg_stat_activity (and not counted as one of them).
+  const listenerName = `${pg.config.applicationName ?? "platform-kernel"}${LISTENER_SUFFIX}`
+  const firstAttempt = yield* Deferred.make<void>()
+  let connectedOnce = false
+
+  // One session: its own connection (a pool's reserved one would be taken from the callers for good), LISTEN
+  // confirmed before the version is read, so no change committed after the read can go unnoticed.
+  const listenOnce = Effect.scoped(
+    Effect.gen(function* () {
+      const connection = yield* PgConnection.make({ ...pg.config, applicationName: listenerName })
+      const notifications = yield* connection.listen(ACCESS_VERSION_CHANNEL)
+      const version = yield* statements.currentVersion
+      yield* Effect.addFinalizer(() => markDown)
+      state.generation++
+      dropAll()
+      state.version = version
+      state.listenerProcessId = connection.processId
+      state.listening = true
+      connectedOnce = true
+      yield* Effect.logDebug("permission cache listening").pipe(Effect.annotateLogs({ version: String(version) }))
+      yield* Deferred.succeed(firstAttempt, undefined)
+      while (true) {
+        const notification = yield* Queue.take(notifications)
+        yield* onNotification(notification.payload)
+      }
+    })
+  )
+
+  const listenForever = Effect.gen(function* () {
+    let delay = firstReconnectDelay
+    while (true) {
+      connectedOnce = false
+      const failure = yield* Effect.flip(listenOnce)
+      yield* markDown
+      yield* Deferred.succeed(firstAttempt, undefined)
+      // After a connection that served, start again from the shortest wait; else wait longer each time.
+      const wait = connectedOnce ? firstReconnectDelay : delay
+      delay = Duration.min(Duration.times(wait, 2), maxReconnectDelay)
+      yield* Effect.logWarning(
+        "permission cache bypassed: its notification connection failed; every permission check asks the database until it reconnects"
+      ).pipe(
+        Effect.annotateLogs({
+          reason: SqlError.isSqlError(failure) ? describeSqlError(failure) : String(failure),
+          retryIn: Duration.format(wait)
+        })
+      )
+      yield* Effect.sleep(wait)
+    }
+  })
+
+  yield* Effect.forkScoped(listenForever)
+  yield* Deferred.await(firstAttempt)
+
+  return PermissionCache.of({
+    enabled: true,
+    hasPermission,
+    invalidate,
+    status: Effect.sync(() => ({
+      enabled: true,
+      listening: state.listening,
+      version: state.version,
+      users: state.users.size,
+      listenerProcessId: state.listenerProcessId
+    }))
+  })
+})
+
+const parseVersion = (payload: string): bigint | undefined => {
+  try {
+    return BigInt(payload)
+  } catch {
+    return undefined
+  }
+}
