@@ -145,7 +145,7 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
         Effect.provideContext(insertAll(pending.map(({ row }) => row) as never), pending[0].context)
       )
       if (Exit.isSuccess(exit)) {
-        exit.value.forEach((log, index) => Deferred.doneUnsafe(pending[index]!.done, Exit.succeed(log)))
+        for (const [index, log] of exit.value.entries()) Deferred.doneUnsafe(pending[index]!.done, Exit.succeed(log))
       } else if (pending.length > 1 && isRowLevel(exit.cause)) {
         // One row's content failed the statement: each row alone, so each caller gets its own row or error.
         for (const { row, context, done } of pending) {
