@@ -88,7 +88,7 @@ const deepWhere = (micros: string, id: string) =>
 const auditInsertSql = (ids: string, actorIds: string, actions: string, targetIds: string, metadata: string) =>
   `INSERT INTO audit_logs (id, actor_id, action, target_id, metadata)
         SELECT * FROM unnest(${ids}::uuid[], ${actorIds}::uuid[], ${actions}::text[], ${targetIds}::text[], ${metadata}::jsonb[])
-        RETURNING id, "timestamp"`
+        RETURNING ${auditColumns}`
 const auditInsertParametersSql = auditInsertSql("$1", "$2", "$3", "$4", "$5")
 
 // src/Database/Postgres/UserStorePg.ts: the batched lookups, each one statement over an array of keys

@@ -13,7 +13,14 @@ import {
   type Scope
 } from "effect"
 import { type SqlClient, SqlError, SqlSchema } from "effect/sql"
-import { AuditLog, AuditLogId } from "../../Domain/index.ts"
+import {
+  type AuditAction,
+  AuditLog,
+  AuditLogId,
+  type AuditMetadata,
+  type AuditTargetId,
+  type UserId
+} from "../../Domain/index.ts"
 import { EpochMicroseconds } from "../Front/RepositoryInputs.ts"
 import type { AuditLogStore, StoreFailure } from "../Front/RepositoryStore.ts"
 
@@ -31,14 +38,40 @@ interface PendingAppend {
   readonly done: Deferred.Deferred<AuditLog, StoreFailure>
 }
 
+// Its connections are gone: the driver's own words for that, so the front reports it as DatabaseUnavailable.
 const storeClosed = () =>
   new SqlError.SqlError({
     reason: new SqlError.ConnectionError({
-      cause: new Error("the audit log store is closed"),
+      cause: new Error("Connection is closed"),
       message: "the audit log store is closed",
       operation: "append"
     })
   })
+
+/** A row of `audit_logs` as the driver returns it. */
+interface StoredRow {
+  readonly id: string
+  readonly actorId: string | null
+  readonly action: string
+  readonly targetId: string | null
+  readonly metadata: AuditMetadata
+  readonly timestamp: Date
+}
+
+// A row just written: its values were checked on the way in, and the database only normalised them (uuid
+// case, jsonb), so they are not checked again (walking each row's metadata costs more than its insert).
+const storedLog = (row: StoredRow) =>
+  new AuditLog(
+    {
+      id: row.id as AuditLogId,
+      actorId: Option.fromNullishOr(row.actorId as UserId | null),
+      action: row.action as AuditAction,
+      targetId: Option.fromNullishOr(row.targetId as AuditTargetId | null),
+      metadata: row.metadata,
+      timestamp: DateTime.fromDateUnsafe(row.timestamp)
+    },
+    { disableChecks: true }
+  )
 
 // The driver cannot type an array of nulls only; an empty one does as well, since unnest pads the shorter
 // arrays with NULLs.
@@ -96,8 +129,7 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
     )
 
   // Five array parameters whatever the row count: no bind limit, so one statement (all or nothing without a
-  // transaction of its own), and one prepared statement for every batch size. Only the id and the time come
-  // back: the rest of each stored row is the row as given.
+  // transaction of its own), and one prepared statement for every batch size.
   const insertAll = (rows: Arr.NonEmptyReadonlyArray<AuditRow>): Effect.Effect<Array<AuditLog>, StoreFailure> => {
     const ids: Array<string> = []
     const actorIds: Array<string | null> = []
@@ -112,23 +144,13 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
       metadata.push(JSON.stringify(row.metadata))
     }
     return Effect.map(
-      sql<{
-        readonly id: string
-        readonly timestamp: Date
-      }>`INSERT INTO audit_logs (id, actor_id, action, target_id, metadata)
+      sql<StoredRow>`INSERT INTO audit_logs (id, actor_id, action, target_id, metadata)
         SELECT * FROM unnest(${ids}::uuid[], ${nullable(actorIds)}::uuid[], ${actions}::text[], ${nullable(targetIds)}::text[], ${metadata}::jsonb[])
-        RETURNING id, "timestamp"`,
+        RETURNING ${columns}`,
       // RETURNING order is not guaranteed by SQL: answer in the order of the rows.
-      (stamped) => {
-        const timeOf = new Map(stamped.map(({ id, timestamp }) => [id, timestamp]))
-        return rows.map(
-          (row) =>
-            new AuditLog(
-              { ...row, timestamp: DateTime.fromDateUnsafe(timeOf.get(row.id)!) },
-              // The row was checked before it was written; the time is the database's.
-              { disableChecks: true }
-            )
-        )
+      (stored) => {
+        const byId = new Map(stored.map((row) => [row.id, row]))
+        return rows.map((row) => storedLog(byId.get(row.id)!))
       }
     )
   }

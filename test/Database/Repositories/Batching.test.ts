@@ -18,8 +18,8 @@ import { makeHash, unique, uniqueEmail, uniquePermissionName, uniqueRoleName } f
 import { withAdmin } from "../../support/adminClient.ts"
 import { eventually } from "../../support/Eventually.ts"
 import { RepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
-import { recordStatements } from "../../support/StatementRecorder.ts"
 import { sessionsNamed } from "../../support/Sessions.ts"
+import { recordStatements } from "../../support/StatementRecorder.ts"
 import { adminUrl, scopedDatabase, testConfig } from "../../support/TestDatabase.ts"
 import { databaseUrl } from "../../support/urls.ts"
 
@@ -130,119 +130,135 @@ layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds
       assert.deepStrictEqual(
         answers.map((exit) =>
           Exit.isSuccess(exit)
-            ? [exit.value.user.id, exit.value.roles.map(({ role, permissions }) => [role.id, permissions.map((p) => p.id)])]
+            ? [
+                exit.value.user.id,
+                exit.value.roles.map(({ role, permissions }) => [role.id, permissions.map((p) => p.id)])
+              ]
             : "failed"
         ),
-        [
-          ...created.map((user, k) => [
-            user.id,
-            [[granted[k % 3]!.role.id, [granted[k % 3]!.permission.id]]]
-          ]),
-          "failed"
-        ]
+        [...created.map((user, k) => [user.id, [[granted[k % 3]!.role.id, [granted[k % 3]!.permission.id]]]]), "failed"]
       )
     })
   )
 })
 
-layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds" })("group commit of appends", (it) => {
-  it.effect("concurrent appends share INSERTs; each caller gets its own row, committed when the call returns", () =>
-    Effect.gen(function* () {
-      const audit = yield* AuditLogRepository
-      const targetId = unique()
-      const [exits, statements] = yield* concurrently(
-        Array.from({ length: callers }, (_, n) =>
-          Effect.gen(function* () {
-            const log = yield* audit.append({ action: "test.grouped", targetId, metadata: { n } })
-            // Seen from another connection as soon as the call returns.
-            return { log, visible: yield* rowsWithIds([log.id]) }
-          })
+layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds" })(
+  "group commit of appends",
+  (it) => {
+    it.effect("concurrent appends share INSERTs; each caller gets its own row, committed when the call returns", () =>
+      Effect.gen(function* () {
+        const audit = yield* AuditLogRepository
+        const targetId = unique()
+        const [exits, statements] = yield* concurrently(
+          Array.from({ length: callers }, (_, n) =>
+            Effect.gen(function* () {
+              const log = yield* audit.append({ action: "test.grouped", targetId, metadata: { n } })
+              // Seen from another connection as soon as the call returns.
+              return { log, visible: yield* rowsWithIds([log.id]) }
+            })
+          )
         )
-      )
-      assert.isBelow(inserts(statements).length, callers, statements.join("\n---\n"))
-      const results = exits.map((exit) => (Exit.isSuccess(exit) ? exit.value : assert.fail(String(exit))))
-      assert.deepStrictEqual(
-        results.map(({ log, visible }) => [log.metadata.n, Option.getOrNull(log.targetId), visible]),
-        Array.from({ length: callers }, (_, n) => [n, targetId, 1])
-      )
-      assert.strictEqual(new Set(results.map(({ log }) => log.id)).size, callers)
-    })
-  )
+        assert.isBelow(inserts(statements).length, callers, statements.join("\n---\n"))
+        const results = exits.map((exit) => (Exit.isSuccess(exit) ? exit.value : assert.fail(String(exit))))
+        assert.deepStrictEqual(
+          results.map(({ log, visible }) => [log.metadata.n, Option.getOrNull(log.targetId), visible]),
+          Array.from({ length: callers }, (_, n) => [n, targetId, 1])
+        )
+        assert.strictEqual(new Set(results.map(({ log }) => log.id)).size, callers)
+      })
+    )
 
-  it.effect("an invalid entry fails only its own caller", () =>
-    Effect.gen(function* () {
-      const audit = yield* AuditLogRepository
-      const targetId = unique()
-      const exits = yield* Effect.all(
-        Array.from({ length: 10 }, (_, n) =>
-          Effect.exit(audit.append({ action: n === 4 ? "Not An Action" : "test.mixed", targetId, metadata: { n } }))
-        ),
-        { concurrency: "unbounded" }
-      )
-      assert.deepStrictEqual(
-        exits.map((exit) => (Exit.isSuccess(exit) ? exit.value.metadata.n : "failed")),
-        [0, 1, 2, 3, "failed", 5, 6, 7, 8, 9]
-      )
-      assert.strictEqual(yield* rowsWithIds(exits.flatMap((exit) => (Exit.isSuccess(exit) ? [exit.value.id] : []))), 9)
-    })
-  )
+    it.effect("an invalid entry fails only its own caller", () =>
+      Effect.gen(function* () {
+        const audit = yield* AuditLogRepository
+        const targetId = unique()
+        const exits = yield* Effect.all(
+          Array.from({ length: 10 }, (_, n) =>
+            Effect.exit(audit.append({ action: n === 4 ? "Not An Action" : "test.mixed", targetId, metadata: { n } }))
+          ),
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(
+          exits.map((exit) => (Exit.isSuccess(exit) ? exit.value.metadata.n : "failed")),
+          [0, 1, 2, 3, "failed", 5, 6, 7, 8, 9]
+        )
+        assert.strictEqual(
+          yield* rowsWithIds(exits.flatMap((exit) => (Exit.isSuccess(exit) ? [exit.value.id] : []))),
+          9
+        )
+      })
+    )
 
-  it.effect("appends inside a transaction use it and roll back with it", () =>
-    Effect.gen(function* () {
-      const audit = yield* AuditLogRepository
-      const transactions = yield* Transactions
-      const targetId = unique()
-      const { logs, seen } = yield* transactions
-        .withTransaction(
-          Effect.gen(function* () {
-            const logs = yield* Effect.all(
-              Array.from({ length: 5 }, (_, n) => audit.append({ action: "test.rolled_back", targetId, metadata: { n } })),
-              { concurrency: "unbounded" }
-            )
-            const seen = yield* rowsWithIds(logs.map((log) => log.id))
-            return yield* Effect.fail({ logs, seen })
-          })
-        )
-        .pipe(
-          Effect.flip,
-          Effect.map((failure) => ("logs" in failure ? failure : assert.fail(String(failure))))
-        )
-      assert.strictEqual(seen, 5, "inside the transaction, its own rows are visible")
-      assert.strictEqual(yield* rowsWithIds(logs.map((log) => log.id)), 0, "rolled back with it")
-    })
-  )
-})
+    it.effect("appends inside a transaction use it and roll back with it", () =>
+      Effect.gen(function* () {
+        const audit = yield* AuditLogRepository
+        const transactions = yield* Transactions
+        const targetId = unique()
+        const { logs, seen } = yield* transactions
+          .withTransaction(
+            Effect.gen(function* () {
+              const logs = yield* Effect.all(
+                Array.from({ length: 5 }, (_, n) =>
+                  audit.append({ action: "test.rolled_back", targetId, metadata: { n } })
+                ),
+                { concurrency: "unbounded" }
+              )
+              const seen = yield* rowsWithIds(logs.map((log) => log.id))
+              return yield* Effect.fail({ logs, seen })
+            })
+          )
+          .pipe(
+            Effect.flip,
+            Effect.map((failure) => ("logs" in failure ? failure : assert.fail(String(failure))))
+          )
+        assert.strictEqual(seen, 5, "inside the transaction, its own rows are visible")
+        assert.strictEqual(yield* rowsWithIds(logs.map((log) => log.id)), 0, "rolled back with it")
+      })
+    )
+  }
+)
 
 // A CHECK the front does not know of: the database refuses one row of a group, and only its caller fails.
-layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds" })("a row the database refuses", (it) => {
-  it.effect("fails only its own caller; the rest of its group is committed", () =>
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const audit = yield* AuditLogRepository
-      yield* sql.unsafe(
-        "ALTER TABLE audit_logs ADD CONSTRAINT test_no_poison CHECK (action <> 'test.poison') NOT VALID"
-      )
-      const targetId = unique()
-      const [exits, statements] = yield* concurrently(
-        Array.from({ length: 12 }, (_, n) =>
-          audit.append({ action: n === 5 ? "test.poison" : "test.healthy", targetId, metadata: { n } })
+layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds" })(
+  "a row the database refuses",
+  (it) => {
+    it.effect("fails only its own caller; the rest of its group is committed", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const audit = yield* AuditLogRepository
+        yield* sql.unsafe(
+          "ALTER TABLE audit_logs ADD CONSTRAINT test_no_poison CHECK (action <> 'test.poison') NOT VALID"
         )
-      )
-      assert.deepStrictEqual(
-        exits.map((exit) => (Exit.isSuccess(exit) ? exit.value.metadata.n : "failed")),
-        [0, 1, 2, 3, 4, "failed", 6, 7, 8, 9, 10, 11]
-      )
-      const poisoned = exits[5]!
-      assert.isTrue(Exit.isFailure(poisoned) && Cause.hasDies(poisoned.cause), "a constraint the schema does not know")
-      assert.strictEqual(yield* rowsWithIds(exits.flatMap((exit) => (Exit.isSuccess(exit) ? [exit.value.id] : []))), 11)
-      // The group's one statement failed, then each of its 12 rows was written alone.
-      assert.strictEqual(inserts(statements).length, 13, statements.join("\n---\n"))
-    })
-  )
-})
+        const targetId = unique()
+        const [exits, statements] = yield* concurrently(
+          Array.from({ length: 12 }, (_, n) =>
+            audit.append({ action: n === 5 ? "test.poison" : "test.healthy", targetId, metadata: { n } })
+          )
+        )
+        assert.deepStrictEqual(
+          exits.map((exit) => (Exit.isSuccess(exit) ? exit.value.metadata.n : "failed")),
+          [0, 1, 2, 3, 4, "failed", 6, 7, 8, 9, 10, 11]
+        )
+        const poisoned = exits[5]!
+        assert.isTrue(
+          Exit.isFailure(poisoned) && Cause.hasDies(poisoned.cause),
+          "a constraint the schema does not know"
+        )
+        assert.strictEqual(
+          yield* rowsWithIds(exits.flatMap((exit) => (Exit.isSuccess(exit) ? [exit.value.id] : []))),
+          11
+        )
+        // The group's one statement failed, then each of its 12 rows was written alone.
+        assert.strictEqual(inserts(statements).length, 13, statements.join("\n---\n"))
+      })
+    )
+  }
+)
 
 describe("closing the repositories with appends waiting", () => {
-  it.live("answers every caller (written, or refused once closed), duplicates nothing and leaks no session", () =>
+  it.live(
+    "answers every caller (written, or refused once closed), duplicates nothing and leaks no session",
+    () =>
       Effect.scoped(
         Effect.gen(function* () {
           const database = yield* scopedDatabase({ from: "template" })
@@ -268,8 +284,9 @@ describe("closing the repositories with appends waiting", () => {
           assert.isTrue(Exit.isFailure(late) && !Cause.hasDies(late.cause), `an append once closed fails: ${late}`)
           assert.isAbove(written.length, 0, "those waiting when the scope closed were written")
           for (const exit of exits) if (Exit.isFailure(exit)) assert.isFalse(Cause.hasDies(exit.cause), String(exit))
-          const stored = yield* withAdmin(databaseUrl(adminUrl(), database.name), (admin) =>
-            admin<{ readonly id: string }>`SELECT id FROM audit_logs WHERE action = 'test.closing'`
+          const stored = yield* withAdmin(
+            databaseUrl(adminUrl(), database.name),
+            (admin) => admin<{ readonly id: string }>`SELECT id FROM audit_logs WHERE action = 'test.closing'`
           )
           assert.sameMembers(
             stored.map(({ id }) => id),
