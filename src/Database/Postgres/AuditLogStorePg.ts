@@ -1,5 +1,5 @@
 import {
-  type Array as Arr,
+  Array as Arr,
   Cause,
   type Context,
   DateTime,
@@ -48,12 +48,12 @@ const storeClosed = () =>
     })
   })
 
-/** A row of `audit_logs` as the driver returns it. */
+/** A row of `audit_logs` as the driver returns it, names untransformed. */
 interface StoredRow {
   readonly id: string
-  readonly actorId: string | null
+  readonly actor_id: string | null
   readonly action: string
-  readonly targetId: string | null
+  readonly target_id: string | null
   readonly metadata: AuditMetadata
   readonly timestamp: Date
 }
@@ -64,9 +64,9 @@ const storedLog = (row: StoredRow) =>
   new AuditLog(
     {
       id: row.id as AuditLogId,
-      actorId: Option.fromNullishOr(row.actorId as UserId | null),
+      actorId: Option.fromNullishOr(row.actor_id as UserId | null),
       action: row.action as AuditAction,
-      targetId: Option.fromNullishOr(row.targetId as AuditTargetId | null),
+      targetId: Option.fromNullishOr(row.target_id as AuditTargetId | null),
       metadata: row.metadata,
       timestamp: DateTime.fromDateUnsafe(row.timestamp)
     },
@@ -98,6 +98,8 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
   sql: SqlClient.SqlClient
 ): Effect.fn.Return<AuditLogStore, never, Scope.Scope> {
   const columns = sql.literal(auditColumns)
+  // The inserts read their rows by the column names: no pass renaming the fields of every returned row.
+  const untransformed = sql.withoutTransforms()
 
   const findById = SqlSchema.findOneOption({
     Request: AuditLogId,
@@ -144,7 +146,7 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
       metadata.push(JSON.stringify(row.metadata))
     }
     return Effect.map(
-      sql<StoredRow>`INSERT INTO audit_logs (id, actor_id, action, target_id, metadata)
+      untransformed<StoredRow>`INSERT INTO audit_logs (id, actor_id, action, target_id, metadata)
         SELECT * FROM unnest(${ids}::uuid[], ${nullable(actorIds)}::uuid[], ${actions}::text[], ${nullable(targetIds)}::text[], ${metadata}::jsonb[])
         RETURNING ${columns}`,
       // RETURNING order is not guaranteed by SQL: answer in the order of the rows.
@@ -164,7 +166,7 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
   const writeTurn = (pending: Arr.NonEmptyReadonlyArray<PendingAppend>) =>
     Effect.gen(function* () {
       const exit = yield* Effect.exit(
-        Effect.provideContext(insertAll(pending.map(({ row }) => row) as never), pending[0].context)
+        Effect.provideContext(insertAll(Arr.map(pending, ({ row }) => row)), pending[0].context)
       )
       if (Exit.isSuccess(exit)) {
         for (const [index, log] of exit.value.entries()) Deferred.doneUnsafe(pending[index]!.done, Exit.succeed(log))
@@ -187,7 +189,7 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
       const taken = yield* Effect.exit(Queue.takeBetween(queue, 1, MaxAppendsPerTurn))
       if (Exit.isFailure(taken)) return // ended and drained
       turn = taken.value
-      yield* writeTurn(taken.value as unknown as Arr.NonEmptyReadonlyArray<PendingAppend>)
+      if (Arr.isReadonlyArrayNonEmpty(turn)) yield* writeTurn(turn)
       turn = []
     }
   }).pipe(

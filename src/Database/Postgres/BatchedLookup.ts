@@ -1,4 +1,4 @@
-import { type Array as Arr, Context, Effect, Exit, Option, Request, RequestResolver } from "effect"
+import { Array as Arr, Context, Effect, Exit, Option, Request, RequestResolver } from "effect"
 import type { SqlClient } from "effect/sql"
 
 /** A row of a batched statement: `ord` is the 1-based position of the key it answers (`WITH ORDINALITY`). */
@@ -54,10 +54,7 @@ export const batchedLookup = <Key, Row extends OrdinalRow, A, ExecuteError, Deco
     // Runs in a fiber forked with the first caller's services (so on its transaction's connection, if any);
     // a failure of the statement fails every caller of the batch.
     runAll: (entries) =>
-      Effect.flatMap(
-        options.execute(entries.map((entry) => entry.request.key) as unknown as Arr.NonEmptyReadonlyArray<Key>),
-        (rows) => answer(entries, rows)
-      )
+      Effect.flatMap(options.execute(Arr.map(entries, (entry) => entry.request.key)), (rows) => answer(entries, rows))
   })
 
   const lookup = Request.of<Lookup<Key, A, E>>()
