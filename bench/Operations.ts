@@ -78,9 +78,8 @@ const mix = (i: number, salt: number): number => {
   return x >>> 0
 }
 
-const userColumns = "id, email, password_hash, verified, created_at, updated_at"
+const userColumns = "u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at"
 const auditColumns = `id, actor_id, action, target_id, metadata, "timestamp"`
-const auditInsertColumns = `("id","actor_id","action","target_id","metadata")`
 
 // src/Database/Postgres/AuditLogStorePg.ts, `list` (no filter: `sql.and([])` renders as 1=1).
 const auditListSql = (where: string, limitParameter: string) => `SELECT ${auditColumns},
@@ -91,14 +90,20 @@ const auditListSql = (where: string, limitParameter: string) => `SELECT ${auditC
 const deepWhere = (micros: string, id: string) =>
   `("timestamp", id) < ('epoch'::timestamptz + ${micros}::bigint * interval '1 microsecond', ${id}::uuid)`
 
-// src/Database/Postgres/AuditLogStorePg.ts, `insertRows` (`sql.insert(rows)` with RETURNING).
-const auditInsertSql = (rows: number) => {
-  const values = Array.from({ length: rows }, (_, row) => {
-    const first = row * 5 + 1
-    return `($${first},$${first + 1},$${first + 2},$${first + 3},$${first + 4})`
-  })
-  return `INSERT INTO audit_logs ${auditInsertColumns} VALUES ${values.join(",")} RETURNING ${auditColumns}`
-}
+// src/Database/Postgres/AuditLogStorePg.ts, `insertAll`: five arrays whatever the row count (an append at
+// 32 callers is one such statement per turn of the group commit; each pgbench call is one of one row).
+const auditInsertSql = (ids: string, actorIds: string, actions: string, targetIds: string, metadata: string) =>
+  `INSERT INTO audit_logs (id, actor_id, action, target_id, metadata)
+        SELECT * FROM unnest(${ids}::uuid[], ${actorIds}::uuid[], ${actions}::text[], ${targetIds}::text[], ${metadata}::jsonb[])
+        RETURNING ${auditColumns}`
+const auditInsertParametersSql = auditInsertSql("$1", "$2", "$3", "$4", "$5")
+
+// src/Database/Postgres/UserStorePg.ts: the batched lookups, each one statement over an array of keys
+// (a single caller's is an array of one; pgbench runs that statement once per call).
+const findUsersSql = (ids: string) => `SELECT q.ord, ${userColumns}
+        FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`
+const findUsersByEmailSql = (emails: string) => `SELECT q.ord, ${userColumns}
+        FROM unnest(${emails}::citext[]) WITH ORDINALITY AS q(email, ord) JOIN users u ON u.email = q.email`
 
 // The library fetches one row more than the page to know whether a next page exists.
 const PageSize = 50
@@ -120,11 +125,11 @@ export const makeOperations = (volume: Volume, deep: DeepPage): ReadonlyArray<Op
       usersUncached.hasPermission(userIdOf(userOf(i)) as UserId, permissionNameOf(permissionOf(i))),
     // src/Database/Postgres/UserStorePg.ts, `hasPermission`.
     sql: hasPermissionSql("$1", "$2"),
-    params: (i) => [userIdOf(userOf(i)), permissionNameOf(permissionOf(i))],
+    params: (i) => [[userIdOf(userOf(i))], [permissionNameOf(permissionOf(i))]],
     pgbench: {
       script: `${drawUser}\\set own random(0, 1)
 \\set p :own * ((:n % ${volume.roles}) * ${volume.permissionsPerRole} + random(0, ${volume.permissionsPerRole - 1})) + (1 - :own) * random(0, ${permissions - 1})
-${hasPermissionSql(userIdSql(":n"), permissionNameSql(":p"))};\n`
+${hasPermissionSql(`ARRAY[${userIdSql(":n")}]`, `ARRAY[${permissionNameSql(":p")}]`)};\n`
     }
   }
   const manyEntry = (k: number) => ({
@@ -140,19 +145,19 @@ ${hasPermissionSql(userIdSql(":n"), permissionNameSql(":p"))};\n`
       name: "findById",
       callers: [1, 32],
       library: ({ users }, i) => users.findById(userIdOf(userOf(i)) as UserId),
-      // src/Database/Postgres/UserStorePg.ts, `findById` (SqlResolver.findById: one array of ids).
-      sql: `SELECT ${userColumns} FROM users WHERE id = ANY($1::uuid[])`,
+      // src/Database/Postgres/UserStorePg.ts, `findById`.
+      sql: findUsersSql("$1"),
       params: (i) => [[userIdOf(userOf(i))]],
-      pgbench: { script: `${drawUser}SELECT ${userColumns} FROM users WHERE id = ANY(ARRAY[${userIdSql(":n")}]);\n` }
+      pgbench: { script: `${drawUser}${findUsersSql(`ARRAY[${userIdSql(":n")}]`)};\n` }
     },
     {
       name: "findByEmail",
       callers: [1, 32],
       library: ({ users }, i) => users.findByEmail(emailOf(userOf(i))),
-      // src/Database/Postgres/TablePg.ts, `findByKey`.
-      sql: `SELECT ${userColumns} FROM users WHERE email = $1`,
-      params: (i) => [emailOf(userOf(i))],
-      pgbench: { script: `${drawUser}SELECT ${userColumns} FROM users WHERE email = ${emailSql(":n")};\n` }
+      // src/Database/Postgres/UserStorePg.ts, `findByEmail`.
+      sql: findUsersByEmailSql("$1"),
+      params: (i) => [[emailOf(userOf(i))]],
+      pgbench: { script: `${drawUser}${findUsersByEmailSql(`ARRAY[${emailSql(":n")}]`)};\n` }
     },
     {
       // The library as configured by default: the permission cache on. The other clients have no cache.
@@ -169,8 +174,8 @@ ${hasPermissionSql(userIdSql(":n"), permissionNameSql(":p"))};\n`
       library: ({ users }, i) => users.findWithAccess(userIdOf(userOf(i)) as UserId),
       // src/Database/Postgres/UserStorePg.ts, `findWithAccess`.
       sql: findWithAccessSql("$1"),
-      params: (i) => [userIdOf(userOf(i))],
-      pgbench: { script: `${drawUser}${findWithAccessSql(userIdSql(":n"))};\n` }
+      params: (i) => [[userIdOf(userOf(i))]],
+      pgbench: { script: `${drawUser}${findWithAccessSql(`ARRAY[${userIdSql(":n")}]`)};\n` }
     },
     {
       name: "audit append",
@@ -182,12 +187,12 @@ ${hasPermissionSql(userIdSql(":n"), permissionNameSql(":p"))};\n`
           metadata: { i },
           actorId: userIdOf(userOf(i)) as UserId
         }),
-      sql: auditInsertSql(1),
-      params: (i) => [randomUUID(), userIdOf(userOf(i)), "bench.append", String(i), JSON.stringify({ i })],
+      sql: auditInsertParametersSql,
+      params: (i) => [[randomUUID()], [userIdOf(userOf(i))], ["bench.append"], [String(i)], [JSON.stringify({ i })]],
       generated: (index) => index === 0,
       pgbench: {
         script: `${drawUser}\\set i random(1, 1000000000)
-INSERT INTO audit_logs ${auditInsertColumns} VALUES (gen_random_uuid(), ${userIdSql(":n")}, 'bench.append', :i::text, ('{"i":' || :i::bigint || '}')::jsonb) RETURNING ${auditColumns};\n`
+${auditInsertSql("ARRAY[gen_random_uuid()]", `ARRAY[${userIdSql(":n")}]`, "ARRAY['bench.append']", "ARRAY[:i::text]", `ARRAY['{"i":' || :i::bigint || '}']`)};\n`
       }
     },
     {
@@ -195,21 +200,31 @@ INSERT INTO audit_logs ${auditInsertColumns} VALUES (gen_random_uuid(), ${userId
       note: `${AppendManyRows.toLocaleString("en")} rows`,
       callers: [1],
       library: ({ audit }) => audit.appendMany(manyEntries.map(manyEntry)),
-      sql: auditInsertSql(AppendManyRows),
-      params: () =>
-        manyEntries.flatMap((k) => {
-          const entry = manyEntry(k)
-          return [randomUUID(), entry.actorId, entry.action, entry.targetId, JSON.stringify(entry.metadata)]
-        }),
-      generated: (index) => index % 5 === 0,
-      // pgbench binds at most 256 parameters: the same rows as literals in one prepared statement.
+      sql: auditInsertParametersSql,
+      params: () => {
+        const entries = manyEntries.map(manyEntry)
+        return [
+          entries.map(() => randomUUID()),
+          entries.map((entry) => entry.actorId),
+          entries.map((entry) => entry.action),
+          entries.map((entry) => entry.targetId),
+          entries.map((entry) => JSON.stringify(entry.metadata))
+        ]
+      },
+      generated: (index) => index === 0,
+      // pgbench binds only `\set` integers: the same rows as array literals in one prepared statement.
       pgbench: {
-        script: `INSERT INTO audit_logs ${auditInsertColumns} VALUES ${manyEntries
-          .map((k) => {
-            const entry = manyEntry(k)
-            return `(gen_random_uuid(),'${entry.actorId}','${entry.action}','${entry.targetId}','${JSON.stringify(entry.metadata)}')`
-          })
-          .join(",")} RETURNING ${auditColumns};\n`
+        script: `${(() => {
+          const entries = manyEntries.map(manyEntry)
+          const array = (values: ReadonlyArray<string>) => `ARRAY[${values.map((value) => `'${value}'`).join(",")}]`
+          return auditInsertSql(
+            `ARRAY(SELECT gen_random_uuid() FROM generate_series(1, ${AppendManyRows}))`,
+            array(entries.map((entry) => entry.actorId)),
+            array(entries.map((entry) => entry.action)),
+            array(entries.map((entry) => entry.targetId)),
+            array(entries.map((entry) => JSON.stringify(entry.metadata)))
+          )
+        })()};\n`
       },
       copy: {
         statement: `COPY audit_logs (id, actor_id, action, target_id, metadata) FROM STDIN`,
@@ -247,17 +262,19 @@ INSERT INTO audit_logs ${auditInsertColumns} VALUES (gen_random_uuid(), ${userId
 }
 
 // src/Database/Postgres/UserStorePg.ts, `hasPermission`.
-const hasPermissionSql = (userId: string, permission: string) => `SELECT EXISTS (
-        SELECT 1 FROM user_roles ur
-        JOIN role_permissions rp ON rp.role_id = ur.role_id
-        JOIN permissions p ON p.id = rp.permission_id
-        WHERE ur.user_id = ${userId} AND p.name = ${permission}
-      ) AS allowed`
+const hasPermissionSql = (userIds: string, permissions: string) => `SELECT q.ord, EXISTS (
+          SELECT 1 FROM user_roles ur
+          JOIN role_permissions rp ON rp.role_id = ur.role_id
+          JOIN permissions p ON p.id = rp.permission_id
+          WHERE ur.user_id = q.user_id AND p.name = q.permission
+        ) AS allowed
+        FROM unnest(${userIds}::uuid[], ${permissions}::text[])
+          WITH ORDINALITY AS q(user_id, permission, ord)`
 
 // src/Database/Postgres/UserStorePg.ts, `findWithAccess`.
 const findWithAccessSql = (
-  userId: string
-) => `SELECT u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at,
+  userIds: string
+) => `SELECT q.ord, u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at,
         COALESCE((
           SELECT json_agg(json_build_object(
             'role', json_build_object('id', r.id, 'name', r.name, 'description', r.description, 'createdAt', r.created_at),
@@ -272,4 +289,4 @@ const findWithAccessSql = (
           FROM user_roles ur JOIN roles r ON r.id = ur.role_id
           WHERE ur.user_id = u.id
         ), '[]'::json) AS roles
-      FROM users u WHERE u.id = ${userId}`
+      FROM unnest(${userIds}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`

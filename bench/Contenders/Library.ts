@@ -1,5 +1,5 @@
 /** The library through its public API: `PlatformKernel.layerWith` and the repositories it provides. */
-import { Context, Effect, Layer, ManagedRuntime } from "effect"
+import { Context, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
 import type { AuditLogRepository, UserRepository } from "../../src/index.ts"
 import * as Kernel from "../../src/index.ts"
 import { effectLoop } from "../Measure.ts"
@@ -27,13 +27,15 @@ export type KernelModule = typeof Kernel
 export const makeLibrary = async (url: string, kernel: KernelModule = Kernel): Promise<Library> => {
   const { AppConfig, AuditLogRepository, PermissionCache, PlatformKernel, RepositoryLayers, UserRepository } = kernel
   const runtime = ManagedRuntime.make(PlatformKernel.layerWith({ config: { env: libraryEnv(url) } }))
+  const uncachedScope = Scope.makeUnsafe()
   const { api, poolSize } = await runtime.runPromise(
     Effect.gen(function* () {
       const config = yield* AppConfig
       // The repositories composed part by part (`RepositoryLayers.layer`, the permission cache off) on the kernel's
-      // own pool: the uncached figure of hasPermission. They hold no resource, so the build scope can close at once.
-      const uncached = yield* Effect.scoped(
-        Layer.build(RepositoryLayers.layer.pipe(Layer.provide(Layer.succeed(PermissionCache, PermissionCache.off))))
+      // own pool: the uncached figure of hasPermission. Their store runs a group-commit fiber: closed with the rest.
+      const uncached = yield* Layer.buildWithScope(
+        RepositoryLayers.layer.pipe(Layer.provide(Layer.succeed(PermissionCache, PermissionCache.off))),
+        uncachedScope
       )
       return {
         api: {
@@ -54,7 +56,10 @@ export const makeLibrary = async (url: string, kernel: KernelModule = Kernel): P
     name: "library",
     runs: () => true,
     measure,
-    close: () => runtime.dispose(),
+    close: async () => {
+      await Effect.runPromise(Scope.close(uncachedScope, Exit.void))
+      await runtime.dispose()
+    },
     api,
     poolSize,
     run: (effect) => runtime.runPromise(effect)

@@ -21,8 +21,22 @@ export const AuditLogId = Uuid.pipe(Schema.brand("AuditLogId"))
 export type AuditLogId = typeof AuditLogId.Type
 
 // Effect's SecureRandom implements RFC 9562 UUIDv7 (48-bit ms timestamp from the Effect Clock, version and
-// variant bits, random rest, monotonic counter within a millisecond); we only feed it crypto.getRandomValues.
-const secureRandom = SecureRandom.make((size) => globalThis.crypto.getRandomValues(new Uint8Array(size)))
+// variant bits, random rest, monotonic counter within a millisecond); we only feed it crypto.getRandomValues,
+// drawn a few KiB at a time (one call per id cost more than the rest of an audit row), each byte handed out
+// once. Allocated on first use: importing this module draws nothing.
+const randomPoolSize = 4_096
+let randomPool = new Uint8Array(0)
+let randomOffset = 0
+const pooledRandomBytes = (size: number): Uint8Array => {
+  if (randomOffset + size > randomPool.length) {
+    randomPool = globalThis.crypto.getRandomValues(new Uint8Array(Math.max(randomPoolSize, size)))
+    randomOffset = 0
+  }
+  const bytes = randomPool.slice(randomOffset, randomOffset + size)
+  randomOffset += size
+  return bytes
+}
+const secureRandom = SecureRandom.make(pooledRandomBytes)
 
 /** A time-ordered UUIDv7 string; the timestamp comes from the Effect `Clock`, so tests can control it. */
 export const makeUuidV7: Effect.Effect<string> = secureRandom.uuidV7()

@@ -1,7 +1,7 @@
 /**
  * At the benchmark's volume (bench/Seed.ts: 10,000 users, 100,000 audit rows), after ANALYZE, every hot
- * statement the library sends is planned with an index: the statement is recorded from the library's own
- * call, then explained as the driver runs it (a prepared statement), both as a custom plan for these
+ * statement the library sends is planned with an index (the batched reads both for one key and for 32): the
+ * statement is recorded from the library's own call, then explained as the driver runs it (a prepared statement), both as a custom plan for these
  * parameters and as the generic plan PostgreSQL may switch to after five executions.
  */
 import { assert, layer } from "@effect/vitest"
@@ -130,6 +130,44 @@ layer(Seeded.pipe(Layer.provideMerge(RepositoriesTestLayer())), { excludeTestSer
         yield* assertIndexed("users", users.findWithAccess(userId))
         yield* assertIndexed("user_roles", users.findWithAccess(userId))
         yield* assertIndexed("role_permissions", users.findWithAccess(userId))
+      })
+    )
+
+    // At 32 callers each hot read is one statement over 32 keys: still one index lookup per key.
+    it.effect("32 concurrent calls of each hot read: one statement over 32 keys, planned with the same indexes", () =>
+      Effect.gen(function* () {
+        const users = yield* UserRepository
+        const many = <A, E, R>(call: (n: number) => Effect.Effect<A, E, R>) =>
+          Effect.all(
+            Array.from({ length: 32 }, (_, k) => call(1 + k * 311)),
+            { concurrency: "unbounded" }
+          )
+        const idOf = (n: number) => UserId.make(userIdOf(n))
+        const permissionOf = (n: number) => permissionNameOf((n % FullVolume.roles) * FullVolume.permissionsPerRole)
+        yield* assertIndexed(
+          "users",
+          many((n) => users.findById(idOf(n)))
+        )
+        yield* assertIndexed(
+          "users",
+          many((n) => users.findByEmail(emailOf(n)))
+        )
+        yield* assertIndexed(
+          "user_roles",
+          many((n) => users.hasPermission(idOf(n), permissionOf(n)))
+        )
+        yield* assertIndexed(
+          "role_permissions",
+          many((n) => users.hasPermission(idOf(n), permissionOf(n)))
+        )
+        yield* assertIndexed(
+          "users",
+          many((n) => users.findWithAccess(idOf(n)))
+        )
+        yield* assertIndexed(
+          "user_roles",
+          many((n) => users.findWithAccess(idOf(n)))
+        )
       })
     )
 

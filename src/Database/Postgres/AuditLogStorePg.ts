@@ -1,29 +1,105 @@
-import { Array as Arr, DateTime, Effect, Schema } from "effect"
-import { type SqlClient, SqlSchema } from "effect/sql"
-import { AuditLog, AuditLogId } from "../../Domain/index.ts"
+import {
+  Array as Arr,
+  Cause,
+  type Context,
+  DateTime,
+  Deferred,
+  Effect,
+  Exit,
+  Fiber,
+  Option,
+  Queue,
+  Schema,
+  type Scope
+} from "effect"
+import { type SqlClient, SqlError, SqlSchema } from "effect/sql"
+import {
+  type AuditAction,
+  AuditLog,
+  AuditLogId,
+  type AuditMetadata,
+  type AuditTargetId,
+  type UserId
+} from "../../Domain/index.ts"
 import { EpochMicroseconds } from "../Front/RepositoryInputs.ts"
-import type { AuditLogStore } from "../Front/RepositoryStore.ts"
+import type { AuditLogStore, StoreFailure } from "../Front/RepositoryStore.ts"
 
 const auditColumns = `id, actor_id, action, target_id, metadata, "timestamp"`
 
-// The driver refuses statements with more than 32,767 bind parameters; an audit row binds 5.
-const MaxBindParameters = 32_767
-const rowsPerInsert = Math.floor(MaxBindParameters / 5)
+type AuditRow = typeof AuditLog.insert.Type
+
+/** At most this many appends share one statement (the rest wait for the next turn). */
+export const MaxAppendsPerTurn = 1_000
+
+/** An append waiting for the group commit: its row, its caller's services, and where its answer goes. */
+interface PendingAppend {
+  readonly row: AuditRow
+  readonly context: Context.Context<never>
+  readonly done: Deferred.Deferred<AuditLog, StoreFailure>
+}
+
+// Its connections are gone: the driver's own words for that, so the front reports it as DatabaseUnavailable.
+const storeClosed = () =>
+  new SqlError.SqlError({
+    reason: new SqlError.ConnectionError({
+      cause: new Error("Connection is closed"),
+      message: "the audit log store is closed",
+      operation: "append"
+    })
+  })
+
+/** A row of `audit_logs` as the driver returns it, names untransformed. */
+interface StoredRow {
+  readonly id: string
+  readonly actor_id: string | null
+  readonly action: string
+  readonly target_id: string | null
+  readonly metadata: AuditMetadata
+  readonly timestamp: Date
+}
+
+// A row just written: its values were checked on the way in, and the database only normalised them (uuid
+// case, jsonb), so they are not checked again (walking each row's metadata costs more than its insert).
+const storedLog = (row: StoredRow) =>
+  new AuditLog(
+    {
+      id: row.id as AuditLogId,
+      actorId: Option.fromNullishOr(row.actor_id as UserId | null),
+      action: row.action as AuditAction,
+      targetId: Option.fromNullishOr(row.target_id as AuditTargetId | null),
+      metadata: row.metadata,
+      timestamp: DateTime.fromDateUnsafe(row.timestamp)
+    },
+    { disableChecks: true }
+  )
+
+// The driver cannot type an array of nulls only; an empty one does as well, since unnest pads the shorter
+// arrays with NULLs.
+const nullable = (values: ReadonlyArray<string | null>) => (values.every((value) => value === null) ? [] : values)
+
+// A failure of the whole statement that another try of each row alone could turn into each row's own answer:
+// a SQL error the database gave for the statement's content (a constraint, a bad value), not a lost or busy
+// connection.
+const isRowLevel = (cause: Cause.Cause<StoreFailure>) =>
+  cause.reasons.every(
+    (reason) => Cause.isFailReason(reason) && SqlError.isSqlError(reason.error) && !reason.error.isRetryable
+  )
 
 // A page's rows, each with its key: the exact timestamp and the id.
 const decodePage = Schema.decodeUnknownEffect(
   Schema.Array(Schema.Tuple([AuditLog, Schema.Tuple([EpochMicroseconds, AuditLogId])]))
 )
 
-/** `audit_logs`: insert and read only (the table refuses UPDATE, DELETE and TRUNCATE). */
-export const makeAuditLogStorePg = (sql: SqlClient.SqlClient): AuditLogStore => {
+/**
+ * `audit_logs`: insert and read only (the table refuses UPDATE, DELETE and TRUNCATE). Its group-commit worker
+ * lives in the scope: closing it writes the appends already waiting, then refuses new ones.
+ */
+export const makeAuditLogStorePg = Effect.fnUntraced(function* (
+  sql: SqlClient.SqlClient
+): Effect.fn.Return<AuditLogStore, never, Scope.Scope> {
   const columns = sql.literal(auditColumns)
-
-  const insertRows = SqlSchema.findAll({
-    Request: Schema.NonEmptyArray(AuditLog.insert),
-    Result: AuditLog,
-    execute: (rows) => sql`INSERT INTO audit_logs ${sql.insert(rows)} RETURNING ${columns}`
-  })
+  // The inserts read their rows by the column names: no pass renaming the fields of every returned row.
+  const untransformed = sql.withoutTransforms()
 
   const findById = SqlSchema.findOneOption({
     Request: AuditLogId,
@@ -54,20 +130,101 @@ export const makeAuditLogStorePg = (sql: SqlClient.SqlClient): AuditLogStore => 
       Effect.flatMap(decodePage)
     )
 
-  // One multi-row INSERT; above the bind limit, several inside one transaction, so still all or nothing.
-  const insertAll = (rows: Arr.NonEmptyReadonlyArray<typeof AuditLog.insert.Type>) =>
-    rows.length <= rowsPerInsert
-      ? insertRows(rows)
-      : sql.withTransaction(Effect.map(Effect.forEach(Arr.chunksOf(rows, rowsPerInsert), insertRows), Arr.flatten))
+  // Five array parameters whatever the row count: no bind limit, so one statement (all or nothing without a
+  // transaction of its own), and one prepared statement for every batch size.
+  const insertAll = (rows: Arr.NonEmptyReadonlyArray<AuditRow>): Effect.Effect<Array<AuditLog>, StoreFailure> => {
+    const ids: Array<string> = []
+    const actorIds: Array<string | null> = []
+    const actions: Array<string> = []
+    const targetIds: Array<string | null> = []
+    const metadata: Array<string> = []
+    for (const row of rows) {
+      ids.push(row.id)
+      actorIds.push(Option.getOrNull(row.actorId))
+      actions.push(row.action)
+      targetIds.push(Option.getOrNull(row.targetId))
+      metadata.push(JSON.stringify(row.metadata))
+    }
+    return Effect.map(
+      untransformed<StoredRow>`INSERT INTO audit_logs (id, actor_id, action, target_id, metadata)
+        SELECT * FROM unnest(${ids}::uuid[], ${nullable(actorIds)}::uuid[], ${actions}::text[], ${nullable(targetIds)}::text[], ${metadata}::jsonb[])
+        RETURNING ${columns}`,
+      // RETURNING order is not guaranteed by SQL: answer in the order of the rows.
+      (stored) => {
+        const byId = new Map(stored.map((row) => [row.id, row]))
+        return rows.map((row) => storedLog(byId.get(row.id)!))
+      }
+    )
+  }
+
+  // Group commit: appends made outside a transaction wait in `queue`, and one fiber writes all those waiting
+  // in one statement per turn (no timer: a lone append is written at once). Success means committed.
+  const queue = yield* Queue.unbounded<PendingAppend, Cause.Done>()
+  let turn: ReadonlyArray<PendingAppend> = []
+
+  // The statement runs with the first caller's services (its span, its statement hooks), as `SqlResolver` does.
+  const writeTurn = (pending: Arr.NonEmptyReadonlyArray<PendingAppend>) =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(
+        Effect.provideContext(insertAll(Arr.map(pending, ({ row }) => row)), pending[0].context)
+      )
+      if (Exit.isSuccess(exit)) {
+        for (const [index, log] of exit.value.entries()) Deferred.doneUnsafe(pending[index]!.done, Exit.succeed(log))
+      } else if (pending.length > 1 && isRowLevel(exit.cause)) {
+        // One row's content failed the statement: each row alone, so each caller gets its own row or error.
+        for (const { row, context, done } of pending) {
+          const own = yield* Effect.exit(Effect.provideContext(insertAll([row]), context))
+          Deferred.doneUnsafe(
+            done,
+            Exit.map(own, (logs) => logs[0]!)
+          )
+        }
+      } else {
+        for (const { done } of pending) Deferred.doneUnsafe(done, exit as Exit.Exit<never, StoreFailure>)
+      }
+    })
+
+  const worker = yield* Effect.gen(function* () {
+    while (true) {
+      const taken = yield* Effect.exit(Queue.takeBetween(queue, 1, MaxAppendsPerTurn))
+      if (Exit.isFailure(taken)) return // ended and drained
+      turn = taken.value
+      if (Arr.isReadonlyArrayNonEmpty(turn)) yield* writeTurn(turn)
+      turn = []
+    }
+  }).pipe(
+    // However the worker ends (interrupted with the scope included), no caller is left waiting.
+    Effect.onExit(() =>
+      Effect.gen(function* () {
+        yield* Queue.end(queue) // refuses new appends from here on
+        const left = yield* Effect.exit(Queue.clear(queue))
+        for (const { done } of [...turn, ...(Exit.isSuccess(left) ? left.value : [])]) {
+          Deferred.doneUnsafe(done, Exit.fail(storeClosed()))
+        }
+        turn = []
+        yield* Queue.shutdown(queue)
+      })
+    ),
+    Effect.forkScoped
+  )
+  // Runs before the scope interrupts the worker: no new appends, and those waiting are written first.
+  yield* Effect.addFinalizer(() => Effect.asVoid(Effect.andThen(Queue.end(queue), Fiber.await(worker))))
+
+  const append = (row: AuditRow): Effect.Effect<AuditLog, StoreFailure> =>
+    Effect.flatMap(Effect.context<never>(), (context) => {
+      const done = Deferred.makeUnsafe<AuditLog, StoreFailure>()
+      // An append interrupted once queued may still be written (and committed): its caller just stops waiting.
+      return Queue.offerUnsafe(queue, { row, context, done }) ? Deferred.await(done) : Effect.fail(storeClosed())
+    })
 
   return {
-    // RETURNING order is not guaranteed by SQL: answer in the order of the rows.
+    // Inside a transaction the rows go to its connection, in its statement order; a lone row outside any
+    // joins the group commit.
     insert: (rows) =>
-      Effect.map(insertAll(rows), (logs) => {
-        const byId = new Map(logs.map((log) => [log.id, log]))
-        return rows.map((row) => byId.get(row.id)!)
-      }),
+      Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) =>
+        rows.length === 1 && Option.isNone(transaction) ? Effect.map(append(rows[0]), (log) => [log]) : insertAll(rows)
+      ),
     findById,
     list
   }
-}
+})

@@ -1,4 +1,4 @@
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { withPermissionCache } from "../Access/CachedRepositoryStore.ts"
 import { PermissionCache } from "../Access/PermissionCache.ts"
@@ -14,20 +14,23 @@ import { makeUserStorePg } from "./UserStorePg.ts"
  * is `sql.withTransaction`, so the repositories' statements inside it (and the caller's own SQL) join it.
  * When a `PermissionCache` that is on is provided, `hasPermission` goes through it (see `withPermissionCache`).
  */
-export const make: Effect.Effect<RepositoryStore["Service"], never, SqlClient.SqlClient | DatabaseMigrations> =
-  Effect.gen(function* () {
-    yield* DatabaseMigrations
-    const sql = yield* SqlClient.SqlClient
-    const cache = yield* Effect.serviceOption(PermissionCache)
-    const store = RepositoryStore.of({
-      users: makeUserStorePg(sql),
-      roles: makeRoleStorePg(sql),
-      permissions: makePermissionStorePg(sql),
-      auditLogs: makeAuditLogStorePg(sql),
-      transaction: sql.withTransaction
-    })
-    return Option.isSome(cache) && cache.value.enabled ? withPermissionCache(store, cache.value, sql) : store
+export const make: Effect.Effect<
+  RepositoryStore["Service"],
+  never,
+  SqlClient.SqlClient | DatabaseMigrations | Scope.Scope
+> = Effect.gen(function* () {
+  yield* DatabaseMigrations
+  const sql = yield* SqlClient.SqlClient
+  const cache = yield* Effect.serviceOption(PermissionCache)
+  const store = RepositoryStore.of({
+    users: makeUserStorePg(sql),
+    roles: makeRoleStorePg(sql),
+    permissions: makePermissionStorePg(sql),
+    auditLogs: yield* makeAuditLogStorePg(sql),
+    transaction: sql.withTransaction
   })
+  return Option.isSome(cache) && cache.value.enabled ? withPermissionCache(store, cache.value, sql) : store
+})
 
 /** `RepositoryStore` on PostgreSQL; needs the `SqlClient` and the migrated database (`DatabaseMigrations`). */
 export const layer: Layer.Layer<RepositoryStore, never, SqlClient.SqlClient | DatabaseMigrations> = Layer.effect(

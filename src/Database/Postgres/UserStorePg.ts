@@ -1,14 +1,16 @@
-import { Effect, Schema } from "effect"
-import { type SqlClient, SqlResolver, SqlSchema } from "effect/sql"
-import { Email, Permission, PermissionName, Role, RoleId, User, UserId } from "../../Domain/index.ts"
+import { type Array as Arr, Effect, Option, Schema } from "effect"
+import type { SqlClient } from "effect/sql"
+import { Email, Permission, type PermissionName, Role, RoleId, User, UserId } from "../../Domain/index.ts"
 import { UserPatch } from "../Front/RepositoryInputs.ts"
 import type { UserStore } from "../Front/RepositoryStore.ts"
 import { UserWithAccessRow } from "./AccessRows.ts"
+import { batchedLookup, type OrdinalRow } from "./BatchedLookup.ts"
 import { makeLinkTablePg } from "./LinkTablePg.ts"
-import { exactlyOne, rowsOfOwner } from "./Statements.ts"
+import { rowsOfOwner } from "./Statements.ts"
 import { makeTablePg } from "./TablePg.ts"
 
 const userColumns = "id, email, password_hash, verified, created_at, updated_at"
+const qualifiedUserColumns = "u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at"
 
 /** `users` and `user_roles`. */
 export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
@@ -22,15 +24,25 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
     key: "email"
   })
 
-  // Concurrent lookups become one query; one array parameter, so no batch can hit the bind limit.
-  const findById = SqlResolver.request(
-    SqlResolver.findById({
-      Id: UserId,
-      Result: User,
-      ResultId: (user) => user.id,
-      execute: (ids) => sql`SELECT ${sql.literal(userColumns)} FROM users WHERE id = ANY(${ids}::uuid[])`
-    })
-  )
+  const decodeUser = Schema.decodeUnknownEffect(User)
+
+  // The hot reads are batched (BatchedLookup.ts): concurrent calls of one kind become one statement over an
+  // array of keys (one bind parameter whatever the batch size), each row naming the position of its key.
+  // Each key is looked up through the index of its column (test/Database/Plans.test.ts).
+  const findById = batchedLookup(sql, {
+    execute: (ids: Arr.NonEmptyReadonlyArray<UserId>) =>
+      sql<OrdinalRow>`SELECT q.ord, ${sql.literal(qualifiedUserColumns)}
+        FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`,
+    decode: decodeUser
+  })
+
+  // citext: the e-mail matches whatever the case of the stored address.
+  const findByEmail = batchedLookup(sql, {
+    execute: (emails: Arr.NonEmptyReadonlyArray<Email>) =>
+      sql<OrdinalRow>`SELECT q.ord, ${sql.literal(qualifiedUserColumns)}
+        FROM unnest(${emails}::citext[]) WITH ORDINALITY AS q(email, ord) JOIN users u ON u.email = q.email`,
+    decode: decodeUser
+  })
 
   const rolesOf = (userId: UserId) =>
     sql<{ readonly id: unknown }>`SELECT r.id, r.name, r.description, r.created_at FROM users u
@@ -45,24 +57,28 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
       LEFT JOIN permissions p ON p.id = rp.permission_id
       WHERE u.id = ${userId} ORDER BY p.name`.pipe(rowsOfOwner(Permission))
 
-  // Walks the primary keys of user_roles and role_permissions and the unique index on permissions.name.
-  const hasPermission = SqlSchema.findOne({
-    Request: Schema.Struct({ userId: UserId, permission: PermissionName }),
-    Result: Schema.Struct({ allowed: Schema.Boolean }),
-    execute: ({ userId, permission }) => sql`SELECT EXISTS (
-        SELECT 1 FROM user_roles ur
-        JOIN role_permissions rp ON rp.role_id = ur.role_id
-        JOIN permissions p ON p.id = rp.permission_id
-        WHERE ur.user_id = ${userId} AND p.name = ${permission}
-      ) AS allowed`
+  // One row per (user, permission) pair, whatever the answer; each walks the primary keys of user_roles and
+  // role_permissions and the unique index on permissions.name.
+  const hasPermission = batchedLookup(sql, {
+    execute: (checks: Arr.NonEmptyReadonlyArray<readonly [UserId, PermissionName]>) =>
+      sql<OrdinalRow & { readonly allowed: unknown }>`SELECT q.ord, EXISTS (
+          SELECT 1 FROM user_roles ur
+          JOIN role_permissions rp ON rp.role_id = ur.role_id
+          JOIN permissions p ON p.id = rp.permission_id
+          WHERE ur.user_id = q.user_id AND p.name = q.permission
+        ) AS allowed
+        FROM unnest(${checks.map(([userId]) => userId)}::uuid[], ${checks.map(([, permission]) => permission)}::text[])
+          WITH ORDINALITY AS q(user_id, permission, ord)`,
+    decode: (row) => Effect.succeed(row.allowed === true)
   })
 
-  // One statement: the user's columns plus its roles, each with its permissions, as one json array.
-  const findWithAccess = SqlSchema.findOneOption({
-    Request: UserId,
-    Result: UserWithAccessRow,
-    execute: (userId) =>
-      sql<Record<string, unknown>>`SELECT u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at,
+  // One statement: each user's columns plus its roles, each with its permissions, as one json array.
+  const decodeAccess = Schema.decodeUnknownEffect(UserWithAccessRow)
+  const findWithAccess = batchedLookup(sql, {
+    execute: (ids: Arr.NonEmptyReadonlyArray<UserId>) =>
+      sql<
+        OrdinalRow & Record<string, unknown>
+      >`SELECT q.ord, u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at,
         COALESCE((
           SELECT json_agg(json_build_object(
             'role', json_build_object('id', r.id, 'name', r.name, 'description', r.description, 'createdAt', r.created_at),
@@ -77,19 +93,14 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
           FROM user_roles ur JOIN roles r ON r.id = ur.role_id
           WHERE ur.user_id = u.id
         ), '[]'::json) AS roles
-      FROM users u WHERE u.id = ${userId}`.pipe(
-        Effect.map((rows) => rows.map(({ roles, ...user }) => ({ user, roles })))
-      )
+      FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`,
+    decode: ({ ord: _, roles, ...user }) => decodeAccess({ user, roles })
   })
 
   return {
     insert: users.insert,
-    findById: (id) =>
-      findById(id).pipe(
-        Effect.asSome,
-        Effect.catchTag("NoSuchElementError", () => Effect.succeedNone)
-      ),
-    findByEmail: users.findByKey,
+    findById,
+    findByEmail,
     list: (query) => users.list("id", query),
     update: users.update(UserPatch),
     delete: users.delete,
@@ -101,7 +112,9 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
     rolesOf,
     permissionsOf,
     hasPermission: (userId, permission) =>
-      Effect.map(exactlyOne(hasPermission({ userId, permission })), ({ allowed }) => allowed),
+      Effect.flatMap(hasPermission([userId, permission]), (allowed) =>
+        Option.isSome(allowed) ? Effect.succeed(allowed.value) : Effect.die(new Error("hasPermission: no row"))
+      ),
     findWithAccess
   }
 }

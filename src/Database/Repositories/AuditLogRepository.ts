@@ -40,6 +40,12 @@ export interface ListAuditLogs extends ListRequest {
 export class AuditLogRepository extends Context.Service<
   AuditLogRepository,
   {
+    /**
+     * Committed when it succeeds. Outside a transaction, concurrent appends are committed together (one
+     * statement per turn of a single writer, each caller with its own row or error); inside
+     * `Transactions.withTransaction` the append is part of the transaction. A caller interrupted while its
+     * entry waits for the writer stops waiting, but the entry may still be committed.
+     */
     readonly append: (entry: AppendAuditLog) => Effect.Effect<AuditLog, InvalidInput | DatabaseUnavailable>
     /** All or nothing, in one round trip; every entry is validated before anything is written. */
     readonly appendMany: (

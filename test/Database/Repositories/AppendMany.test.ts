@@ -6,8 +6,8 @@ import { unique } from "../../Contract/Fixtures.ts"
 import { RepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
 import { recordStatements } from "../../support/StatementRecorder.ts"
 
-// 5 bind parameters per row and at most 32,767 per statement: 6,553 rows fit in one INSERT.
-const moreThanOneChunk = 7_000
+// More rows than a statement with 5 bind parameters per row could hold (32,767 at most: 6,553 rows).
+const aboveTheBindLimit = 7_000
 
 const countFor = (targetId: string) =>
   Effect.gen(function* () {
@@ -35,31 +35,31 @@ layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds
     })
   )
 
-  it.effect("splits a batch above the bind-parameter limit into INSERTs of one transaction", () =>
+  it.effect("writes a batch above the bind-parameter limit of a row-per-parameters INSERT with one INSERT", () =>
     Effect.gen(function* () {
       const audit = yield* AuditLogRepository
       const targetId = unique()
-      const entries = Array.from({ length: moreThanOneChunk }, (_, n) => ({
+      const entries = Array.from({ length: aboveTheBindLimit }, (_, n) => ({
         action: "test.large",
         targetId,
         metadata: { n }
       }))
       const [logs, statements] = yield* recordStatements(audit.appendMany(entries))
-      assert.strictEqual(logs.length, moreThanOneChunk)
+      assert.strictEqual(logs.length, aboveTheBindLimit)
       assert.deepStrictEqual(
         logs.map((log) => log.metadata.n),
         entries.map((entry) => entry.metadata.n)
       )
-      assert.strictEqual(inserts(statements).length, 2)
-      assert.strictEqual(yield* countFor(targetId), moreThanOneChunk)
+      assert.strictEqual(inserts(statements).length, 1)
+      assert.strictEqual(yield* countFor(targetId), aboveTheBindLimit)
     })
   )
 
-  it.effect("writes nothing when a later chunk fails in the database", () =>
+  it.effect("writes nothing when a later row fails in the database", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const audit = yield* AuditLogRepository
-      // A failure only the database can raise, in the last row (hence the second chunk).
+      // A failure only the database can raise, in the last row.
       yield* sql.unsafe(`CREATE FUNCTION test_reject_poison() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           IF NEW.action = 'test.poison' THEN
@@ -72,8 +72,8 @@ layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds
         "CREATE TRIGGER test_reject_poison BEFORE INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION test_reject_poison()"
       )
       const targetId = unique()
-      const entries = Array.from({ length: moreThanOneChunk }, (_, n) => ({
-        action: n === moreThanOneChunk - 1 ? "test.poison" : "test.large",
+      const entries = Array.from({ length: aboveTheBindLimit }, (_, n) => ({
+        action: n === aboveTheBindLimit - 1 ? "test.poison" : "test.large",
         targetId
       }))
       const exit = yield* Effect.exit(audit.appendMany(entries))

@@ -1,0 +1,62 @@
+import { Array as Arr, Context, Effect, Exit, Option, Request, RequestResolver } from "effect"
+import type { SqlClient } from "effect/sql"
+
+/** A row of a batched statement: `ord` is the 1-based position of the key it answers (`WITH ORDINALITY`). */
+export interface OrdinalRow {
+  readonly ord: unknown
+}
+
+interface Lookup<Key, A, E> extends Request.Request<Option.Option<A>, E> {
+  readonly key: Key
+}
+
+/**
+ * Concurrent lookups of one kind become one statement: `execute` gets the keys of every call made while the
+ * calling fibers yield (no timer: a lone caller's batch runs at once) and answers them all, each row naming
+ * the position of its key in `ord`, so every caller gets its own answer (`None` when no row names it).
+ *
+ * Calls inside a transaction are batched only with calls inside the same transaction, on its connection:
+ * the batch key is the connection of `sql`'s transaction. The statement runs with the first caller's
+ * services (as `SqlResolver` does), so its span and statement hooks are that caller's.
+ */
+export const batchedLookup = <Key, Row extends OrdinalRow, A, ExecuteError, DecodeError>(
+  sql: SqlClient.SqlClient,
+  options: {
+    readonly execute: (keys: Arr.NonEmptyReadonlyArray<Key>) => Effect.Effect<ReadonlyArray<Row>, ExecuteError>
+    /** Turns a row into the answer of its caller; a failure fails that caller only. */
+    readonly decode: (row: Row) => Effect.Effect<A, DecodeError>
+  }
+): ((key: Key) => Effect.Effect<Option.Option<A>, ExecuteError | DecodeError>) => {
+  type E = ExecuteError | DecodeError
+  const transactionOf = (entry: Request.Entry<Lookup<Key, A, E>>) =>
+    Context.getOrUndefined(entry.context, sql.transactionService)?.[0]
+
+  const answer = (entries: Arr.NonEmptyArray<Request.Entry<Lookup<Key, A, E>>>, rows: ReadonlyArray<Row>) =>
+    Effect.gen(function* () {
+      const answered = new Array<boolean>(entries.length).fill(false)
+      for (const row of rows) {
+        const index = Number(row.ord) - 1
+        const entry = entries[index]
+        if (entry === undefined || answered[index]) continue
+        answered[index] = true
+        entry.completeUnsafe(Exit.map(yield* Effect.exit(options.decode(row)), Option.some))
+      }
+      for (let index = 0; index < entries.length; index++) {
+        if (!answered[index]) entries[index]!.completeUnsafe(Exit.succeed(Option.none()))
+      }
+    })
+
+  const resolver = RequestResolver.makeWith<Lookup<Key, A, E>>({
+    // By reference: a plain Map of batches, one per transaction connection (undefined outside any).
+    batchKey: transactionOf,
+    delay: Effect.yieldNow,
+    collectWhile: () => true,
+    // Runs in a fiber forked with the first caller's services (so on its transaction's connection, if any);
+    // a failure of the statement fails every caller of the batch.
+    runAll: (entries) =>
+      Effect.flatMap(options.execute(Arr.map(entries, (entry) => entry.request.key)), (rows) => answer(entries, rows))
+  })
+
+  const lookup = Request.of<Lookup<Key, A, E>>()
+  return (key) => Effect.request(lookup({ key }), resolver)
+}
