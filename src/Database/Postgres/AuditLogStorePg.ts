@@ -3,6 +3,8 @@ import { type SqlClient, SqlSchema } from "effect/sql"
 import { AuditLog, AuditLogId } from "../../Domain/index.ts"
 import { EpochMicroseconds } from "../Front/RepositoryInputs.ts"
 import type { AuditLogStore } from "../Front/RepositoryStore.ts"
+import { AuditLogInsertRows } from "./AuditInsertRows.ts"
+import { AuditLogRow, auditLogFromRow } from "./Rows.ts"
 
 const auditColumns = `id, actor_id, action, target_id, metadata, "timestamp"`
 
@@ -11,23 +13,39 @@ const MaxBindParameters = 32_767
 const rowsPerInsert = Math.floor(MaxBindParameters / 5)
 
 // A page's rows, each with its key: the exact timestamp and the id.
-const decodePage = Schema.decodeUnknownEffect(
+const decodePageSchema = Schema.decodeUnknownEffect(
   Schema.Array(Schema.Tuple([AuditLog, Schema.Tuple([EpochMicroseconds, AuditLogId])]))
 )
+
+// The same, trusted (see Rows.ts): the key's text is `bigint::text` and the id a uuid, both what the cursor
+// expects by their type; a row the trusted decoder refuses sends the page through the schema.
+const decodePage = (
+  rows: ReadonlyArray<{ readonly id: unknown; readonly timestampUs: unknown }>
+): Effect.Effect<ReadonlyArray<readonly [AuditLog, readonly [string, AuditLogId]]>, Schema.SchemaError> => {
+  const page: Array<readonly [AuditLog, readonly [string, AuditLogId]]> = new Array(rows.length)
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]!
+    const log = auditLogFromRow(row)
+    if (log === undefined || typeof row.timestampUs !== "string")
+      return decodePageSchema(rows.map((row) => [row, [row.timestampUs, row.id]] as const))
+    page[index] = [log, [row.timestampUs, log.id]]
+  }
+  return Effect.succeed(page)
+}
 
 /** `audit_logs`: insert and read only (the table refuses UPDATE, DELETE and TRUNCATE). */
 export const makeAuditLogStorePg = (sql: SqlClient.SqlClient): AuditLogStore => {
   const columns = sql.literal(auditColumns)
 
   const insertRows = SqlSchema.findAll({
-    Request: Schema.NonEmptyArray(AuditLog.insert),
-    Result: AuditLog,
+    Request: AuditLogInsertRows,
+    Result: AuditLogRow,
     execute: (rows) => sql`INSERT INTO audit_logs ${sql.insert(rows)} RETURNING ${columns}`
   })
 
   const findById = SqlSchema.findOneOption({
     Request: AuditLogId,
-    Result: AuditLog,
+    Result: AuditLogRow,
     execute: (id) => sql`SELECT ${columns} FROM audit_logs WHERE id = ${id}`
   })
 
@@ -49,10 +67,7 @@ export const makeAuditLogStorePg = (sql: SqlClient.SqlClient): AuditLogStore => 
         ...(query.from === undefined ? [] : [sql`"timestamp" >= ${DateTime.toDateUtc(query.from)}`]),
         ...(query.to === undefined ? [] : [sql`"timestamp" < ${DateTime.toDateUtc(query.to)}`])
       ])}
-      ORDER BY "timestamp" DESC, id DESC LIMIT ${query.limit}`.pipe(
-      Effect.map((rows) => rows.map((row) => [row, [row.timestampUs, row.id]] as const)),
-      Effect.flatMap(decodePage)
-    )
+      ORDER BY "timestamp" DESC, id DESC LIMIT ${query.limit}`.pipe(Effect.flatMap(decodePage))
 
   // One multi-row INSERT; above the bind limit, several inside one transaction, so still all or nothing.
   const insertAll = (rows: Arr.NonEmptyReadonlyArray<typeof AuditLog.insert.Type>) =>

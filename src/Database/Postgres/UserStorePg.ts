@@ -1,10 +1,11 @@
 import { Effect, Schema } from "effect"
 import { type SqlClient, SqlResolver, SqlSchema } from "effect/sql"
-import { Email, Permission, PermissionName, Role, RoleId, User, UserId } from "../../Domain/index.ts"
+import { Email, PermissionName, RoleId, User, UserId } from "../../Domain/index.ts"
 import { UserPatch } from "../Front/RepositoryInputs.ts"
 import type { UserStore } from "../Front/RepositoryStore.ts"
 import { UserWithAccessRow } from "./AccessRows.ts"
 import { makeLinkTablePg } from "./LinkTablePg.ts"
+import { PermissionRow, RoleRow, UserRow } from "./Rows.ts"
 import { exactlyOne, rowsOfOwner } from "./Statements.ts"
 import { makeTablePg } from "./TablePg.ts"
 
@@ -15,7 +16,7 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
   const users = makeTablePg(sql, {
     table: "users",
     columns: userColumns,
-    Row: User,
+    Row: UserRow,
     Insert: User.insert,
     Id: UserId,
     Key: Email,
@@ -26,7 +27,7 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
   const findById = SqlResolver.request(
     SqlResolver.findById({
       Id: UserId,
-      Result: User,
+      Result: UserRow,
       ResultId: (user) => user.id,
       execute: (ids) => sql`SELECT ${sql.literal(userColumns)} FROM users WHERE id = ANY(${ids}::uuid[])`
     })
@@ -36,14 +37,14 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
     sql<{ readonly id: unknown }>`SELECT r.id, r.name, r.description, r.created_at FROM users u
       LEFT JOIN user_roles ur ON ur.user_id = u.id
       LEFT JOIN roles r ON r.id = ur.role_id
-      WHERE u.id = ${userId} ORDER BY r.name`.pipe(rowsOfOwner(Role))
+      WHERE u.id = ${userId} ORDER BY r.name`.pipe(rowsOfOwner(RoleRow))
 
   const permissionsOf = (userId: UserId) =>
     sql<{ readonly id: unknown }>`SELECT DISTINCT ON (p.name) p.id, p.name, p.description, p.created_at FROM users u
       LEFT JOIN user_roles ur ON ur.user_id = u.id
       LEFT JOIN role_permissions rp ON rp.role_id = ur.role_id
       LEFT JOIN permissions p ON p.id = rp.permission_id
-      WHERE u.id = ${userId} ORDER BY p.name`.pipe(rowsOfOwner(Permission))
+      WHERE u.id = ${userId} ORDER BY p.name`.pipe(rowsOfOwner(PermissionRow))
 
   // Walks the primary keys of user_roles and role_permissions and the unique index on permissions.name.
   const hasPermission = SqlSchema.findOne({
