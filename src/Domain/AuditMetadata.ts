@@ -15,6 +15,49 @@ const utf8 = new TextEncoder()
 /** Size in bytes of the compact UTF-8 JSON text of a value, as it is sent to the jsonb column. */
 export const jsonByteLength = (value: unknown): number => utf8.encode(JSON.stringify(value)).byteLength
 
+// The most bytes one JSON leaf can take: a string's UTF-16 unit at most 6 (escaped as \uXXXX), a finite number
+// 24 ("-2.2250738585072014e-308"), `false` 5.
+const maxBytesPerStringUnit = 6
+const maxNumberBytes = 24
+
+/**
+ * An upper bound of `jsonByteLength(value)`, computed without building the text; `Infinity` as soon as the
+ * bound passes `limit`, so a large value is not walked to its end.
+ */
+const jsonByteBound = (root: Schema.Json, limit: number): number => {
+  const pending: Array<Schema.Json> = [root]
+  let bound = 0
+  while (pending.length > 0) {
+    const value = pending.pop()!
+    if (typeof value === "string") bound += 2 + maxBytesPerStringUnit * value.length
+    else if (typeof value === "number") bound += maxNumberBytes
+    else if (typeof value !== "object" || value === null) bound += 5
+    else if (Array.isArray(value)) {
+      // Brackets and one comma per item (one too many: a bound).
+      bound += 2 + value.length
+      for (const item of value) pending.push(item)
+    } else {
+      // Braces, and per member its quoted key, a colon and a comma.
+      bound += 2
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue
+        bound += 4 + maxBytesPerStringUnit * key.length
+        pending.push((value as Schema.JsonObject)[key]!)
+      }
+    }
+    if (bound > limit) return Number.POSITIVE_INFINITY
+  }
+  return bound
+}
+
+/**
+ * Whether the compact UTF-8 JSON text of `value` fits in `maxBytes`. Most values are far below the limit, and a
+ * walk that bounds the size proves it without serialising; only a value whose bound exceeds the limit is
+ * serialised and measured exactly.
+ */
+export const jsonFitsWithin = (value: Schema.Json, maxBytes: number): boolean =>
+  jsonByteBound(value, maxBytes) <= maxBytes || jsonByteLength(value) <= maxBytes
+
 /** The first place in a JSON value where it nests too deep or holds text that cannot be stored as given. */
 export interface JsonProblem {
   readonly path: ReadonlyArray<PropertyKey>
@@ -65,7 +108,7 @@ export const AuditMetadata = Schema.JsonObject.annotate({ message: "must be a JS
       undefined,
       true
     ),
-    Schema.makeFilter((metadata: Schema.JsonObject) => jsonByteLength(metadata) <= AuditMetadataMaxBytes, {
+    Schema.makeFilter((metadata: Schema.JsonObject) => jsonFitsWithin(metadata, AuditMetadataMaxBytes), {
       message: auditMetadataTooLarge
     })
   )

@@ -7,6 +7,13 @@ export const EmailMaxLength = 254
 const emailAddressPattern =
   /^(?=[^@]{1,64}@)[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])$/
 
+/**
+ * Whether `text` is already a valid, normalised e-mail address: what decoding it as `Email` would return
+ * unchanged. A plain test for values read back from the database (see Database/Postgres/Rows.ts).
+ */
+export const isNormalisedEmail = (text: string): boolean =>
+  text.length <= EmailMaxLength && emailAddressPattern.test(text)
+
 const NormalisedEmail = Schema.String.pipe(
   Schema.check(
     Schema.isMaxLength(EmailMaxLength, { message: `must be at most ${EmailMaxLength} characters` }),

@@ -20,23 +20,37 @@ export type PermissionId = typeof PermissionId.Type
 export const AuditLogId = Uuid.pipe(Schema.brand("AuditLogId"))
 export type AuditLogId = typeof AuditLogId.Type
 
-// Effect's SecureRandom implements RFC 9562 UUIDv7 (48-bit ms timestamp from the Effect Clock, version and
-// variant bits, random rest, monotonic counter within a millisecond); we only feed it crypto.getRandomValues,
-// drawn a few KiB at a time (one call per id cost more than the rest of an audit row), each byte handed out
-// once. Allocated on first use: importing this module draws nothing.
-const randomPoolSize = 4_096
-let randomPool = new Uint8Array(0)
-let randomOffset = 0
-const pooledRandomBytes = (size: number): Uint8Array => {
-  if (randomOffset + size > randomPool.length) {
-    randomPool = globalThis.crypto.getRandomValues(new Uint8Array(Math.max(randomPoolSize, size)))
-    randomOffset = 0
+// Random bytes are drawn from the OS in blocks of this size and handed out in slices: one getRandomValues call
+// per 256 ids instead of one per id (each call costs a few µs). A slice is handed out once, never again.
+const randomBlockBytes = 4096
+
+/**
+ * A source of `size` fresh random bytes that refills a pooled block from `crypto.getRandomValues` when it is
+ * used up; a request larger than the block gets bytes of its own. Allocates nothing until first used, so
+ * importing the module has no effect.
+ */
+export const makePooledRandomBytes = (
+  fill: (bytes: Uint8Array<ArrayBuffer>) => Uint8Array = (bytes) => globalThis.crypto.getRandomValues(bytes),
+  blockBytes = randomBlockBytes
+): ((size: number) => Uint8Array) => {
+  let block: Uint8Array | undefined
+  let used = blockBytes
+  return (size) => {
+    if (size > blockBytes) return fill(new Uint8Array(size))
+    if (block === undefined || used + size > blockBytes) {
+      block = fill(new Uint8Array(blockBytes))
+      used = 0
+    }
+    const bytes = block.subarray(used, used + size)
+    used += size
+    return bytes
   }
-  const bytes = randomPool.slice(randomOffset, randomOffset + size)
-  randomOffset += size
-  return bytes
 }
-const secureRandom = SecureRandom.make(pooledRandomBytes)
+
+// Effect's SecureRandom implements RFC 9562 UUIDv7 (48-bit ms timestamp from the Effect Clock, version and
+// variant bits, random rest, monotonic counter within a millisecond); we only feed it random bytes, from
+// crypto.getRandomValues through the pooled block.
+const secureRandom = SecureRandom.make(makePooledRandomBytes())
 
 /** A time-ordered UUIDv7 string; the timestamp comes from the Effect `Clock`, so tests can control it. */
 export const makeUuidV7: Effect.Effect<string> = secureRandom.uuidV7()

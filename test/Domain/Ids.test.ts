@@ -3,6 +3,7 @@ import { Effect, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import {
   AuditLogId,
+  makePooledRandomBytes,
   makeUuidV7,
   newAuditLogId,
   newPermissionId,
@@ -69,4 +70,42 @@ describe("ids", () => {
     assert.isFalse(Schema.is(UserId)("not-a-uuid"))
     assert.isFalse(Schema.is(UserId)(""))
   })
+})
+
+describe("pooled random bytes", () => {
+  it("hands out each drawn byte once, refilling the block only when it is used up", () => {
+    let fills = 0
+    let counter = 0
+    // A deterministic "random" source: every byte it ever produces is distinct (mod 256 per block of 16).
+    const fill = (bytes: Uint8Array) => {
+      fills++
+      for (let index = 0; index < bytes.length; index++) bytes[index] = counter++ % 256
+      return bytes
+    }
+    const random = makePooledRandomBytes(fill, 64)
+    assert.strictEqual(fills, 0, "nothing is drawn before the first request")
+    const slices = Array.from({ length: 8 }, () => random(16))
+    assert.strictEqual(fills, 2, "64-byte blocks give four 16-byte slices each")
+    assert.deepStrictEqual(
+      slices.map((slice) => slice[0]),
+      [0, 16, 32, 48, 64, 80, 96, 112]
+    )
+    // A slice handed out is never handed out again nor overwritten by a refill.
+    slices[0]![0] = 255
+    random(16)
+    assert.strictEqual(slices[4]![0], 64)
+    // A request larger than the block gets bytes of its own; one that does not fit the rest starts a new block.
+    assert.strictEqual(random(100).length, 100)
+    assert.strictEqual(random(40).length, 40)
+    assert.strictEqual(random(40).length, 40)
+  })
+
+  it("gives UUIDv7s that stay unique across many refills", () =>
+    Effect.runSync(
+      Effect.gen(function* () {
+        const ids = yield* Effect.replicateEffect(makeUuidV7, 5_000)
+        assert.strictEqual(new Set(ids).size, ids.length)
+        for (const id of ids) assert.match(id, uuidV7Pattern)
+      })
+    ))
 })

@@ -116,3 +116,56 @@ describe("Page", () => {
     })
   })
 })
+
+describe("Cursor short way (string keys)", () => {
+  // The schema the codec is made of, used here on its own as the reference.
+  const Key = Schema.Tuple([Schema.String.pipe(Schema.check(Schema.isPattern(/^-?\d{1,19}$/))), AuditLogId])
+  const reference = Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(Schema.toCodecJson(Key))))
+  const codec = makeCursorCodec(Key)
+  const keys: ReadonlyArray<readonly [string, AuditLogId]> = [
+    ["1732579200123456", logId],
+    ["-62135596800000000", logId],
+    ["0", AuditLogId.make("0190A0B0-0000-7000-8000-00000000000F")]
+  ]
+
+  it("encodes to the very text the schema gives", () => {
+    for (const key of keys) assert.strictEqual(codec.encode(key), Schema.encodeSync(reference)(key))
+    const names = makeCursorCodec(Schema.Tuple([Schema.String]))
+    for (const name of ["ünïcødé 😀", 'quote " and \\ and \u0001', ""])
+      assert.strictEqual(
+        names.encode([name]),
+        Schema.encodeSync(
+          Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(Schema.Tuple([Schema.String]))))
+        )([name])
+      )
+  })
+
+  it.effect("decodes every text as the schema does: the same key, or InvalidInput where the schema fails", () =>
+    Effect.gen(function* () {
+      const canonical = codec.encode(keys[0]!)
+      const texts = [
+        ...keys.map((key) => codec.encode(key)),
+        `${canonical}=`,
+        `${canonical}==`,
+        ` ${canonical}`,
+        canonical.replaceAll("-", "+").replaceAll("_", "/"),
+        canonical.slice(0, -1),
+        `${canonical}A`,
+        Buffer.from('["1", "not-a-uuid"]').toString("base64url"),
+        Buffer.from('["x1", "0190a0b0-0000-7000-8000-000000000002"]').toString("base64url"),
+        Buffer.from('[ "1","0190a0b0-0000-7000-8000-000000000002"]').toString("base64url"),
+        Buffer.from('["1","0190a0b0-0000-7000-8000-000000000002",3]').toString("base64url"),
+        Buffer.from([0x5b, 0x22, 0xff, 0x22, 0x5d]).toString("base64url"),
+        "",
+        "%%%"
+      ]
+      for (const text of texts) {
+        const expected = yield* Effect.exit(Schema.decodeUnknownEffect(reference)(text))
+        const actual = yield* Effect.exit(codec.decode(text))
+        assert.strictEqual(actual._tag, expected._tag, text)
+        if (actual._tag === "Success" && expected._tag === "Success")
+          assert.deepStrictEqual(actual.value, expected.value)
+      }
+    })
+  )
+})

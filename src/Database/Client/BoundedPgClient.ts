@@ -3,6 +3,7 @@ import { type Array as Arr, Context, Duration, Effect, type Scope, Stream, Trace
 import type { Reactivity } from "effect/reactivity/Reactivity"
 import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
 import { PoolUsage, registerPoolGauges } from "../Telemetry/PoolMetrics.ts"
+import { renameColumns } from "./ColumnNames.ts"
 import { withDeadlines } from "./Deadline.ts"
 import { acquireTimedOut, statementTimedOut } from "./SqlFailure.ts"
 
@@ -87,8 +88,11 @@ export const make = Effect.fnUntraced(function* (
             ),
       { wait: acquireLimit, run: statementLimit }
     )
+  // Without nested json renaming, the cheaper renaming of ColumnNames does the same.
   const transformRows = options.transformResultNames
-    ? Statement.defaultTransforms(options.transformResultNames, options.transformJson).array
+    ? options.transformJson === false
+      ? renameColumns(options.transformResultNames)
+      : Statement.defaultTransforms(options.transformResultNames, options.transformJson).array
     : undefined
   const client = yield* SqlClient.make({
     acquirer,

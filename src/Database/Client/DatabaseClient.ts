@@ -4,11 +4,16 @@ import type { SqlClient, SqlError } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import type { DatabaseConfigValues } from "../../Config/ConfigSchema.ts"
 import * as BoundedPgClient from "./BoundedPgClient.ts"
+import { rememberNames } from "./ColumnNames.ts"
 import { DatabaseStartupError } from "./DatabaseErrors.ts"
 import { DatabaseTarget } from "./DatabaseTarget.ts"
 import { describeSqlError, isTransientSqlError } from "./SqlFailure.ts"
 
 const MAX_RETRY_DELAY = Duration.seconds(2)
+
+// Converted once per distinct name: every row of every result would otherwise convert each column name again.
+const snakeToCamel = rememberNames(Str.snakeToCamel)
+const camelToSnake = rememberNames(Str.camelToSnake)
 
 /**
  * The driver options and the bounds `database` gives a client of `target`. Behind PgBouncer
@@ -39,8 +44,8 @@ export const clientSettings = (
       ...(statementTimeoutMs > 0 && !database.pgbouncer
         ? { startupParameters: { statement_timeout: String(statementTimeoutMs) } }
         : {}),
-      transformResultNames: Str.snakeToCamel,
-      transformQueryNames: Str.camelToSnake,
+      transformResultNames: snakeToCamel,
+      transformQueryNames: camelToSnake,
       // jsonb documents (audit metadata) keep the keys their authors chose.
       transformJson: false,
       // The server as resolved (a URL's too), never its credentials.

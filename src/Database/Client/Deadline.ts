@@ -14,7 +14,8 @@ export interface Limit<E> {
  * driver's drain timeout, seconds against a frozen server), which would stretch the bound. When the caller
  * itself is interrupted, `body` is interrupted and awaited, as without limits.
  *
- * One fiber and one timer per call, so it can wrap every statement: `Effect.timeout` would await the loser.
+ * One fiber and (usually) one timer per call, so it can wrap every statement: `Effect.timeout` would await the
+ * loser.
  */
 export const withDeadlines = <A, E, R, E2>(
   body: (started: () => void) => Effect.Effect<A, E, R>,
@@ -42,21 +43,37 @@ export const withDeadlines = <A, E, R, E2>(
           stopObserving()
           resume(outcome)
         }
-        const arm = (limit: Limit<E2>) => {
+        const expire = (limit: Limit<E2>) => {
+          // Answer first: interrupting can end the fiber at once, and its exit must not win.
+          finish(Effect.fail(limit.error()))
+          fiber.interruptUnsafe()
+        }
+        const arm = (limit: Limit<E2>, millis: number) => {
           clearTimeout(timer)
-          timer = setTimeout(() => {
-            // Answer first: interrupting can end the fiber at once, and its exit must not win.
-            finish(Effect.fail(limit.error()))
-            fiber.interruptUnsafe()
-          }, limit.millis)
+          timer = setTimeout(() => expire(limit), millis)
         }
         stopObserving = fiber.addObserver(finish)
         if (done) return
-        if (state.started) arm(limits.run)
+        if (state.started) arm(limits.run, limits.run.millis)
         else {
-          arm(limits.wait!)
+          const wait = limits.wait!
+          const run = limits.run
+          const waitEnds = performance.now() + wait.millis
+          // When the run limit ends after the wait limit would have (the usual case: a statement starts well
+          // within the acquire timeout), the wait timer is kept and only re-armed, for the rest, should it fire
+          // while the statement still runs: one timer per call instead of two.
+          let runEnds: number | undefined
+          timer = setTimeout(() => {
+            if (runEnds === undefined) return expire(wait)
+            const left = runEnds - performance.now()
+            if (left <= 0) expire(run)
+            else arm(run, left)
+          }, wait.millis)
           state.onStarted = () => {
-            if (!done) arm(limits.run)
+            if (done) return
+            const ends = performance.now() + run.millis
+            if (ends >= waitEnds) runEnds = ends
+            else arm(run, run.millis)
           }
         }
         return Effect.suspend(() => {

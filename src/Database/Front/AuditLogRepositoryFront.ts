@@ -2,7 +2,7 @@ import { Array as Arr, Effect, Stream } from "effect"
 import type { AuditLogId } from "../../Domain/index.ts"
 import { type AppendAuditLog, AuditLogRepository, type ListAuditLogs } from "../Repositories/AuditLogRepository.ts"
 import { countAuditRecords } from "../Telemetry/MetricsSwitch.ts"
-import { auditRow } from "./AuditTrail.ts"
+import { decodedAuditRow } from "./AuditTrail.ts"
 import { methodsOf } from "./Operation.ts"
 import { listPage, streamOf } from "./Paging.ts"
 import {
@@ -24,14 +24,14 @@ export const makeAuditLogRepository: Effect.Effect<AuditLogRepository["Service"]
     const method = methodsOf("AuditLogRepository")
 
     const append = method("append")(function* (entry: AppendAuditLog) {
-      const [log] = yield* auditLogs.insert([yield* auditRow(yield* decodeAuditEntry(entry))])
+      const [log] = yield* auditLogs.insert([yield* decodedAuditRow(yield* decodeAuditEntry(entry))])
       yield* countAuditRecords(1)
       return log!
     })
 
     // Every entry is validated before anything is written.
     const appendMany = method("appendMany")(function* (entries: ReadonlyArray<AppendAuditLog>) {
-      const rows = yield* Effect.forEach((yield* decodeAuditEntries({ entries })).entries, auditRow)
+      const rows = yield* Effect.forEach((yield* decodeAuditEntries({ entries })).entries, decodedAuditRow)
       if (!Arr.isReadonlyArrayNonEmpty(rows)) return []
       const logs = yield* auditLogs.insert(rows)
       yield* countAuditRecords(logs.length)

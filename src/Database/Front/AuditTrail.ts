@@ -22,21 +22,25 @@ export interface AuditEntryFields {
   readonly actorId?: UserId | null
 }
 
-/** The row of a validated audit entry, with a fresh UUIDv7 id. */
-export const auditRow = Effect.fnUntraced(function* (entry: AuditEntryFields) {
+/**
+ * The row of an audit entry that the input schema has validated (`decodeAuditEntry`), with a fresh UUIDv7 id:
+ * built as `AuditLog.insert.make` builds it, without checking every field (and measuring the metadata) again.
+ */
+export const decodedAuditRow = Effect.fnUntraced(function* (entry: AuditEntryFields) {
   const actorId = entry.actorId === undefined ? yield* CurrentActor : Option.fromNullishOr(entry.actorId)
-  return AuditLog.insert.make(
-    {
-      id: yield* newAuditLogId,
-      actorId,
-      action: entry.action,
-      targetId: Option.fromUndefinedOr(entry.targetId),
-      metadata: entry.metadata ?? {}
-    },
-    // The entry's fields were checked already (walking the metadata again costs more than the insert).
-    { disableChecks: true }
-  )
+  const row: typeof AuditLog.insert.Type = {
+    id: yield* newAuditLogId,
+    actorId,
+    action: entry.action,
+    targetId: Option.fromUndefinedOr(entry.targetId),
+    metadata: entry.metadata ?? {}
+  }
+  return row
 })
+
+/** The row of an audit entry made by the library itself (an event), validated by `AuditLog.insert.make`. */
+export const auditRow = (entry: AuditEntryFields) =>
+  Effect.map(decodedAuditRow(entry), (row) => AuditLog.insert.make(row))
 
 /** How a link statement names its ends, and the NotFound of each when it names no row. */
 export interface LinkEndRule<Id extends string, Key, NotFound> {

@@ -23,6 +23,7 @@ import {
 } from "../../Domain/index.ts"
 import { EpochMicroseconds } from "../Front/RepositoryInputs.ts"
 import type { AuditLogStore, StoreFailure } from "../Front/RepositoryStore.ts"
+import { AuditLogRow, auditLogFromRow } from "./Rows.ts"
 
 const auditColumns = `id, actor_id, action, target_id, metadata, "timestamp"`
 
@@ -86,9 +87,25 @@ const isRowLevel = (cause: Cause.Cause<StoreFailure>) =>
   )
 
 // A page's rows, each with its key: the exact timestamp and the id.
-const decodePage = Schema.decodeUnknownEffect(
+const decodePageSchema = Schema.decodeUnknownEffect(
   Schema.Array(Schema.Tuple([AuditLog, Schema.Tuple([EpochMicroseconds, AuditLogId])]))
 )
+
+// The same, trusted (see Rows.ts): the key's text is `bigint::text` and the id a uuid, both what the cursor
+// expects by their type; a row the trusted decoder refuses sends the page through the schema.
+const decodePage = (
+  rows: ReadonlyArray<{ readonly id: unknown; readonly timestampUs: unknown }>
+): Effect.Effect<ReadonlyArray<readonly [AuditLog, readonly [string, AuditLogId]]>, Schema.SchemaError> => {
+  const page: Array<readonly [AuditLog, readonly [string, AuditLogId]]> = new Array(rows.length)
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]!
+    const log = auditLogFromRow(row)
+    if (log === undefined || typeof row.timestampUs !== "string")
+      return decodePageSchema(rows.map((row) => [row, [row.timestampUs, row.id]] as const))
+    page[index] = [log, [row.timestampUs, log.id]]
+  }
+  return Effect.succeed(page)
+}
 
 /**
  * `audit_logs`: insert and read only (the table refuses UPDATE, DELETE and TRUNCATE). Its group-commit worker
@@ -103,7 +120,7 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
 
   const findById = SqlSchema.findOneOption({
     Request: AuditLogId,
-    Result: AuditLog,
+    Result: AuditLogRow,
     execute: (id) => sql`SELECT ${columns} FROM audit_logs WHERE id = ${id}`
   })
 
@@ -125,10 +142,7 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
         ...(query.from === undefined ? [] : [sql`"timestamp" >= ${DateTime.toDateUtc(query.from)}`]),
         ...(query.to === undefined ? [] : [sql`"timestamp" < ${DateTime.toDateUtc(query.to)}`])
       ])}
-      ORDER BY "timestamp" DESC, id DESC LIMIT ${query.limit}`.pipe(
-      Effect.map((rows) => rows.map((row) => [row, [row.timestampUs, row.id]] as const)),
-      Effect.flatMap(decodePage)
-    )
+      ORDER BY "timestamp" DESC, id DESC LIMIT ${query.limit}`.pipe(Effect.flatMap(decodePage))
 
   // Five array parameters whatever the row count: no bind limit, so one statement (all or nothing without a
   // transaction of its own), and one prepared statement for every batch size.

@@ -1,6 +1,7 @@
 import type { SqlClient } from "effect/sql"
 import { Permission, PermissionId, PermissionName } from "../../Domain/index.ts"
 import type { PermissionStore } from "../Front/RepositoryStore.ts"
+import { PermissionRow } from "./Rows.ts"
 import { makeTablePg, namedRowColumns } from "./TablePg.ts"
 
 /** `permissions`. */
@@ -8,7 +9,7 @@ export const makePermissionStorePg = (sql: SqlClient.SqlClient): PermissionStore
   const permissions = makeTablePg(sql, {
     table: "permissions",
     columns: namedRowColumns,
-    Row: Permission,
+    Row: PermissionRow,
     Insert: Permission.insert,
     Id: PermissionId,
     Key: PermissionName,

@@ -1,8 +1,9 @@
 import type { SqlClient } from "effect/sql"
-import { Permission, PermissionId, Role, RoleId, RoleName } from "../../Domain/index.ts"
+import { PermissionId, Role, RoleId, RoleName } from "../../Domain/index.ts"
 import { RolePatch } from "../Front/RepositoryInputs.ts"
 import type { RoleStore } from "../Front/RepositoryStore.ts"
 import { makeLinkTablePg } from "./LinkTablePg.ts"
+import { PermissionRow, RoleRow } from "./Rows.ts"
 import { rowsOfOwner } from "./Statements.ts"
 import { makeTablePg, namedRowColumns } from "./TablePg.ts"
 
@@ -11,7 +12,7 @@ export const makeRoleStorePg = (sql: SqlClient.SqlClient): RoleStore => {
   const roles = makeTablePg(sql, {
     table: "roles",
     columns: namedRowColumns,
-    Row: Role,
+    Row: RoleRow,
     Insert: Role.insert,
     Id: RoleId,
     Key: RoleName,
@@ -22,7 +23,7 @@ export const makeRoleStorePg = (sql: SqlClient.SqlClient): RoleStore => {
     sql<{ readonly id: unknown }>`SELECT p.id, p.name, p.description, p.created_at FROM roles r
       LEFT JOIN role_permissions rp ON rp.role_id = r.id
       LEFT JOIN permissions p ON p.id = rp.permission_id
-      WHERE r.id = ${roleId} ORDER BY p.name`.pipe(rowsOfOwner(Permission))
+      WHERE r.id = ${roleId} ORDER BY p.name`.pipe(rowsOfOwner(PermissionRow))
 
   return {
     insert: roles.insert,

@@ -1,11 +1,12 @@
-import { type Array as Arr, Effect, Option, Schema } from "effect"
+import { type Array as Arr, Effect, Option } from "effect"
 import type { SqlClient } from "effect/sql"
-import { Email, Permission, type PermissionName, Role, RoleId, User, UserId } from "../../Domain/index.ts"
+import { Email, type PermissionName, RoleId, User, UserId } from "../../Domain/index.ts"
 import { UserPatch } from "../Front/RepositoryInputs.ts"
 import type { UserStore } from "../Front/RepositoryStore.ts"
-import { UserWithAccessRow } from "./AccessRows.ts"
+import { UserWithAccessRowSchema } from "./AccessRows.ts"
 import { batchedLookup, type OrdinalRow } from "./BatchedLookup.ts"
 import { makeLinkTablePg } from "./LinkTablePg.ts"
+import { decodeRowWith, PermissionRow, RoleRow, UserRow, userFromRow, userWithAccessFromRow } from "./Rows.ts"
 import { rowsOfOwner } from "./Statements.ts"
 import { makeTablePg } from "./TablePg.ts"
 
@@ -17,14 +18,14 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
   const users = makeTablePg(sql, {
     table: "users",
     columns: userColumns,
-    Row: User,
+    Row: UserRow,
     Insert: User.insert,
     Id: UserId,
     Key: Email,
     key: "email"
   })
 
-  const decodeUser = Schema.decodeUnknownEffect(User)
+  const decodeUser = decodeRowWith(User, userFromRow)
 
   // The hot reads are batched (BatchedLookup.ts): concurrent calls of one kind become one statement over an
   // array of keys (one bind parameter whatever the batch size), each row naming the position of its key.
@@ -48,14 +49,14 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
     sql<{ readonly id: unknown }>`SELECT r.id, r.name, r.description, r.created_at FROM users u
       LEFT JOIN user_roles ur ON ur.user_id = u.id
       LEFT JOIN roles r ON r.id = ur.role_id
-      WHERE u.id = ${userId} ORDER BY r.name`.pipe(rowsOfOwner(Role))
+      WHERE u.id = ${userId} ORDER BY r.name`.pipe(rowsOfOwner(RoleRow))
 
   const permissionsOf = (userId: UserId) =>
     sql<{ readonly id: unknown }>`SELECT DISTINCT ON (p.name) p.id, p.name, p.description, p.created_at FROM users u
       LEFT JOIN user_roles ur ON ur.user_id = u.id
       LEFT JOIN role_permissions rp ON rp.role_id = ur.role_id
       LEFT JOIN permissions p ON p.id = rp.permission_id
-      WHERE u.id = ${userId} ORDER BY p.name`.pipe(rowsOfOwner(Permission))
+      WHERE u.id = ${userId} ORDER BY p.name`.pipe(rowsOfOwner(PermissionRow))
 
   // One row per (user, permission) pair, whatever the answer; each walks the primary keys of user_roles and
   // role_permissions and the unique index on permissions.name.
@@ -73,7 +74,7 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
   })
 
   // One statement: each user's columns plus its roles, each with its permissions, as one json array.
-  const decodeAccess = Schema.decodeUnknownEffect(UserWithAccessRow)
+  const decodeAccess = decodeRowWith(UserWithAccessRowSchema, userWithAccessFromRow)
   const findWithAccess = batchedLookup(sql, {
     execute: (ids: Arr.NonEmptyReadonlyArray<UserId>) =>
       sql<
