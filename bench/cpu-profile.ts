@@ -1,6 +1,7 @@
 /**
  * `npm run bench:profile`: where the library's client CPU goes. The library in a process of its own under
  * `node --cpu-prof`, running one operation (BENCH_PROFILE_OPERATION, default hasPermission) at 32 callers
+ * (BENCH_PROFILE_CALLERS)
  * for BENCH_SECONDS (default 10) on the seeded benchmark database; prints the top self-time functions and
  * packages. The .cpuprofile is kept (path printed) for a flame graph in Chrome DevTools.
  */
@@ -16,6 +17,7 @@ import { prepare } from "./Setup.ts"
 const settings = readSettings()
 const operation = process.env.BENCH_PROFILE_OPERATION || "hasPermission"
 const seconds = Number(process.env.BENCH_SECONDS || 10)
+const callers = Number(process.env.BENCH_PROFILE_CALLERS || 32)
 const directory = mkdtempSync(join(tmpdir(), "platform-kernel-profile-"))
 
 await withBenchDatabase(async (database) => {
@@ -27,7 +29,7 @@ await withBenchDatabase(async (database) => {
       kind: "library",
       url: database.url,
       seconds,
-      callers: 32,
+      callers,
       poolSize,
       operations: [operation],
       volume: settings.volume
@@ -41,7 +43,7 @@ await withBenchDatabase(async (database) => {
     `| ${name} | ${millis.toFixed(0)} | ${(share * 100).toFixed(1)}% |`
   process.stdout.write(
     [
-      `## CPU profile: library ${operation} at 32 callers, ${seconds} s, ${(run.ops / seconds).toFixed(0)} ops/s, ${totalMillis.toFixed(0)} ms sampled`,
+      `## CPU profile: library ${operation} at ${callers} caller(s), ${seconds} s, ${(run.ops / seconds).toFixed(0)} ops/s, ${totalMillis.toFixed(0)} ms sampled`,
       `Profile: ${join(directory, file)}`,
       "",
       "| package | self ms | share |",

@@ -2,12 +2,14 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import {
   AuditLog,
+  decodeCheckedInput,
   decodeInput,
   Email,
   formatFieldPath,
   InvalidInput,
   invalidInputFromIssue,
   invalidInputFromSchemaError,
+  PermissionName,
   RoleName,
   User
 } from "../../src/Domain/index.ts"
@@ -93,4 +95,29 @@ describe("InvalidInput from schema failures", () => {
     assert.strictEqual(formatFieldPath(["metadata", "\uD800"]), 'metadata["\\ud800"]')
     assert.strictEqual(formatFieldPath(["metadata", "k".repeat(1 << 20)]), `metadata["${"k".repeat(64)}…"]`)
   })
+})
+
+describe("decodeCheckedInput (a checking schema's fast path)", () => {
+  const checked = decodeCheckedInput(PermissionName, "permission")
+  const decoded = decodeInput(PermissionName, "permission")
+
+  it.effect("answers a valid input as the full decode does", () =>
+    Effect.gen(function* () {
+      assert.strictEqual(yield* checked("iam.users.read"), yield* decoded("iam.users.read"))
+    })
+  )
+
+  it.effect("fails an invalid input with the full decode's InvalidInput, field and rule", () =>
+    Effect.gen(function* () {
+      for (const input of ["IAM.users.read", "iam.users", "", 42, null, undefined, `a.b.${"c".repeat(200)}`]) {
+        const fast = yield* Effect.flip(checked(input))
+        const full = yield* Effect.flip(decoded(input))
+        assert.instanceOf(fast, InvalidInput)
+        assert.deepStrictEqual(
+          { field: fast.field, rule: fast.rule, message: fast.message },
+          { field: full.field, rule: full.rule, message: full.message }
+        )
+      }
+    })
+  )
 })

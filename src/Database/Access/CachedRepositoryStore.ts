@@ -30,7 +30,12 @@ export const withPermissionCache = (
       delete: (id) => invalidating(users.delete(id)),
       roles: links(users.roles),
       hasPermission: (userId, permission) =>
-        cache.hasPermission(userId, permission, users.hasPermission(userId, permission))
+        // Built only on a miss: a hit must not pay for the batched lookup it does not run.
+        cache.hasPermission(
+          userId,
+          permission,
+          Effect.suspend(() => users.hasPermission(userId, permission))
+        )
     },
     roles: {
       ...roles,

@@ -4,6 +4,7 @@ import {
   AuditLogId,
   AuditLogNotFound,
   AuditTargetId,
+  decodeCheckedInput,
   decodeInput,
   Email,
   InvalidInput,
@@ -159,7 +160,8 @@ export const decodeUpdateUser = decodeInput(
 )
 export const decodeEmail = decodeInput(Email, "email")
 /** The permission argument of `hasPermission`. */
-export const decodePermissionToCheck = decodeInput(PermissionName, "permission")
+// PermissionName only checks (it transforms nothing), so a valid name needs no decode.
+export const decodePermissionToCheck = decodeCheckedInput(PermissionName, "permission")
 
 /** A validated, non-empty change of a user: what `UserStore.update` writes (no key holds `undefined`). */
 export const UserPatch = Schema.Struct({
