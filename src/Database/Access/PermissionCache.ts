@@ -1,5 +1,5 @@
 import { PgClient, PgConnection } from "@effect/sql-pg"
-import { Context, Deferred, Duration, Effect, Layer, Metric, Queue } from "effect"
+import { Context, Data, Deferred, Duration, Effect, Layer, Metric, Queue } from "effect"
 import { SqlError } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import type { PermissionName, UserId } from "../../Domain/index.ts"
@@ -31,6 +31,12 @@ export interface PermissionCacheOptions {
   readonly reconnectDelay?: Duration.Input | undefined
   /** Longest wait between two attempts to reconnect (default 5 seconds). */
   readonly maxReconnectDelay?: Duration.Input | undefined
+  /**
+   * How often the notification connection is asked for the version (default 500 ms). A connection that dies
+   * without a word (a half-open socket) is noticed by this, not only by TCP keepalive, and a version read
+   * higher than the one held drops everything even if its notification was lost.
+   */
+  readonly heartbeatInterval?: Duration.Input | undefined
 }
 
 const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
@@ -135,6 +141,11 @@ export const LISTENER_SUFFIX = "-permission-cache"
 const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: PermissionCacheOptions) {
   const statements = makeAccessVersionPg(pg)
   const firstReconnectDelay = Duration.fromInputUnsafe(options.reconnectDelay ?? "100 millis")
+  const heartbeatInterval = Duration.fromInputUnsafe(options.heartbeatInterval ?? "500 millis")
+  // A heartbeat that has not answered within two intervals ends the session; the cache stops serving after
+  // three without an answer, whatever the session is doing meanwhile.
+  const heartbeatTimeout = Duration.times(heartbeatInterval, 2)
+  const provenFor = Duration.toMillis(heartbeatInterval) * 3
   const maxReconnectDelay = Duration.fromInputUnsafe(options.maxReconnectDelay ?? "5 seconds")
   // Plain mutable state: each read and update below runs without yielding, so none sees a half-done change.
   const state = {
@@ -145,7 +156,9 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
     // needs no such guard: a read is kept only at the version held when it ends.
     generation: 0,
     users: new Map<UserId, ReadonlySet<string>>(),
-    listenerProcessId: undefined as number | undefined
+    listenerProcessId: undefined as number | undefined,
+    // When the notification connection last proved itself alive (performance.now()); served only while recent.
+    provenAt: 0
   }
   // Every change of state is one synchronous step (no yield inside), so no fiber sees a half-done change.
   const countInvalidation = Metric.update(cacheInvalidations, 1)
@@ -196,7 +209,11 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
   ): Effect.Effect<boolean, E | StoreFailure> =>
     Effect.withFiber((fiber): Effect.Effect<boolean, E | StoreFailure> => {
       // Inside a transaction a read may see the transaction's own uncommitted changes: never keep it, never serve it.
-      if (!state.listening || Context.getOrUndefined(fiber.context, pg.transactionService) !== undefined) {
+      if (
+        !state.listening ||
+        performance.now() - state.provenAt > provenFor ||
+        Context.getOrUndefined(fiber.context, pg.transactionService) !== undefined
+      ) {
         cacheBypasses.updateUnsafe(1, fiber.context)
         return uncached
       }
@@ -234,7 +251,9 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
   const listenOnce = Effect.scoped(
     Effect.gen(function* () {
       const connection = yield* PgConnection.make({ ...pg.config, applicationName: listenerName })
-      const notifications = yield* connection.listen(ACCESS_VERSION_CHANNEL)
+      // Pinned, so the heartbeat's queries run on the listening session itself (unpinned ones would wait).
+      const session = yield* connection.pin
+      const notifications = yield* session.listen(ACCESS_VERSION_CHANNEL)
       const version = yield* statements.currentVersion
       yield* Effect.addFinalizer(() => markDown)
       state.generation++
@@ -242,13 +261,29 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
       state.version = version
       state.listenerProcessId = connection.processId
       state.listening = true
+      state.provenAt = performance.now()
       connectedOnce = true
       yield* Effect.logDebug("permission cache listening").pipe(Effect.annotateLogs({ version: String(version) }))
       yield* Deferred.succeed(firstAttempt, undefined)
-      while (true) {
-        const notification = yield* Queue.take(notifications)
-        yield* onNotification(notification.payload)
-      }
+      const notified = Effect.forever(
+        Effect.flatMap(Queue.take(notifications), (notification) => onNotification(notification.payload))
+      )
+      // Each beat reads the version on the listening session: an answer proves it alive, and a higher version
+      // (its notification lost) is taken like a notification. No answer in time ends the session.
+      const heartbeat = Effect.forever(
+        Effect.gen(function* () {
+          yield* Effect.sleep(heartbeatInterval)
+          const result = yield* session.query("SELECT version::text AS version FROM permission_version", [], true).pipe(
+            Effect.timeoutOrElse({
+              duration: heartbeatTimeout,
+              orElse: () => Effect.fail(new HeartbeatTimedOut())
+            })
+          )
+          state.provenAt = performance.now()
+          yield* onNotification(String(result.rows[0]?.version))
+        })
+      )
+      return yield* Effect.raceFirst(notified, heartbeat)
     })
   )
 
@@ -290,6 +325,13 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
     }))
   })
 })
+
+/** The notification connection did not answer its heartbeat in time. */
+class HeartbeatTimedOut extends Data.TaggedError("HeartbeatTimedOut") {
+  override get message() {
+    return "the notification connection did not answer its heartbeat in time"
+  }
+}
 
 const parseVersion = (payload: string): bigint | undefined => {
   try {

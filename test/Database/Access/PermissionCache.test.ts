@@ -323,6 +323,43 @@ layer(SlowReconnect, { excludeTestServices: true, timeout: "60 seconds" })(
   }
 )
 
+layer(SlowReconnect, { excludeTestServices: true, timeout: "60 seconds" })(
+  "permission cache, connection silent",
+  (it) => {
+    it.effect(
+      "a notification connection that stops answering (its heartbeat blocked) is given up: checks go to the database",
+      () =>
+        Effect.gen(function* () {
+          const users = yield* UserRepository
+          const cache = yield* PermissionCache
+          const { user, permission } = yield* grantedUser
+          assert.isTrue(yield* users.hasPermission(user.id, permission.name))
+          yield* expectHit(users.hasPermission(user.id, permission.name), true)
+          const { listenerProcessId } = yield* cache.status
+          const { database } = yield* AppConfig
+          // Another client holds permission_version locked: the heartbeat's read of the version on the
+          // listening session cannot answer, as from a session that died without a word (no TCP reset).
+          yield* withAdmin(Redacted.value(database.url), (admin) =>
+            admin.withTransaction(
+              Effect.gen(function* () {
+                yield* admin`LOCK TABLE permission_version IN ACCESS EXCLUSIVE MODE`
+                const silent = yield* eventually(cache.status, (s) => !s.listening, "10 seconds")
+                assert.isFalse(silent.listening, "the silent connection was given up")
+                const bypassedBefore = yield* bypasses
+                assert.isTrue(yield* users.hasPermission(user.id, permission.name), "answered by the database")
+                assert.strictEqual(yield* bypasses, bypassedBefore + 1, "not from the cache")
+              })
+            )
+          ).pipe(Effect.orDie)
+          const up = yield* eventually(cache.status, (s) => s.listening, "15 seconds")
+          assert.notStrictEqual(up.listenerProcessId, listenerProcessId, "on a new session")
+          assert.isTrue(yield* users.hasPermission(user.id, permission.name))
+          yield* expectHit(users.hasPermission(user.id, permission.name), true)
+        })
+    )
+  }
+)
+
 describe("permission cache, one instance against another", () => {
   it.live("a revocation committed by one instance is seen by the other, which holds a connection of its own", () =>
     Effect.gen(function* () {
