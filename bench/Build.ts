@@ -27,5 +27,5 @@ export const ensureBuilt = (log: (line: string) => void): void => {
   const built = [builtLibrary, builtCli].map((path) => (existsSync(path) ? statSync(path).mtimeMs : 0))
   if (Math.min(...built) > newestSource(join(root, "src"))) return
   log("building dist/ (it is older than src/)")
-  execFileSync("npm", ["run", "-s", "build"], { cwd: root, stdio: "inherit" })
+  execFileSync("npm", ["run", "-s", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
 }
