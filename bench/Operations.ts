@@ -78,7 +78,7 @@ const mix = (i: number, salt: number): number => {
   return x >>> 0
 }
 
-const userColumns = "u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at"
+const userColumns = "id, email, password_hash, verified, created_at, updated_at"
 const auditColumns = `id, actor_id, action, target_id, metadata, "timestamp"`
 
 // src/Database/Postgres/AuditLogStorePg.ts, `list` (no filter: `sql.and([])` renders as 1=1).
@@ -98,12 +98,11 @@ const auditInsertSql = (ids: string, actorIds: string, actions: string, targetId
         RETURNING ${auditColumns}`
 const auditInsertParametersSql = auditInsertSql("$1", "$2", "$3", "$4", "$5")
 
-// src/Database/Postgres/UserStorePg.ts: the batched lookups, each one statement over an array of keys
-// (a single caller's is an array of one; pgbench runs that statement once per call).
-const findUsersSql = (ids: string) => `SELECT q.ord, ${userColumns}
-        FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`
-const findUsersByEmailSql = (emails: string) => `SELECT q.ord, ${userColumns}
-        FROM unnest(${emails}::citext[]) WITH ORDINALITY AS q(email, ord) JOIN users u ON u.email = q.email`
+// src/Database/Postgres/UserStorePg.ts: a lone call's statement (`executeOne`: scalar parameters, so planned
+// once); concurrent calls of one kind are batched into one statement over arrays of keys, which pgbench and the
+// drivers cannot do (that is the point of the 32-caller rows).
+const findUserSql = (id: string) => `SELECT 1 AS ord, ${userColumns} FROM users WHERE id = ${id}`
+const findUserByEmailSql = (email: string) => `SELECT 1 AS ord, ${userColumns} FROM users WHERE email = ${email}`
 
 // The library fetches one row more than the page to know whether a next page exists.
 const PageSize = 50
@@ -125,11 +124,11 @@ export const makeOperations = (volume: Volume, deep: DeepPage): ReadonlyArray<Op
       usersUncached.hasPermission(userIdOf(userOf(i)) as UserId, permissionNameOf(permissionOf(i))),
     // src/Database/Postgres/UserStorePg.ts, `hasPermission`.
     sql: hasPermissionSql("$1", "$2"),
-    params: (i) => [[userIdOf(userOf(i))], [permissionNameOf(permissionOf(i))]],
+    params: (i) => [userIdOf(userOf(i)), permissionNameOf(permissionOf(i))],
     pgbench: {
       script: `${drawUser}\\set own random(0, 1)
 \\set p :own * ((:n % ${volume.roles}) * ${volume.permissionsPerRole} + random(0, ${volume.permissionsPerRole - 1})) + (1 - :own) * random(0, ${permissions - 1})
-${hasPermissionSql(`ARRAY[${userIdSql(":n")}]`, `ARRAY[${permissionNameSql(":p")}]`)};\n`
+${hasPermissionSql(userIdSql(":n"), permissionNameSql(":p"))};\n`
     }
   }
   const manyEntry = (k: number) => ({
@@ -146,18 +145,18 @@ ${hasPermissionSql(`ARRAY[${userIdSql(":n")}]`, `ARRAY[${permissionNameSql(":p")
       callers: [1, 32],
       library: ({ users }, i) => users.findById(userIdOf(userOf(i)) as UserId),
       // src/Database/Postgres/UserStorePg.ts, `findById`.
-      sql: findUsersSql("$1"),
-      params: (i) => [[userIdOf(userOf(i))]],
-      pgbench: { script: `${drawUser}${findUsersSql(`ARRAY[${userIdSql(":n")}]`)};\n` }
+      sql: findUserSql("$1"),
+      params: (i) => [userIdOf(userOf(i))],
+      pgbench: { script: `${drawUser}${findUserSql(userIdSql(":n"))};\n` }
     },
     {
       name: "findByEmail",
       callers: [1, 32],
       library: ({ users }, i) => users.findByEmail(emailOf(userOf(i))),
       // src/Database/Postgres/UserStorePg.ts, `findByEmail`.
-      sql: findUsersByEmailSql("$1"),
-      params: (i) => [[emailOf(userOf(i))]],
-      pgbench: { script: `${drawUser}${findUsersByEmailSql(`ARRAY[${emailSql(":n")}]`)};\n` }
+      sql: findUserByEmailSql("$1"),
+      params: (i) => [emailOf(userOf(i))],
+      pgbench: { script: `${drawUser}${findUserByEmailSql(emailSql(":n"))};\n` }
     },
     {
       // The library as configured by default: the permission cache on. The other clients have no cache.
@@ -174,8 +173,8 @@ ${hasPermissionSql(`ARRAY[${userIdSql(":n")}]`, `ARRAY[${permissionNameSql(":p")
       library: ({ users }, i) => users.findWithAccess(userIdOf(userOf(i)) as UserId),
       // src/Database/Postgres/UserStorePg.ts, `findWithAccess`.
       sql: findWithAccessSql("$1"),
-      params: (i) => [[userIdOf(userOf(i))]],
-      pgbench: { script: `${drawUser}${findWithAccessSql(`ARRAY[${userIdSql(":n")}]`)};\n` }
+      params: (i) => [userIdOf(userOf(i))],
+      pgbench: { script: `${drawUser}${findWithAccessSql(userIdSql(":n"))};\n` }
     },
     {
       name: "audit append",
@@ -262,19 +261,17 @@ ${auditInsertSql("ARRAY[gen_random_uuid()]", `ARRAY[${userIdSql(":n")}]`, "ARRAY
 }
 
 // src/Database/Postgres/UserStorePg.ts, `hasPermission`.
-const hasPermissionSql = (userIds: string, permissions: string) => `SELECT q.ord, EXISTS (
+const hasPermissionSql = (userId: string, permission: string) => `SELECT 1 AS ord, EXISTS (
           SELECT 1 FROM user_roles ur
           JOIN role_permissions rp ON rp.role_id = ur.role_id
           JOIN permissions p ON p.id = rp.permission_id
-          WHERE ur.user_id = q.user_id AND p.name = q.permission
-        ) AS allowed
-        FROM unnest(${userIds}::uuid[], ${permissions}::text[])
-          WITH ORDINALITY AS q(user_id, permission, ord)`
+          WHERE ur.user_id = ${userId} AND p.name = ${permission}
+        ) AS allowed`
 
 // src/Database/Postgres/UserStorePg.ts, `findWithAccess`.
 const findWithAccessSql = (
-  userIds: string
-) => `SELECT q.ord, u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at,
+  userId: string
+) => `SELECT 1 AS ord, u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at,
         COALESCE((
           SELECT json_agg(json_build_object(
             'role', json_build_object('id', r.id, 'name', r.name, 'description', r.description, 'createdAt', r.created_at),
@@ -289,4 +286,4 @@ const findWithAccessSql = (
           FROM user_roles ur JOIN roles r ON r.id = ur.role_id
           WHERE ur.user_id = u.id
         ), '[]'::json) AS roles
-      FROM unnest(${userIds}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`
+      FROM users u WHERE u.id = ${userId}`

@@ -23,6 +23,12 @@ export const batchedLookup = <Key, Row extends OrdinalRow, A, ExecuteError, Deco
   sql: SqlClient.SqlClient,
   options: {
     readonly execute: (keys: Arr.NonEmptyReadonlyArray<Key>) => Effect.Effect<ReadonlyArray<Row>, ExecuteError>
+    /**
+     * The statement for a batch of one key (its rows with `ord` 1). A statement over an array parameter is
+     * planned afresh at every execution (PostgreSQL cannot size the array in a generic plan, so it keeps
+     * custom plans), which costs a lone caller more than the lookup itself; a scalar one is planned once.
+     */
+    readonly executeOne: (key: Key) => Effect.Effect<ReadonlyArray<Row>, ExecuteError>
     /** Turns a row into the answer of its caller; a failure fails that caller only. */
     readonly decode: (row: Row) => Effect.Effect<A, DecodeError>
   }
@@ -54,7 +60,12 @@ export const batchedLookup = <Key, Row extends OrdinalRow, A, ExecuteError, Deco
     // Runs in a fiber forked with the first caller's services (so on its transaction's connection, if any);
     // a failure of the statement fails every caller of the batch.
     runAll: (entries) =>
-      Effect.flatMap(options.execute(Arr.map(entries, (entry) => entry.request.key)), (rows) => answer(entries, rows))
+      Effect.flatMap(
+        entries.length === 1
+          ? options.executeOne(entries[0].request.key)
+          : options.execute(Arr.map(entries, (entry) => entry.request.key)),
+        (rows) => answer(entries, rows)
+      )
   })
 
   const lookup = Request.of<Lookup<Key, A, E>>()

@@ -1,5 +1,5 @@
 import { type Array as Arr, Effect, Option } from "effect"
-import type { SqlClient } from "effect/sql"
+import type { SqlClient, Statement } from "effect/sql"
 import { Email, type PermissionName, RoleId, User, UserId } from "../../Domain/index.ts"
 import { UserPatch } from "../Front/RepositoryInputs.ts"
 import type { UserStore } from "../Front/RepositoryStore.ts"
@@ -34,6 +34,7 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
     execute: (ids: Arr.NonEmptyReadonlyArray<UserId>) =>
       sql<OrdinalRow>`SELECT q.ord, ${sql.literal(qualifiedUserColumns)}
         FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`,
+    executeOne: (id) => sql<OrdinalRow>`SELECT 1 AS ord, ${sql.literal(userColumns)} FROM users WHERE id = ${id}`,
     decode: decodeUser
   })
 
@@ -42,6 +43,8 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
     execute: (emails: Arr.NonEmptyReadonlyArray<Email>) =>
       sql<OrdinalRow>`SELECT q.ord, ${sql.literal(qualifiedUserColumns)}
         FROM unnest(${emails}::citext[]) WITH ORDINALITY AS q(email, ord) JOIN users u ON u.email = q.email`,
+    executeOne: (email) =>
+      sql<OrdinalRow>`SELECT 1 AS ord, ${sql.literal(userColumns)} FROM users WHERE email = ${email}`,
     decode: decodeUser
   })
 
@@ -60,26 +63,31 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
 
   // One row per (user, permission) pair, whatever the answer; each walks the primary keys of user_roles and
   // role_permissions and the unique index on permissions.name.
-  const hasPermission = batchedLookup(sql, {
-    execute: (checks: Arr.NonEmptyReadonlyArray<readonly [UserId, PermissionName]>) =>
-      sql<OrdinalRow & { readonly allowed: unknown }>`SELECT q.ord, EXISTS (
+  const holds = (userId: Statement.Fragment, permission: Statement.Fragment) => sql`EXISTS (
           SELECT 1 FROM user_roles ur
           JOIN role_permissions rp ON rp.role_id = ur.role_id
           JOIN permissions p ON p.id = rp.permission_id
-          WHERE ur.user_id = q.user_id AND p.name = q.permission
-        ) AS allowed
+          WHERE ur.user_id = ${userId} AND p.name = ${permission}
+        )`
+  const hasPermission = batchedLookup(sql, {
+    execute: (checks: Arr.NonEmptyReadonlyArray<readonly [UserId, PermissionName]>) =>
+      sql<
+        OrdinalRow & { readonly allowed: unknown }
+      >`SELECT q.ord, ${holds(sql`q.user_id`, sql`q.permission`)} AS allowed
         FROM unnest(${checks.map(([userId]) => userId)}::uuid[], ${checks.map(([, permission]) => permission)}::text[])
           WITH ORDINALITY AS q(user_id, permission, ord)`,
+    executeOne: ([userId, permission]) =>
+      sql<
+        OrdinalRow & { readonly allowed: unknown }
+      >`SELECT 1 AS ord, ${holds(sql`${userId}`, sql`${permission}`)} AS allowed`,
     decode: (row) => Effect.succeed(row.allowed === true)
   })
 
   // One statement: each user's columns plus its roles, each with its permissions, as one json array.
   const decodeAccess = decodeRowWith(UserWithAccessRowSchema, userWithAccessFromRow)
-  const findWithAccess = batchedLookup(sql, {
-    execute: (ids: Arr.NonEmptyReadonlyArray<UserId>) =>
-      sql<
-        OrdinalRow & Record<string, unknown>
-      >`SELECT q.ord, u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at,
+  const withAccess = (ord: Statement.Fragment, from: Statement.Fragment) => sql<
+    OrdinalRow & Record<string, unknown>
+  >`SELECT ${ord}, u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at,
         COALESCE((
           SELECT json_agg(json_build_object(
             'role', json_build_object('id', r.id, 'name', r.name, 'description', r.description, 'createdAt', r.created_at),
@@ -94,7 +102,11 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
           FROM user_roles ur JOIN roles r ON r.id = ur.role_id
           WHERE ur.user_id = u.id
         ), '[]'::json) AS roles
-      FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`,
+      FROM ${from}`
+  const findWithAccess = batchedLookup(sql, {
+    execute: (ids: Arr.NonEmptyReadonlyArray<UserId>) =>
+      withAccess(sql`q.ord`, sql`unnest(${ids}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`),
+    executeOne: (id) => withAccess(sql`1 AS ord`, sql`users u WHERE u.id = ${id}`),
     decode: ({ ord: _, roles, ...user }) => decodeAccess({ user, roles })
   })
 
