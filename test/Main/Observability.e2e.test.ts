@@ -5,12 +5,12 @@
  */
 import { spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { freePort } from "../support/freePort.ts"
+import { otlpReceiver } from "../support/OtlpReceiver.ts"
 import { scopedDatabase } from "../support/TestDatabase.ts"
 import { MIGRATIONS_TABLE } from "../support/urls.ts"
 import { pollUntil, startCli } from "./runCli.ts"
@@ -25,32 +25,6 @@ if (unavailable !== undefined) {
 const KNOWN_SECRET = "Pr0m-S3cr3t-Pw"
 const TRACE_ID = "5af7651916cd43dd8448eb211c80319d"
 const CALLER_SPAN_ID = "c7ad6b7169203331"
-
-/** An OTLP/HTTP receiver on 127.0.0.1 keeping every request body by path; closed with the scope. */
-const otlpReceiver = Effect.acquireRelease(
-  Effect.callback<{ readonly url: string; readonly bodies: Array<[string, string]>; readonly close: () => void }>(
-    (resume) => {
-      const bodies: Array<[string, string]> = []
-      const server = createServer((request, response) => {
-        let body = ""
-        request.setEncoding("utf8")
-        request.on("data", (chunk: string) => {
-          body += chunk
-        })
-        request.on("end", () => {
-          bodies.push([request.url ?? "", body])
-          response.writeHead(200, { "content-type": "application/json" }).end("{}")
-        })
-      })
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        const port = typeof address === "object" && address !== null ? address.port : 0
-        resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, bodies, close: () => server.close() }))
-      })
-    }
-  ),
-  (server) => Effect.sync(server.close)
-)
 
 /** A process killed (and awaited) when the scope closes. */
 const scopedProcess = (command: string, args: ReadonlyArray<string>) =>
@@ -196,7 +170,7 @@ describe.skipIf(unavailable !== undefined)(
           serve.child.kill("SIGTERM")
           const result = yield* Effect.promise(() => serve.exited)
           assert.strictEqual(result.code, 0, result.stderr)
-          const traces = collector.bodies.filter(([path]) => path === "/v1/traces").map(([, body]) => body)
+          const traces = collector.received.filter(({ path }) => path === "/v1/traces").map(({ body }) => body)
           const spans = traces.flatMap((body) =>
             (
               JSON.parse(body).resourceSpans as Array<{
@@ -211,10 +185,10 @@ describe.skipIf(unavailable !== undefined)(
             "the check runs in that trace"
           )
           assert.isTrue(
-            collector.bodies.some(([path, body]) => path === "/v1/metrics" && body.includes("pk-e2e")),
+            collector.received.some(({ path, body }) => path === "/v1/metrics" && body.includes("pk-e2e")),
             "metrics exported under the service name"
           )
-          const everything = collector.bodies.map(([, body]) => body).join("\n")
+          const everything = collector.received.map(({ body }) => body).join("\n")
           assert.notInclude(everything, KNOWN_SECRET)
         }),
       { timeout: 180_000 }

@@ -3,49 +3,18 @@
  * gives its span and its SQL statement's span in the caller's trace, its metrics and its logs, and no secret
  * appears anywhere in what is sent.
  */
-import { createServer } from "node:http"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Option, Redacted } from "effect"
 import { Headers, HttpTraceContext } from "effect/http"
 import { UserRepository } from "../../../src/Database/Repositories/UserRepository.ts"
 import * as Telemetry from "../../../src/Database/Telemetry/Telemetry.ts"
 import { makeHash, uniqueEmail } from "../../Contract/Fixtures.ts"
+import { type OtlpRequest, otlpReceiver } from "../../support/OtlpReceiver.ts"
 import { RepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 const CALLER_SPAN_ID = "00f067aa0ba902b7"
 const KNOWN_PASSWORD = "Otlp-S3cr3t-Pw"
-
-interface Received {
-  readonly path: string
-  readonly body: string
-}
-
-/** An OTLP/HTTP receiver on 127.0.0.1 that keeps every request; closed with the scope. */
-const receiver = Effect.acquireRelease(
-  Effect.callback<{ readonly url: string; readonly received: Array<Received>; readonly close: () => void }>(
-    (resume) => {
-      const received: Array<Received> = []
-      const server = createServer((request, response) => {
-        let body = ""
-        request.setEncoding("utf8")
-        request.on("data", (chunk: string) => {
-          body += chunk
-        })
-        request.on("end", () => {
-          received.push({ path: request.url ?? "", body })
-          response.writeHead(200, { "content-type": "application/json" }).end("{}")
-        })
-      })
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        const port = typeof address === "object" && address !== null ? address.port : 0
-        resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, received, close: () => server.close() }))
-      })
-    }
-  ),
-  (server) => Effect.sync(server.close)
-)
 
 interface OtlpSpan {
   readonly traceId: string
@@ -56,7 +25,7 @@ interface OtlpSpan {
   readonly attributes: ReadonlyArray<{ readonly key: string; readonly value: Record<string, unknown> }>
 }
 
-const spansIn = (received: ReadonlyArray<Received>): ReadonlyArray<OtlpSpan> =>
+const spansIn = (received: ReadonlyArray<OtlpRequest>): ReadonlyArray<OtlpSpan> =>
   received
     .filter((request) => request.path === "/v1/traces")
     .flatMap((request) =>
@@ -75,7 +44,7 @@ describe("OTLP export", () => {
     "one repository call under a traceparent: its span and its SQL span in that trace, metrics and logs; no secret",
     () =>
       Effect.gen(function* () {
-        const server = yield* receiver
+        const server = yield* otlpReceiver
         const hash = makeHash()
         const email = uniqueEmail("otlp")
         const caller = Option.getOrThrow(
