@@ -8,6 +8,9 @@ import { exactlyOne } from "../Postgres/Statements.ts"
 /** The channel every change to access data is notified on, with the new version as payload. */
 export const ACCESS_VERSION_CHANNEL = "platform_kernel_permissions"
 
+/** The current access version, as text (a bigint). Also the heartbeat of the cache's listening session. */
+export const CURRENT_VERSION_SQL = "SELECT version::text AS version FROM permission_version"
+
 /** A user's permission names and the access version they were read at: one statement, so one snapshot. */
 export interface PermissionSet {
   readonly version: bigint
@@ -22,7 +25,7 @@ export const makeAccessVersionPg = (sql: SqlClient.SqlClient) => {
   const currentVersion = SqlSchema.findOne({
     Request: Schema.Void,
     Result: VersionRow,
-    execute: () => sql`SELECT version::text AS version FROM permission_version`
+    execute: () => sql.unsafe(CURRENT_VERSION_SQL)
   })
   // An aggregate without GROUP BY: exactly one row, an empty array for a user with no permission (or no user).
   const permissionSet = SqlSchema.findOne({

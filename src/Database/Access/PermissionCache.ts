@@ -6,7 +6,7 @@ import type { PermissionName, UserId } from "../../Domain/index.ts"
 import { describeSqlError } from "../Client/SqlFailure.ts"
 import type { StoreFailure } from "../Front/RepositoryStore.ts"
 import { DatabaseMigrations } from "../Migrations/DatabaseMigrations.ts"
-import { ACCESS_VERSION_CHANNEL, makeAccessVersionPg } from "./AccessVersionPg.ts"
+import { ACCESS_VERSION_CHANNEL, CURRENT_VERSION_SQL, makeAccessVersionPg } from "./AccessVersionPg.ts"
 
 /** What the permission cache is doing: for probes, metrics and tests. */
 export interface PermissionCacheStatus {
@@ -273,7 +273,7 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
       const heartbeat = Effect.forever(
         Effect.gen(function* () {
           yield* Effect.sleep(heartbeatInterval)
-          const result = yield* session.query("SELECT version::text AS version FROM permission_version", [], true).pipe(
+          const result = yield* session.query(CURRENT_VERSION_SQL, [], true).pipe(
             Effect.timeoutOrElse({
               duration: heartbeatTimeout,
               orElse: () => Effect.fail(new HeartbeatTimedOut())
