@@ -259,7 +259,13 @@ export const dropExpiredAuditPartitions = Effect.fn("dropExpiredAuditPartitions"
           })
         }
         yield* sql.unsafe(`DROP TABLE ${partition.name}`)
-        return { name: partition.name, from: partition.from, to: partition.to!, rows, archive } satisfies DroppedPartition
+        return {
+          name: partition.name,
+          from: partition.from,
+          to: partition.to!,
+          rows,
+          archive
+        } satisfies DroppedPartition
       })
     )
     if (result !== undefined) {

@@ -11,10 +11,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Layer, References } from "effect"
+import { Duration, Effect, type FileSystem, Layer, type Path, References } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll } from "vitest"
 import { AppConfig, bundledMigrationsDirectory } from "../../../src/Config/AppConfig.ts"
+import type { ArchivedAuditRow } from "../../../src/Database/AuditPartitions/AuditArchive.ts"
 import {
   AuditArchiveError,
   checksumFileOf,
@@ -28,7 +29,6 @@ import {
   listAuditPartitions,
   readPartitionRows
 } from "../../../src/Database/AuditPartitions/AuditPartitions.ts"
-import type { ArchivedAuditRow } from "../../../src/Database/AuditPartitions/AuditArchive.ts"
 import * as Database from "../../../src/Database/Database.ts"
 import { applyMigrations } from "../../../src/Database/Migrations/DatabaseMigrations.ts"
 import { expectError } from "../../support/Expect.ts"
@@ -43,7 +43,8 @@ const BUNDLED = bundledMigrationsDirectory()
 const migrationsUpTo = (last: number): string => {
   const directory = mkdtempSync(join(tempRoot, "migrations-"))
   for (const file of readdirSync(BUNDLED)) {
-    if (file.endsWith(".sql") && Number(file.split("_")[0]) <= last) copyFileSync(join(BUNDLED, file), join(directory, file))
+    if (file.endsWith(".sql") && Number(file.split("_")[0]) <= last)
+      copyFileSync(join(BUNDLED, file), join(directory, file))
   }
   return directory
 }
@@ -60,7 +61,7 @@ const OwnDatabase = (from: "empty" | "template") =>
 
 const onDatabase =
   (from: "empty" | "template") =>
-  <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | NodeFileSystem.FileSystem | NodePath.Path>) =>
+  <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | FileSystem.FileSystem | Path.Path>) =>
     effect.pipe(Effect.provide(OwnDatabase(from)), Effect.provideService(References.MinimumLogLevel, "Warn"))
 
 /** Inserts audit rows at the given times, the stamping trigger off (superuser only). */
@@ -118,7 +119,8 @@ describe("audit_logs partitions", () => {
           const files = () =>
             sql<{ readonly name: string; readonly node: number }>`
               SELECT c.relname::text AS name, pg_relation_filenode(c.oid)::bigint::float8 AS node FROM pg_class c
-              WHERE c.relname LIKE 'audit_logs%' AND c.relkind IN ('r', 'i') ORDER BY pg_relation_filenode(c.oid)`.withoutTransform
+              WHERE c.relname LIKE 'audit_logs%' AND c.relkind IN ('r', 'i') ORDER BY pg_relation_filenode(c.oid)`
+              .withoutTransform
           const nodesBefore = (yield* files()).map((row) => row.node)
           yield* applyMigrations({ directory: BUNDLED, table: MIGRATIONS_TABLE })
           assert.deepStrictEqual(yield* allRowsOf("audit_logs"), before)
@@ -277,7 +279,10 @@ describe("audit_logs partitions", () => {
           assert.strictEqual(back.count, legacyRows.length)
           assert.strictEqual(back.sha256, dropped[0]!.archive!.sha256)
           assert.match(readFileSync(checksumFileOf(file), "utf8"), /^[0-9a-f]{64} {2}audit_logs_legacy\.csv\n$/)
-          assert.deepStrictEqual(readdirSync(directory).toSorted(), ["audit_logs_legacy.csv", "audit_logs_legacy.csv.sha256"])
+          assert.deepStrictEqual(readdirSync(directory).toSorted(), [
+            "audit_logs_legacy.csv",
+            "audit_logs_legacy.csv.sha256"
+          ])
           // psql's \copy reads it back into the same rows (when psql is installed; the library's reader above
           // does not need it).
           if (psql === undefined) {
