@@ -162,7 +162,7 @@ describe("the CLI with a service's own migrations", () => {
           `${MIGRATIONS_TABLE}:4`,
           `${MIGRATIONS_TABLE}:5`
         ])
-        assert.deepStrictEqual(yield* historyIds(url, MIGRATIONS_TABLE), [1, 2, 3, 4, 5])
+        assert.deepStrictEqual(yield* historyIds(url, MIGRATIONS_TABLE), [1, 2, 3, 4, 5, 6])
         assert.deepStrictEqual(yield* historyIds(url, "auth.auth_migrations"), [1, 2])
       }).pipe(Effect.scoped),
     { timeout: 90_000 }
