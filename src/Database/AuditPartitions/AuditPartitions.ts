@@ -80,6 +80,19 @@ export const countPartitionRows = Effect.fn("countPartitionRows")(function* (nam
   return row!.count
 })
 
+/**
+ * The rows of the default partition: counted when this role may read it, else the planner's estimate (a
+ * service role without SELECT on the partition itself still gets a figure).
+ */
+const countDefaultRows = (name: string) =>
+  Effect.gen(function* () {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const [row] = yield* sql<{ readonly readable: boolean; readonly estimate: number }>`
+      SELECT has_table_privilege(oid, 'SELECT') AS readable, greatest(reltuples, 0)::float8 AS estimate
+      FROM pg_class WHERE oid = to_regclass(${name})`
+    return row === undefined ? 0 : row.readable ? yield* countPartitionRows(name) : row.estimate
+  })
+
 const lockPartitions = (sql: SqlClient.SqlClient) =>
   Effect.andThen(
     sql`SELECT pg_advisory_xact_lock(hashtext(${LOCK_KEY}))`,
@@ -147,7 +160,7 @@ export const ensureAuditPartitions = Effect.fn("ensureAuditPartitions")(function
         )
         created.push(name)
       }
-      const defaultRows = defaultName === undefined ? 0 : yield* countPartitionRows(defaultName)
+      const defaultRows = defaultName === undefined ? 0 : yield* countDefaultRows(defaultName)
       return { created, blocked, defaultRows } satisfies EnsureResult
     })
   )
