@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, type FileSystem, Layer, type Path, References } from "effect"
+import { Duration, Effect, type FileSystem, Layer, Logger, type Path, References } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll } from "vitest"
 import { AppConfig, bundledMigrationsDirectory } from "../../../src/Config/AppConfig.ts"
@@ -22,6 +22,7 @@ import {
   readAuditArchive,
   verifyAuditArchive
 } from "../../../src/Database/AuditPartitions/AuditArchive.ts"
+import * as AuditMaintenance from "../../../src/Database/AuditPartitions/AuditMaintenance.ts"
 import {
   archiveFileOf,
   dropExpiredAuditPartitions,
@@ -236,6 +237,39 @@ describe("audit_logs partitions", () => {
       assert.strictEqual(created.length, new Set(created).size)
       assert.strictEqual(created.length, 6)
     }).pipe(Effect.provideService(References.MinimumLogLevel, "Warn"))
+  )
+
+  it.live("serve's schedule: two instances keep the partitions made ahead, without a failure", () =>
+    Effect.gen(function* () {
+      const database = yield* scopedDatabase({ from: "template" })
+      const config = yield* testConfig({
+        DATABASE_URL: database.url,
+        AUDIT_PARTITIONS_PERIOD: "day",
+        AUDIT_PARTITIONS_AHEAD: "4",
+        AUDIT_PARTITIONS_CHECK_INTERVAL: "100 millis"
+      })
+      const messages: Array<string> = []
+      const capture = Logger.make(({ logLevel, message }) => {
+        if (logLevel === "Warn" || logLevel === "Error") messages.push([message].flat().map(String).join(" "))
+      })
+      const instance = AuditMaintenance.layerSchedule.pipe(
+        Layer.provideMerge(Database.layerConnection),
+        Layer.provide(AppConfig.layerFrom(config))
+      )
+      const partitions = yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* Layer.build(Layer.merge(instance, Layer.fresh(instance)))
+          // Each instance runs at once and then every 100 ms: a few rounds each, racing.
+          yield* Effect.sleep("1 second")
+          return yield* listAuditPartitions().pipe(
+            Effect.provide(Database.layerConnection.pipe(Layer.provide(AppConfig.layerFrom(config))))
+          )
+        })
+      ).pipe(Effect.provide(Logger.layer([capture])))
+      assert.deepStrictEqual(messages, [])
+      // The legacy partition ends tomorrow; then one a day to the end of the fourth day after today.
+      assert.strictEqual(partitions.filter((p) => /^audit_logs_p\d{8}$/.test(p.name)).length, 4)
+    })
   )
 
   it.effect(
