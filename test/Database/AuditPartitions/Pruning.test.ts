@@ -5,7 +5,7 @@
  * the executor starts: the pruned partitions are not in EXPLAIN ANALYZE's plan, "Subplans Removed" counts them).
  */
 import { assert, layer } from "@effect/vitest"
-import { DateTime, Effect } from "effect"
+import { DateTime, Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { type RecordedStatement, recordStatements } from "../../../bench/Recorder.ts"
 import { ensureAuditPartitions, listAuditPartitions } from "../../../src/Database/AuditPartitions/AuditPartitions.ts"
@@ -81,12 +81,38 @@ layer(RepositoriesTestLayer(), { timeout: "60 seconds" })("audit partition pruni
         })
       )
       const everything = yield* recordOne(audit.list({ limit: 50 }))
+      // A page after a cursor skips the partitions newer than the cursor (here, in the second partition).
+      yield* SqlClient.SqlClient.pipe(
+        Effect.flatMap((sql) =>
+          sql.withTransaction(
+            Effect.andThen(
+              sql`SET LOCAL session_replication_role = replica`,
+              sql`INSERT INTO audit_logs (id, action, "timestamp")
+                  VALUES (gen_random_uuid(), 'iam.user.created', ${second.from!}), (gen_random_uuid(), 'iam.user.created', ${first.from!})`
+            )
+          )
+        )
+      )
+      const firstPage = yield* audit.list({ limit: 1, from: DateTime.fromDateUnsafe(first.from!) })
+      const afterCursor = yield* recordOne(
+        audit.list({ limit: 50, cursor: Option.getOrUndefined(firstPage.nextCursor) })
+      )
       for (const mode of ["force_custom_plan", "force_generic_plan"] as const) {
         const one = yield* partitionsRead(oneDay, mode)
         assert.deepStrictEqual(one.read, [first.name], one.shown)
         const two = yield* partitionsRead(twoDays, mode)
         assert.deepStrictEqual(two.read, [first.name, second.name].toSorted(), two.shown)
         if (mode === "force_generic_plan") assert.isAbove(one.removed, 0, one.shown)
+        const older = yield* partitionsRead(afterCursor, mode)
+        assert.deepStrictEqual(
+          older.read,
+          partitions
+            // The default partition too: everything up to the cursor lies in range partitions.
+            .filter((p) => !p.isDefault && p.to!.getTime() <= second.to!.getTime())
+            .map((p) => p.name)
+            .toSorted(),
+          older.shown
+        )
         // Without a range every partition is read: what the assertions above tell apart.
         const all = yield* partitionsRead(everything, mode)
         assert.deepStrictEqual(all.read, partitions.map((p) => p.name).toSorted(), all.shown)
