@@ -25,7 +25,7 @@ import {
   listAuditPartitions
 } from "../src/Database/AuditPartitions/AuditPartitions.ts"
 import { nextBoundary } from "../src/Database/AuditPartitions/PartitionPeriod.ts"
-import { AuditLogRepository, UserId } from "../src/index.ts"
+import { UserId } from "../src/index.ts"
 import { makeLibrary } from "./Contenders/Library.ts"
 import { effectLoop } from "./Measure.ts"
 import { userIdOf, userIdSql } from "./Seed.ts"
