@@ -87,15 +87,26 @@ $$;
 
 -- The legacy partition holds everything before the start of the next UTC day: every row written so far
 -- (the lock above keeps new ones out), and today's appends until then. The CHECK proves the bound with one
--- scan, and lets ATTACH skip its own.
+-- scan of the table, under the lock, and lets ATTACH skip its own. A large table can be proven beforehand,
+-- without blocking appends (README "Audit partitions"): a validated CHECK named audit_logs_legacy_bound
+-- ("timestamp" < a time) found here is used as it is, its bound becoming the legacy partition's.
 DO $$
 DECLARE
-  bound timestamptz := date_trunc('day', now(), 'UTC') + interval '1 day';
+  bound timestamptz;
+  proven text;
 BEGIN
-  EXECUTE format(
-    'ALTER TABLE audit_logs_legacy ADD CONSTRAINT audit_logs_legacy_bound CHECK ("timestamp" < %L::timestamptz)',
-    bound
-  );
+  SELECT pg_get_constraintdef(oid) INTO proven FROM pg_constraint
+  WHERE conrelid = 'audit_logs_legacy'::regclass AND conname = 'audit_logs_legacy_bound' AND convalidated;
+  IF proven ~ '^CHECK \(\("timestamp" < ''[^'']+''::timestamp with time zone\)\)$' THEN
+    bound := substring(proven FROM '''([^'']+)''')::timestamptz;
+  ELSE
+    ALTER TABLE audit_logs_legacy DROP CONSTRAINT IF EXISTS audit_logs_legacy_bound;
+    bound := date_trunc('day', now(), 'UTC') + interval '1 day';
+    EXECUTE format(
+      'ALTER TABLE audit_logs_legacy ADD CONSTRAINT audit_logs_legacy_bound CHECK ("timestamp" < %L::timestamptz)',
+      bound
+    );
+  END IF;
   EXECUTE format(
     'ALTER TABLE audit_logs ATTACH PARTITION audit_logs_legacy FOR VALUES FROM (MINVALUE) TO (%L)',
     bound

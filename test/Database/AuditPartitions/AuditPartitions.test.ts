@@ -149,6 +149,41 @@ describe("audit_logs partitions", () => {
     60_000
   )
 
+  it.effect("0006 takes the bound of a CHECK proven beforehand instead of scanning; an unproven one is replaced", () =>
+    onDatabase("empty")(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* applyMigrations({ directory: migrationsUpTo(5), table: MIGRATIONS_TABLE })
+        yield* insertAt(["2020-01-01T00:00:00Z"])
+        // What README "Audit partitions" tells the operator of a large table to run first (appends go on).
+        yield* sql.unsafe(
+          `ALTER TABLE audit_logs ADD CONSTRAINT audit_logs_legacy_bound CHECK ("timestamp" < '2999-03-01T00:00:00Z') NOT VALID`
+        )
+        yield* sql.unsafe("ALTER TABLE audit_logs VALIDATE CONSTRAINT audit_logs_legacy_bound")
+        yield* applyMigrations({ directory: BUNDLED, table: MIGRATIONS_TABLE })
+        const [legacy] = yield* listAuditPartitions()
+        assert.strictEqual(legacy!.to?.toISOString(), "2999-03-01T00:00:00.000Z")
+      })
+    )
+  )
+
+  it.effect("0006 replaces a CHECK of that name left unvalidated", () =>
+    onDatabase("empty")(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* applyMigrations({ directory: migrationsUpTo(5), table: MIGRATIONS_TABLE })
+        yield* sql.unsafe(
+          `ALTER TABLE audit_logs ADD CONSTRAINT audit_logs_legacy_bound CHECK ("timestamp" < '2999-03-01T00:00:00Z') NOT VALID`
+        )
+        yield* applyMigrations({ directory: BUNDLED, table: MIGRATIONS_TABLE })
+        const [legacy] = yield* listAuditPartitions()
+        const [bound] = yield* sql<{ readonly bound: Date }>`
+          SELECT date_trunc('day', now(), 'UTC') + interval '1 day' AS bound`.withoutTransform
+        assert.strictEqual(legacy!.to?.getTime(), bound!.bound.getTime())
+      })
+    )
+  )
+
   it.effect("0006 keeps what was granted on the old table", () =>
     onDatabase("empty")(
       Effect.gen(function* () {
