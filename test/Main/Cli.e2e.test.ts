@@ -66,7 +66,7 @@ describe("platform-kernel CLI", () => {
       Effect.gen(function* () {
         const result = yield* run(["--help"])
         assert.strictEqual(result.code, 0, describeRun(result))
-        for (const word of ["serve", "migrate", "status", "health"]) {
+        for (const word of ["serve", "migrate", "status", "health", "audit"]) {
           assert.match(result.stdout, new RegExp(`^\\s+${word}\\s+\\S`, "m"), `${word} is not listed`)
         }
         assert.include(result.stdout, "--config")
@@ -132,7 +132,7 @@ describe("platform-kernel CLI", () => {
           )
           const report = ready.body as { status: string; migrations: unknown; pool: { max: number } }
           assert.strictEqual(report.status, "up")
-          assert.deepStrictEqual(report.migrations, { latest: 5, pending: 0 })
+          assert.deepStrictEqual(report.migrations, { latest: 6, pending: 0 })
           assert.strictEqual(report.pool.max, 10)
           const healthz = yield* Effect.promise(() => getJson(`http://127.0.0.1:${port}/healthz`))
           assert.deepStrictEqual(healthz, { status: 200, body: { status: "ok" } })
@@ -228,7 +228,7 @@ describe("platform-kernel CLI", () => {
         assert.strictEqual(result.code, 0, describeRun(result))
         const report = JSON.parse(result.stdout.trim())
         assert.strictEqual(report.status, "up")
-        assert.deepStrictEqual(report.migrations, { latest: 5, pending: 0 })
+        assert.deepStrictEqual(report.migrations, { latest: 6, pending: 0 })
         assert.isString(report.serverVersion)
       }).pipe(Effect.scoped)
     )
@@ -286,7 +286,7 @@ describe("platform-kernel CLI", () => {
       Effect.gen(function* () {
         const database = yield* scopedDatabase({ from: "template" })
         const directory = migrationsCopy()
-        writeFileSync(join(directory, "0006_next.sql"), "CREATE TABLE next_thing (id int);\n")
+        writeFileSync(join(directory, "0007_next.sql"), "CREATE TABLE next_thing (id int);\n")
         const result = yield* run(["status"], { DATABASE_URL: database.url, DATABASE_MIGRATIONS_DIRECTORY: directory })
         assert.strictEqual(result.code, 0, describeRun(result))
         const lines = nonEmptyLines(result.stdout)
@@ -299,7 +299,8 @@ describe("platform-kernel CLI", () => {
             "  applied   3_audit_logs",
             "  applied   4_audit_timestamp",
             "  applied   5_permission_version",
-            "  pending   0006_next.sql"
+            "  applied   6_audit_partitions",
+            "  pending   0007_next.sql"
           ]
         )
       }).pipe(Effect.scoped)
