@@ -327,9 +327,74 @@ describe("platform-kernel CLI", () => {
           status.drift.map((drift: { kind: string; id: number }) => [drift.kind, drift.id]),
           [["changed", 2]]
         )
-        assert.strictEqual(status.latest, 5)
+        assert.strictEqual(status.latest, 6)
         assert.deepStrictEqual(status.pending, [])
       }).pipe(Effect.scoped)
+    )
+  })
+
+  describe("audit", () => {
+    it.live(
+      "partitions lists them and counts the default one; retain makes them; verify-archive refuses a damaged archive",
+      () =>
+        Effect.gen(function* () {
+          const database = yield* scopedDatabase({ from: "template" })
+          const archive = mkdtempSync(join(tempRoot, "archive-"))
+          const env = {
+            DATABASE_URL: database.url,
+            AUDIT_PARTITIONS_PERIOD: "week",
+            AUDIT_PARTITIONS_AHEAD: "2",
+            AUDIT_ARCHIVE_DIRECTORY: archive
+          }
+          // A row of 2020 in the legacy partition, and one far outside every partition (the default's).
+          yield* withAdmin(database.url, (sql) =>
+            sql.withTransaction(
+              Effect.andThen(
+                sql`SET LOCAL session_replication_role = replica`,
+                sql`INSERT INTO audit_logs (id, action, "timestamp") VALUES
+                    (gen_random_uuid(), 'test.old', '2020-01-01T00:00:00Z'),
+                    (gen_random_uuid(), 'test.far', '2999-01-01T00:00:00Z')`
+              )
+            )
+          ).pipe(Effect.orDie)
+          const listed = yield* run(["audit", "partitions", "--json", "--exact"], env)
+          assert.strictEqual(listed.code, 1, describeRun(listed))
+          const report = JSON.parse(listed.stdout) as {
+            partitions: ReadonlyArray<{ partition: string; rows: number; rowsAre: string; archive: string }>
+            defaultRows: number
+          }
+          assert.strictEqual(report.defaultRows, 1)
+          assert.deepStrictEqual(
+            report.partitions.map((p) => [p.partition, p.rows, p.rowsAre, p.archive]),
+            [
+              ["audit_logs_legacy", 1, "exact", "none"],
+              ["audit_logs_default", 1, "exact", "none"]
+            ]
+          )
+          // Retention of one day dropping nothing yet: the legacy partition ends tomorrow. Partitions are made.
+          const retained = yield* run(["audit", "retain", "--json"], { ...env, AUDIT_RETENTION: "1 day" })
+          assert.strictEqual(retained.code, 0, describeRun(retained))
+          const summary = JSON.parse(retained.stdout) as {
+            created: ReadonlyArray<string>
+            dropped: ReadonlyArray<unknown>
+          }
+          assert.isAtLeast(summary.created.length, 2)
+          assert.deepStrictEqual(summary.dropped, [])
+          const text = yield* run(["audit", "partitions"], env)
+          assert.match(text.stdout, /^partition\s+from\s+to\s+rows\s+size\s+archive$/m)
+          assert.match(text.stdout, /^audit_logs_legacy\s+MINVALUE\s+\S+\s+/m)
+          assert.include(text.stdout, "WARNING: audit_logs_default holds 1 row(s)")
+          // An archive made by the library, then damaged.
+          const file = join(archive, "audit_logs_legacy.csv")
+          writeFileSync(file, "id,actor_id,action,target_id,metadata,timestamp\n")
+          writeFileSync(`${file}.sha256`, `${"0".repeat(64)}  audit_logs_legacy.csv\n`)
+          const damaged = yield* run(["audit", "verify-archive", file], env)
+          assert.strictEqual(damaged.code, 1, describeRun(damaged))
+          assert.match(
+            damaged.stderr,
+            /audit archive .*audit_logs_legacy\.csv: its sha256 is [0-9a-f]{64}, the checksum file says 0{64}: the archive is damaged/
+          )
+        }).pipe(Effect.scoped)
     )
   })
 
