@@ -32,7 +32,9 @@ import {
 } from "../../../src/Database/AuditPartitions/AuditPartitions.ts"
 import * as Database from "../../../src/Database/Database.ts"
 import { applyMigrations } from "../../../src/Database/Migrations/DatabaseMigrations.ts"
+import { eventually } from "../../support/Eventually.ts"
 import { expectError } from "../../support/Expect.ts"
+import { sessionsNamed } from "../../support/Sessions.ts"
 import { adminUrl, scopedDatabase, testConfig } from "../../support/TestDatabase.ts"
 import { databaseUrl, MIGRATIONS_TABLE } from "../../support/urls.ts"
 
@@ -276,12 +278,16 @@ describe("audit_logs partitions", () => {
 
   it.live("serve's schedule: two instances keep the partitions made ahead, without a failure", () =>
     Effect.gen(function* () {
+      const applicationName = `pk-upkeep-${randomUUID().slice(0, 8)}`
       const database = yield* scopedDatabase({ from: "template" })
       const config = yield* testConfig({
         DATABASE_URL: database.url,
         AUDIT_PARTITIONS_PERIOD: "day",
         AUDIT_PARTITIONS_AHEAD: "4",
-        AUDIT_PARTITIONS_CHECK_INTERVAL: "100 millis"
+        AUDIT_PARTITIONS_CHECK_INTERVAL: "100 millis",
+        // The owner's connection of each run (database.migrations.url), opened and closed by the run.
+        DATABASE_MIGRATIONS_URL: database.url,
+        DATABASE_APPLICATION_NAME: applicationName
       })
       const messages: Array<string> = []
       const capture = Logger.make(({ logLevel, message }) => {
@@ -302,6 +308,8 @@ describe("audit_logs partitions", () => {
         })
       ).pipe(Effect.provide(Logger.layer([capture])))
       assert.deepStrictEqual(messages, [])
+      // The schedules stopped with their scope, and left no session behind (theirs, nor the owner's).
+      assert.strictEqual(yield* eventually(sessionsNamed(applicationName), (count) => count === 0), 0)
       // The legacy partition ends tomorrow; then one a day to the end of the fourth day after today.
       assert.strictEqual(partitions.filter((p) => /^audit_logs_p\d{8}$/.test(p.name)).length, 4)
     })
