@@ -185,7 +185,7 @@ const measureLayout = async (layout: Layout): Promise<ReadonlyArray<Cell>> =>
           )
           record(
             `${label}: rows`,
-            dropped.reduce((sum, p) => sum + p.rows, 0),
+            dropped.reduce((sum, p) => sum + (p.rows ?? Number.NaN), 0),
             "rows"
           )
           record(`${label}: time`, dropSeconds, "s")

@@ -10,7 +10,13 @@ import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { Duration, Effect, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { type ArchivedAuditRow, type ArchiveSummary, checksumFileOf, openArchive } from "./AuditArchive.ts"
+import {
+  type ArchivedAuditRow,
+  type ArchiveSummary,
+  checksumFileOf,
+  openArchive,
+  verifyAuditArchive
+} from "./AuditArchive.ts"
 import { type PartitionPeriod, partitionName, type Slot, slotsToMake } from "./PartitionPeriod.ts"
 
 /** The advisory lock every change of the partitions takes (the text hashed names it in pg_locks' objid). */
@@ -166,7 +172,7 @@ export const ensureAuditPartitions = Effect.fn("ensureAuditPartitions")(function
   )
 })
 
-/** Retention refused to drop a partition: its archive does not hold what the partition holds. */
+/** Retention refused to drop a partition: its archive did not read back as written. */
 export class AuditRetentionError extends Schema.TaggedError<AuditRetentionError>()("AuditRetentionError", {
   partition: Schema.String,
   detail: Schema.String
@@ -181,7 +187,9 @@ export interface DroppedPartition {
   readonly name: string
   readonly from: Date | undefined
   readonly to: Date
-  readonly rows: number
+  /** Exact when archived (the rows written), else the planner's estimate (undefined before an ANALYZE). */
+  readonly rows: number | undefined
+  readonly rowsAre: "exact" | "estimate"
   /** Its archive, when an archive directory was given. */
   readonly archive: ArchiveSummary | undefined
 }
@@ -239,7 +247,9 @@ export const readPartitionRows = <E, R>(
  * Drops every range partition whose whole range ended `retention` or more before `now` (never a part of one,
  * never the default partition), oldest first, each in a transaction of its own under the partitions' lock.
  * With `archiveDirectory`, each is first exported to `<directory>/<partition>.csv` with its checksum file,
- * and dropped only when the archive holds as many rows as the partition.
+ * with writes to the partition locked out meanwhile, and dropped only once the archive reads back with the
+ * rows written and its checksum. No statement counts a whole partition: a count of billions of rows would
+ * outlast `database.statementTimeout`.
  */
 export const dropExpiredAuditPartitions = Effect.fn("dropExpiredAuditPartitions")(function* (options: {
   readonly retention: Duration.Duration
@@ -260,23 +270,28 @@ export const dropExpiredAuditPartitions = Effect.fn("dropExpiredAuditPartitions"
         const [still] = yield* sql<{ readonly present: boolean }>`
           SELECT to_regclass(${partition.name}) IS NOT NULL AS present`.withoutTransform
         if (!still!.present) return undefined
-        const rows = yield* countPartitionRows(partition.name)
+        // Reads go on; no row can be written to it from here to the drop, so the archive is all of it.
+        yield* sql.unsafe(`LOCK TABLE ${partition.name} IN SHARE MODE`)
         const archive =
           options.archiveDirectory === undefined
             ? undefined
             : yield* archivePartition(partition.name, archiveFileOf(options.archiveDirectory, partition.name))
-        if (archive !== undefined && archive.rows !== rows) {
-          return yield* new AuditRetentionError({
-            partition: partition.name,
-            detail: `its archive holds ${archive.rows} rows, the partition ${rows}: not dropped`
-          })
+        if (archive !== undefined) {
+          const back = yield* verifyAuditArchive(archive.file)
+          if (back.rows !== archive.rows || back.sha256 !== archive.sha256) {
+            return yield* new AuditRetentionError({
+              partition: partition.name,
+              detail: `its archive reads back ${back.rows} rows (sha256 ${back.sha256}), ${archive.rows} were written (sha256 ${archive.sha256}): not dropped`
+            })
+          }
         }
         yield* sql.unsafe(`DROP TABLE ${partition.name}`)
         return {
           name: partition.name,
           from: partition.from,
           to: partition.to!,
-          rows,
+          rows: archive?.rows ?? partition.estimatedRows,
+          rowsAre: archive === undefined ? "estimate" : "exact",
           archive
         } satisfies DroppedPartition
       })
@@ -284,7 +299,12 @@ export const dropExpiredAuditPartitions = Effect.fn("dropExpiredAuditPartitions"
     if (result !== undefined) {
       dropped.push(result)
       yield* Effect.logInfo("audit partition dropped").pipe(
-        Effect.annotateLogs({ partition: result.name, rows: result.rows, archive: result.archive?.file ?? "none" })
+        Effect.annotateLogs({
+          partition: result.name,
+          rows: result.rows ?? "unknown",
+          rowsAre: result.rowsAre,
+          archive: result.archive?.file ?? "none"
+        })
       )
     }
   }
