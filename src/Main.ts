@@ -104,9 +104,13 @@ const serve = (configPath: Option.Option<string>) =>
         Effect.andThen(
           Effect.logInfo("ready").pipe(Effect.annotateLogs({ host: config.http.host, port: config.http.port })),
           Effect.addFinalizer(() =>
-            Effect.logInfo("shutting down").pipe(
-              Effect.annotateLogs({ drainDelay: Duration.format(config.shutdown.drainDelay) }),
-              Effect.andThen(Effect.sync(() => server.drain())),
+            // Draining first: whatever is answered after the log line says so.
+            Effect.sync(() => server.drain()).pipe(
+              Effect.andThen(
+                Effect.logInfo("shutting down").pipe(
+                  Effect.annotateLogs({ drainDelay: Duration.format(config.shutdown.drainDelay) })
+                )
+              ),
               Effect.andThen(Effect.sleep(config.shutdown.drainDelay))
             )
           )

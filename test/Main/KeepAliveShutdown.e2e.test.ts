@@ -11,7 +11,7 @@ import { withAdmin } from "../support/adminClient.ts"
 import { freePort } from "../support/freePort.ts"
 import { adminUrl, scopedDatabase } from "../support/TestDatabase.ts"
 import { MIGRATIONS_TABLE } from "../support/urls.ts"
-import { startCli } from "./runCli.ts"
+import { jsonLines, startCli } from "./runCli.ts"
 
 const CLIENTS = 20
 const DRAIN_DELAY_S = 1
@@ -150,12 +150,16 @@ const drainUnderKeepAlive = async (options: {
   await Promise.all(clients)
   for (const agent of agents) agent.destroy()
 
-  const signal = signalledAt
   const failed = outcomes.filter((outcome) => outcome.error !== undefined)
   // A refused connection was never accepted; anything else that failed was accepted and not answered.
   const resets = failed.filter((outcome) => outcome.error !== "ECONNREFUSED")
   const answered = outcomes.filter((outcome) => outcome.status !== undefined)
-  const answeredInDrain = answered.filter((outcome) => outcome.sentAt >= signal)
+  // serve drains before it logs "shutting down": what was sent after that line is answered while draining.
+  const shuttingDown = jsonLines(result.stdout).find((line) => line.message === "shutting down")
+  if (shuttingDown === undefined) throw new Error(`serve did not log "shutting down":\n${result.stdout}`)
+  const drainingAt = Date.parse(String(shuttingDown.timestamp))
+  const answeredInDrain = answered.filter((outcome) => outcome.sentAt > drainingAt)
+  const answeredAfterDrainBegan = answered.filter((outcome) => outcome.answeredAt! > drainingAt)
   const slowestSeconds =
     answered.reduce((slowest, outcome) => Math.max(slowest, outcome.answeredAt! - outcome.sentAt), 0) / 1000
   return {
@@ -165,6 +169,7 @@ const drainUnderKeepAlive = async (options: {
     resets,
     answered,
     answeredInDrain,
+    answeredAfterDrainBegan,
     sessionsLeft: () => sessionsNamed(applicationName),
     summary: `${outcomes.length} requests, ${answered.length} answered (${answeredInDrain.length} sent during the drain), ${resets.length} reset or unanswered, ${failed.length - resets.length} refused; slowest ${slowestSeconds.toFixed(2)} s; exit ${result.code} after ${exitSeconds.toFixed(2)} s`
   }
@@ -187,7 +192,7 @@ describe("serve on SIGTERM under keep-alive clients", () => {
     })
     console.info(`keep-alive drain, fast database: ${run.summary}`)
     expect(run.resets, JSON.stringify(run.resets.slice(0, 5))).toEqual([])
-    expect(run.answeredInDrain.length).toBeGreaterThan(CLIENTS)
+    expect(run.answeredInDrain.length).toBeGreaterThan(0)
     expect(run.answeredInDrain.filter((outcome) => outcome.connectionClose !== true)).toEqual([])
     expect(run.result.code, run.result.stderr).toBe(0)
     expect(run.exitSeconds).toBeLessThan(DRAIN_DELAY_S + run.slowestSeconds + 0.5 + LOAD_MARGIN_S)
@@ -213,7 +218,9 @@ describe("serve on SIGTERM under keep-alive clients", () => {
       expect(run.resets, JSON.stringify(run.resets.slice(0, 5))).toEqual([])
       // The requests on their way when the signal came were all answered, after the slow check.
       expect(run.slowestSeconds).toBeGreaterThanOrEqual(SLOW_REQUEST_S - 0.5)
-      expect(run.answeredInDrain.filter((outcome) => outcome.connectionClose !== true)).toEqual([])
+      // Each was prepared while draining, so its connection was closed right after it.
+      expect(run.answeredAfterDrainBegan.length).toBeGreaterThanOrEqual(CLIENTS)
+      expect(run.answeredAfterDrainBegan.filter((outcome) => outcome.connectionClose !== true)).toEqual([])
       expect(run.result.code, run.result.stderr).toBe(0)
       expect(run.exitSeconds).toBeLessThan(DRAIN_DELAY_S + run.slowestSeconds + 0.5 + LOAD_MARGIN_S)
       expect(await sessionsLeft(run.sessionsLeft)).toBe(0)
