@@ -18,7 +18,8 @@ const LEVELS = {
  * (`status`, `health`).
  */
 export const layer = (
-  log: AppConfigValues["log"],
+  // `destination` may be left out (stdout), as before it existed.
+  log: Omit<AppConfigValues["log"], "destination"> & { readonly destination?: AppConfigValues["log"]["destination"] },
   options: { readonly toStderr?: boolean } = {}
 ): Layer.Layer<never> => {
   const format = log.format === "json" ? Logger.formatJson : Logger.formatLogFmt
