@@ -93,9 +93,10 @@ export class DrainingHttpServer extends Server {
     this.#closing = true
     this.drain()
     this.#held = []
-    const cut = setTimeout(() => this.closeAllConnections(), Duration.toMillis(this.#closeTimeout))
+    // Unref'd: only open connections need it, and they keep the process alive themselves.
+    const cut = setTimeout(() => this.closeAllConnections(), Duration.toMillis(this.#closeTimeout)).unref()
     this.once("close", () => clearTimeout(cut))
-    const giveUpAt = Date.now() + Duration.toMillis(MAX_WAIT_FOR_QUIET)
+    const giveUpAt = Date.now() + Duration.toMillis(Duration.min(MAX_WAIT_FOR_QUIET, this.#closeTimeout))
     const quiet = Duration.toMillis(QUIET_BEFORE_CLOSE)
     // Checked in setImmediate, just after the poll phase has accepted every pending connection.
     const closeWhenQuiet = () => {
