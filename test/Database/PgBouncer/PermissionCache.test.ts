@@ -14,7 +14,7 @@ import { cacheHits, LISTENER_SUFFIX, PermissionCache } from "../../../src/Databa
 import * as Database from "../../../src/Database/Database.ts"
 import type { DatabaseMigrations } from "../../../src/Database/Migrations/DatabaseMigrations.ts"
 import type { PermissionRepository } from "../../../src/Database/Repositories/PermissionRepository.ts"
-import { RoleRepository } from "../../../src/Database/Repositories/RoleRepository.ts"
+import type { RoleRepository } from "../../../src/Database/Repositories/RoleRepository.ts"
 import { UserRepository } from "../../../src/Database/Repositories/UserRepository.ts"
 import * as RepositoryLayers from "../../../src/Database/RepositoryLayers.ts"
 import { newPermission, newRole, newUser } from "../../Contract/Fixtures.ts"
