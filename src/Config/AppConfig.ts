@@ -27,7 +27,12 @@ export interface LoadOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
 }
 
-const SECRET_KEYS = new Set(["database.url", "database.password", "database.migrations.url"])
+const SECRET_KEYS = new Set([
+  "database.url",
+  "database.password",
+  "database.migrations.url",
+  "database.permissionCache.listenUrl"
+])
 
 const describeSource = (raw: RawConfig, path: ReadonlyArray<PropertyKey>): string => {
   const source = sourceOf(raw, path)
@@ -95,12 +100,17 @@ const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues, ownFile: 
     const { key, problem } = endpoint.failure
     return Option.some(`${key.join(".")}: ${problem} (from ${describeSource(raw, key)})`)
   }
-  const migrationsUrl = config.database.migrations.url
-  if (Redacted.value(migrationsUrl) !== "") {
-    const migrationsEndpoint = databaseEndpointOf({ ...config.database, url: migrationsUrl })
-    if (Result.isFailure(migrationsEndpoint)) {
-      const { key, problem } = migrationsEndpoint.failure
-      const at = key.join(".") === "database.url" ? MIGRATIONS_URL_PATH : key
+  // The other URLs are read as database.url is, with its TLS settings as defaults.
+  const otherUrls = [
+    [MIGRATIONS_URL_PATH, config.database.migrations.url],
+    [LISTEN_URL_PATH, config.database.permissionCache.listenUrl]
+  ] as const
+  for (const [path, url] of otherUrls) {
+    if (Redacted.value(url) === "") continue
+    const otherEndpoint = databaseEndpointOf({ ...config.database, url })
+    if (Result.isFailure(otherEndpoint)) {
+      const { key, problem } = otherEndpoint.failure
+      const at = key.join(".") === "database.url" ? path : key
       return Option.some(`${at.join(".")}: ${problem} (from ${describeSource(raw, at)})`)
     }
   }
@@ -138,6 +148,7 @@ const OTLP_ENDPOINT_PATH = ["telemetry", "otlp", "endpoint"]
 const SERVICE_NAME_PATH = ["telemetry", "serviceName"]
 const PREPARE_PATH = ["database", "prepare"]
 const MIGRATIONS_URL_PATH = ["database", "migrations", "url"]
+const LISTEN_URL_PATH = ["database", "permissionCache", "listenUrl"]
 
 /** Whether the operator set `path` (in the environment, or in a file of their own), rather than the default. */
 const isExplicit = (raw: RawConfig, path: ReadonlyArray<string>, ownFile: boolean): boolean =>

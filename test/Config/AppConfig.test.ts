@@ -75,6 +75,7 @@ describe("AppConfig", () => {
         assert.strictEqual(db.pgbouncer, false)
         assert.strictEqual(Duration.toMillis(db.pool.acquireTimeout), 10_000)
         assert.strictEqual(Redacted.value(db.migrations.url), "")
+        assert.strictEqual(Redacted.value(db.permissionCache.listenUrl), "")
         assert.strictEqual(db.pool.maxConnections, 10)
         assert.strictEqual(db.pool.minConnections, 1)
         assert.strictEqual(Duration.toMillis(db.pool.connectionLifetime), 3_600_000)
@@ -193,6 +194,46 @@ describe("AppConfig", () => {
         const notPostgres = yield* loadError({ env: { DATABASE_MIGRATIONS_URL: `mysql://owner:${SECRET}@db/x` } })
         assert.notInclude(notPostgres, SECRET)
         assert.match(notPostgres, /^database\.migrations\.url: /)
+      })
+    )
+  })
+
+  describe("database.permissionCache.listenUrl", () => {
+    it.effect("is set from DATABASE_PERMISSION_CACHE_LISTEN_URL or the file, and kept redacted", () =>
+      Effect.gen(function* () {
+        const fromEnv = yield* load({ env: { DATABASE_PERMISSION_CACHE_LISTEN_URL: SECRET_URL } })
+        const listenUrl = fromEnv.database.permissionCache.listenUrl
+        assert.strictEqual(Redacted.value(listenUrl), SECRET_URL)
+        assert.notInclude(String(listenUrl), SECRET)
+        assert.notInclude(JSON.stringify(fromEnv), SECRET)
+        const path = yamlFile(`database:\n  permissionCache:\n    listenUrl: "${SECRET_URL}"\n`)
+        const fromFile = yield* load({ path, env: {} })
+        assert.strictEqual(Redacted.value(fromFile.database.permissionCache.listenUrl), SECRET_URL)
+      })
+    )
+
+    it.effect("a bad listen URL is refused like a bad database.url, naming its key and never showing it", () =>
+      Effect.gen(function* () {
+        const badMode = yield* loadError({
+          env: {
+            DATABASE_PERMISSION_CACHE_LISTEN_URL: `postgres://app:${SECRET}@db.internal:5432/platform?sslmode=sometimes`
+          }
+        })
+        assert.match(badMode, /^database\.permissionCache\.listenUrl: unknown sslmode "sometimes"/)
+        assert.include(badMode, "(from DATABASE_PERMISSION_CACHE_LISTEN_URL)")
+        assert.notInclude(badMode, SECRET)
+        const notPostgres = yield* loadError({
+          env: { DATABASE_PERMISSION_CACHE_LISTEN_URL: `mysql://app:${SECRET}@db/x` }
+        })
+        assert.strictEqual(
+          notPostgres,
+          "database.permissionCache.listenUrl: expected a postgres:// or postgresql:// URL, got <redacted> (from DATABASE_PERMISSION_CACHE_LISTEN_URL)"
+        )
+        const wrongType = yield* loadError({
+          path: yamlFile("database:\n  permissionCache:\n    listenUrl: [1]\n"),
+          env: {}
+        })
+        assert.match(wrongType, /^database\.permissionCache\.listenUrl: expected a string, got <redacted>/)
       })
     )
   })
