@@ -30,7 +30,7 @@ import {
 } from "./Database/Migrations/DatabaseMigrations.ts"
 import * as RepositoryLayers from "./Database/RepositoryLayers.ts"
 import * as Telemetry from "./Database/Telemetry/Telemetry.ts"
-import { DrainingHttpServer } from "./Http/DrainingHttpServer.ts"
+import { DrainingHttpServer } from "./Database/Health/DrainingHttpServer.ts"
 
 const version: string = packageVersion()
 
