@@ -20,6 +20,7 @@ import { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
 import { describeFailure } from "./Database/Client/SqlFailure.ts"
 import * as Database from "./Database/Database.ts"
 import { DatabaseHealth } from "./Database/Health/DatabaseHealth.ts"
+import { DrainingHttpServer } from "./Database/Health/DrainingHttpServer.ts"
 import * as HealthProbes from "./Database/Health/HealthProbes.ts"
 import {
   configuredServiceMigrations,
@@ -30,7 +31,6 @@ import {
 } from "./Database/Migrations/DatabaseMigrations.ts"
 import * as RepositoryLayers from "./Database/RepositoryLayers.ts"
 import * as Telemetry from "./Database/Telemetry/Telemetry.ts"
-import { DrainingHttpServer } from "./Database/Health/DrainingHttpServer.ts"
 
 const version: string = packageVersion()
 
