@@ -219,6 +219,88 @@ describe("AppConfig", () => {
     )
   })
 
+  describe("a refused value is described, never repeated (it may be a secret under the wrong key)", () => {
+    const PASSWORD = "S3cr3t-Pa55"
+
+    it.effect.each([
+      ["DATABASE_POOL_MAX_CONNECTIONS", "database.pool.maxConnections: expected a positive integer"],
+      ["HTTP_PORT", "http.port: expected a port number (1-65535)"],
+      ["DATABASE_PREPARE", "database.prepare: expected true or false"],
+      ["SHUTDOWN_DRAIN_DELAY", 'shutdown.drainDelay: expected a duration such as "5 seconds" or "500 millis"'],
+      ["LOG_FORMAT", "log.format: expected pretty or json"],
+      [
+        "DATABASE_SSL",
+        "database.ssl: expected one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable)"
+      ],
+      ["DATABASE_MIGRATIONS_TABLE", "database.migrations.table: expected an SQL identifier (letters, digits and _)"],
+      ["TELEMETRY_OTLP_ENDPOINT", "telemetry.otlp.endpoint: expected an http(s):// URL of an OTLP/HTTP collector, or empty"]
+    ] as const)("the password in %s: the key, the expectation, a description and the variable", ([name, start]) =>
+      Effect.gen(function* () {
+        const message = yield* loadError({ env: { [name]: PASSWORD } })
+        assert.strictEqual(message, `${start}, got a string of 11 characters (from ${name})`)
+      })
+    )
+
+    it.effect("numbers are described by kind: negative, decimal, too many digits", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({
+          env: { DATABASE_POOL_MAX_CONNECTIONS: "-3", DATABASE_PORT: "54.32", HTTP_PORT: "845112" }
+        })
+        assert.deepStrictEqual(message.split("\n").toSorted(), [
+          "database.pool.maxConnections: expected a positive integer, got a negative number (from DATABASE_POOL_MAX_CONNECTIONS)",
+          "database.port: expected a port number (1-65535), got a decimal number (from DATABASE_PORT)",
+          "http.port: expected a port number (1-65535), got a positive integer of 6 digits (from HTTP_PORT)"
+        ])
+      })
+    )
+
+    it.effect("from a file: a list, an empty string and a mapping, naming the file", () =>
+      Effect.gen(function* () {
+        const path = yamlFile(
+          `http:\n  host: ["${PASSWORD}"]\nlog:\n  level: ""\ntelemetry:\n  serviceName: { secret: "${PASSWORD}" }\n`
+        )
+        const message = yield* loadError({ path, env: {} })
+        assert.notInclude(message, PASSWORD)
+        assert.deepStrictEqual(message.split("\n").toSorted(), [
+          `http.host: expected a string, got a list of 1 item (from ${path})`,
+          `log.level: expected one of all, trace, debug, info, warn, error, fatal, none, got an empty string (from ${path})`,
+          `telemetry.serviceName: expected a non-empty string, got a mapping of 1 key (from ${path})`
+        ])
+      })
+    )
+
+    it.effect("cross-field rules name the keys, not the values", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({
+          env: { DATABASE_POOL_MIN_CONNECTIONS: "845112", DATABASE_POOL_MAX_CONNECTIONS: "845111" }
+        })
+        assert.strictEqual(
+          message,
+          "database.pool.minConnections: expected at most database.pool.maxConnections, got a larger number (from DATABASE_POOL_MIN_CONNECTIONS)"
+        )
+      })
+    )
+
+    it.effect("OTEL_EXPORTER_OTLP_ENDPOINT is described too", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: PASSWORD } })
+        assert.strictEqual(
+          message,
+          "telemetry.otlp.endpoint: expected an http(s):// URL of an OTLP/HTTP collector, got a string of 11 characters (from OTEL_EXPORTER_OTLP_ENDPOINT)"
+        )
+      })
+    )
+
+    it.effect("a YAML syntax error gives its place, not the text around it", () =>
+      Effect.gen(function* () {
+        const path = yamlFile(`http:\n  host: ${PASSWORD}: [\n`)
+        const message = yield* loadError({ path, env: {} })
+        assert.notInclude(message, PASSWORD)
+        assert.match(message, /: not valid YAML: [A-Z_]+ at line \d+, column \d+$/)
+      })
+    )
+  })
+
   describe("error messages: one line per problem, naming the key, the value and its source", () => {
     it.effect("a bad env value names the env var", () =>
       Effect.gen(function* () {
