@@ -40,7 +40,10 @@ const groupBy = (
   const added = new Map<string, Array<AuditLog>>()
   for (const log of logs) {
     const key = keyOf(log)
-    if (key !== undefined) added.set(key, [...(added.get(key) ?? []), log])
+    if (key === undefined) continue
+    const group = added.get(key)
+    if (group === undefined) added.set(key, [log])
+    else group.push(log)
   }
   let result = groups
   for (const [key, values] of added) {
