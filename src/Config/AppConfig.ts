@@ -1,4 +1,16 @@
-import { Context, Effect, FileSystem, Layer, Option, Path, Predicate, Redacted, Result, Schema, SchemaIssue } from "effect"
+import {
+  Context,
+  Effect,
+  FileSystem,
+  Layer,
+  Option,
+  Path,
+  Predicate,
+  Redacted,
+  Result,
+  Schema,
+  SchemaIssue
+} from "effect"
 import { ConfigLoadError, describeRefusedValue } from "./ConfigError.ts"
 import { AppConfigSchema, type AppConfigValues, expectationAt } from "./ConfigSchema.ts"
 import {

@@ -233,7 +233,10 @@ describe("AppConfig", () => {
         "database.ssl: expected one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable)"
       ],
       ["DATABASE_MIGRATIONS_TABLE", "database.migrations.table: expected an SQL identifier (letters, digits and _)"],
-      ["TELEMETRY_OTLP_ENDPOINT", "telemetry.otlp.endpoint: expected an http(s):// URL of an OTLP/HTTP collector, or empty"]
+      [
+        "TELEMETRY_OTLP_ENDPOINT",
+        "telemetry.otlp.endpoint: expected an http(s):// URL of an OTLP/HTTP collector, or empty"
+      ]
     ] as const)("the password in %s: the key, the expectation, a description and the variable", ([name, start]) =>
       Effect.gen(function* () {
         const message = yield* loadError({ env: { [name]: PASSWORD } })
@@ -461,7 +464,7 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_SSL: "verify_full" } }),
-          'database.ssl: expected one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable), got a string of 11 characters (from DATABASE_SSL)'
+          "database.ssl: expected one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable), got a string of 11 characters (from DATABASE_SSL)"
         )
       })
     )
@@ -470,7 +473,7 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_URL: `postgres://app:${SECRET}@db.internal/platform?sslmode=verify` } }),
-          'database.url: unknown sslmode, got a string of 6 characters (expected one of disable, allow, prefer, require, verify-ca, verify-full) (from DATABASE_URL)'
+          "database.url: unknown sslmode, got a string of 6 characters (expected one of disable, allow, prefer, require, verify-ca, verify-full) (from DATABASE_URL)"
         )
       })
     )

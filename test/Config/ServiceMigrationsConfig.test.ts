@@ -70,7 +70,7 @@ describe("database.migrations.service", () => {
         )
         assert.strictEqual(
           yield* loadError({ ...directory, DATABASE_MIGRATIONS_SERVICE_TABLE: "orders.migrations" }),
-          'database.migrations.service.table: expected an SQL identifier (letters, digits and _, at most 63), or empty, got a string of 17 characters (from DATABASE_MIGRATIONS_SERVICE_TABLE)'
+          "database.migrations.service.table: expected an SQL identifier (letters, digits and _, at most 63), or empty, got a string of 17 characters (from DATABASE_MIGRATIONS_SERVICE_TABLE)"
         )
         assert.strictEqual(
           yield* loadError({
@@ -78,7 +78,7 @@ describe("database.migrations.service", () => {
             DATABASE_MIGRATIONS_SERVICE_TABLE: "m",
             DATABASE_MIGRATIONS_SERVICE_SCHEMA: "pg_orders"
           }),
-          'database.migrations.service.schema: expected a schema name (letters, digits and _, at most 63, not starting with pg_), or empty, got a string of 9 characters (from DATABASE_MIGRATIONS_SERVICE_SCHEMA)'
+          "database.migrations.service.schema: expected a schema name (letters, digits and _, at most 63, not starting with pg_), or empty, got a string of 9 characters (from DATABASE_MIGRATIONS_SERVICE_SCHEMA)"
         )
         assert.strictEqual(
           yield* loadError({ ...directory, DATABASE_MIGRATIONS_SERVICE_TABLE: "m".repeat(64) }),

@@ -1,6 +1,6 @@
 import { Effect, HashMap, Option } from "effect"
 import { AuditLog, type AuditMetadata, type UserId } from "../../Domain/index.ts"
-import type { AuditKey, AuditLogStore } from "../Front/RepositoryStore.ts"
+import type { AuditLogStore } from "../Front/RepositoryStore.ts"
 import { pageOf, withAuditLogs } from "./AuditLogIndex.ts"
 import type { MemoryStore } from "./MemoryStore.ts"
 

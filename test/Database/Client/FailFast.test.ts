@@ -140,10 +140,7 @@ describe("startup fails at once on what cannot heal", () => {
           DATABASE_STARTUP_TIMEOUT: STARTUP_TIMEOUT
         })
         const outcome = yield* startClient(config, selectOne)
-        assertFailedAtOnce(
-          outcome,
-          /^database\.sslRootCert: cannot read the root certificate file \(ENOENT\)$/
-        )
+        assertFailedAtOnce(outcome, /^database\.sslRootCert: cannot read the root certificate file \(ENOENT\)$/)
       })
     )
   })

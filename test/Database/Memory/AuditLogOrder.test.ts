@@ -12,7 +12,7 @@ import { makeAuditLogStoreMemory } from "../../../src/Database/Memory/AuditLogSt
 import { compareText } from "../../../src/Database/Memory/MemoryRelations.ts"
 import { makeMemoryStore } from "../../../src/Database/Memory/MemoryStore.ts"
 import * as SortedRows from "../../../src/Database/Memory/SortedRows.ts"
-import { type AuditLog, AuditLogId, UserId } from "../../../src/Domain/index.ts"
+import { AuditAction, type AuditLog, AuditLogId, UserId } from "../../../src/Domain/index.ts"
 
 const ROWS = 200_000
 const PAGE = 50
@@ -139,8 +139,8 @@ describe("the in-memory audit log at 200,000 rows", () => {
         { ...base, actorId: actors[3]! },
         { ...base, actorId: actors[3]!, after: middleKey },
         { ...base, targetId: "target-7", after: middleKey },
-        { ...base, action: "role.assigned" },
-        { ...base, actorId: actors[2]!, action: "user.updated" },
+        { ...base, action: AuditAction.make("role.assigned") },
+        { ...base, actorId: actors[2]!, action: AuditAction.make("user.updated") },
         { ...base, from: DateTime.makeUnsafe(1_000_400), to: DateTime.makeUnsafe(1_000_410), limit: 10_000 },
         { ...base, actorId: UserId.make("0190a0b0-0000-7000-8000-ffffffffffff") },
         { ...base, limit: 0 }
