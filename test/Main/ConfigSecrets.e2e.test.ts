@@ -6,7 +6,9 @@
  *
  * The commands run from a bundle of `src/Main.ts` (what `dist/Main.js` ships): a process starts in a fraction
  * of the time type stripping the sources takes. The database URL points at a port where nothing listens, so a
- * command whose configuration is accepted fails fast at connecting, with its own output.
+ * command whose configuration the loader refuses would fail fast at connecting if it went on; a value the
+ * loader accepts runs against a throwaway database, so it goes as far as it can (migrations, the probe server
+ * until ready, then SIGTERM; health checks).
  *
  * All four commands read the configuration through the same loader before doing anything else, so a value the
  * loader refuses is run through one command per key and source, in turn (each command gets a quarter of the
@@ -24,7 +26,9 @@ import { stringify as stringifyYaml } from "yaml"
 import { bundledConfigFile, loadAppConfig } from "../../src/Config/AppConfig.ts"
 import { envNameOf, leafPaths, mergeOver, parseYamlDocument, valueAt } from "../../src/Config/ConfigSource.ts"
 import { freePort } from "../support/freePort.ts"
-import { type CliResult, REPO_ROOT, runCli } from "./runCli.ts"
+import { scopedDatabase } from "../support/TestDatabase.ts"
+import { MIGRATIONS_TABLE } from "../support/urls.ts"
+import { type CliOptions, type CliResult, REPO_ROOT, startCli } from "./runCli.ts"
 
 const PASSWORD = "S3cr3t-Pa55"
 const COMMANDS = ["serve", "migrate", "status", "health"] as const
@@ -74,6 +78,17 @@ interface Case {
   readonly source: "env" | "file"
   readonly command: (typeof COMMANDS)[number]
   readonly env: Record<string, string>
+  /** Against a real database: serve is stopped (SIGTERM) once ready. */
+  readonly live: boolean
+}
+
+/** Runs the CLI; a `serve` that becomes ready is sent SIGTERM, so it shuts down (and prints that) by itself. */
+const runCase = (args: ReadonlyArray<string>, options: CliOptions): Promise<CliResult> => {
+  const running = startCli(args, options)
+  const watch = setInterval(() => {
+    if (/message="?ready\b/.test(running.stdout()) && running.child.exitCode === null) running.child.kill("SIGTERM")
+  }, 100)
+  return running.exited.finally(() => clearInterval(watch))
 }
 
 describe("a password under any non-secret key is never printed", () => {
@@ -89,35 +104,59 @@ describe("a password under any non-secret key is never printed", () => {
         assert.isAbove(keys.length, 40)
 
         const deadPort = yield* Effect.promise(freePort)
-        const httpPort = yield* Effect.promise(freePort)
-        // Fails fast where a configuration is accepted: nothing listens at the database's port.
-        const base = mergeOver(defaults, {
+        const liveDatabase = yield* scopedDatabase({ from: "template" })
+        const settings = (url: string) => ({
           database: {
-            url: `postgres://postgres@127.0.0.1:${deadPort}/pk_nowhere`,
+            url,
             connectTimeout: "1 second",
-            startup: { timeout: "300 millis" }
+            startup: { timeout: "300 millis" },
+            migrations: { table: MIGRATIONS_TABLE }
           },
-          http: { host: "127.0.0.1", port: httpPort },
+          http: { host: "127.0.0.1" },
           shutdown: { drainDelay: "0 millis", timeout: "1 second" }
         })
-        const baseFile = join(scratch, "base.yaml")
-        writeFileSync(baseFile, stringifyYaml(base))
+        // A refused value never gets past the loader: nothing listens at that database's port, so a command
+        // that went on anyway would fail fast. An accepted value runs against a real (throwaway) database, so
+        // it goes as far as it can: migrations, the probe server, health checks.
+        const deadBase = mergeOver(defaults, settings(`postgres://postgres@127.0.0.1:${deadPort}/pk_nowhere`))
+        const liveBase = mergeOver(defaults, settings(liveDatabase.url))
+        let fileCounter = 0
+        const writeConfig = (values: Record<string, unknown>) => {
+          const path = join(scratch, `config-${++fileCounter}.yaml`)
+          writeFileSync(path, stringifyYaml(values))
+          return path
+        }
+        const deadFile = writeConfig(deadBase)
 
         const allCommands = process.env.CONFIG_SECRETS_ALL_COMMANDS === "1"
         const cases: Array<Case> = []
         let acceptedCount = 0
         for (const [index, key] of keys.entries()) {
-          const ownFile = join(scratch, `key-${index}.yaml`)
-          writeFileSync(ownFile, stringifyYaml(mergeOver(base, nested(key, PASSWORD))))
-          const sources = [
-            { source: "env", env: { CONFIG_FILE: baseFile, [envNameOf(key.split("."))]: PASSWORD } },
-            { source: "file", env: { CONFIG_FILE: ownFile } }
-          ] as const
-          for (const [sourceIndex, { source, env }] of sources.entries()) {
-            const goesOn = yield* accepted(env.CONFIG_FILE, env)
-            if (goesOn) acceptedCount++
-            const commands = goesOn || allCommands ? COMMANDS : [COMMANDS[(index + 2 * sourceIndex) % COMMANDS.length]!]
-            for (const command of commands) cases.push({ key, source, command, env })
+          const envName = envNameOf(key.split("."))
+          for (const [sourceIndex, source] of (["env", "file"] as const).entries()) {
+            const env =
+              source === "env"
+                ? { CONFIG_FILE: deadFile, [envName]: PASSWORD }
+                : { CONFIG_FILE: writeConfig(mergeOver(deadBase, nested(key, PASSWORD))) }
+            if (!(yield* accepted(env.CONFIG_FILE!, env))) {
+              const commands = allCommands ? COMMANDS : [COMMANDS[(index + 2 * sourceIndex) % COMMANDS.length]!]
+              for (const command of commands) cases.push({ key, source, command, env, live: false })
+              continue
+            }
+            acceptedCount++
+            for (const command of COMMANDS) {
+              // Each serve listens on a port of its own (http.port takes no password, so is never the key here).
+              const port = String(yield* Effect.promise(freePort))
+              const liveEnv =
+                source === "env"
+                  ? { CONFIG_FILE: writeConfig(liveBase), [envName]: PASSWORD, HTTP_PORT: port }
+                  : {
+                      CONFIG_FILE: writeConfig(
+                        mergeOver(mergeOver(liveBase, { http: { port } }), nested(key, PASSWORD))
+                      )
+                    }
+              cases.push({ key, source, command, env: liveEnv, live: true })
+            }
           }
         }
         // Both paths are exercised: most keys refuse a password, a few (host names, paths) take it.
@@ -132,7 +171,7 @@ describe("a password under any non-secret key is never printed", () => {
           (testCase) =>
             Effect.map(
               Effect.promise(() =>
-                runCli([testCase.command], {
+                runCase([testCase.command], {
                   env: { ...testCase.env, NODE_COMPILE_CACHE: compileCache },
                   timeoutMs: 20_000,
                   main
@@ -156,10 +195,15 @@ describe("a password under any non-secret key is never printed", () => {
             .map((line) => `${command} with ${key} from ${source}: ${line.slice(0, 300)}`)
         )
         assert.deepStrictEqual(leaks, [], `the password was printed ${leaks.length} times`)
-        // The runs did what they are meant to: a refused key is reported by name.
+        // The runs did what they are meant to: an accepted value was served with, a refused key is named.
+        const liveServes = results.filter(([c]) => c.live && c.command === "serve")
+        assert.isTrue(
+          liveServes.some(([, result]) => /message="?ready\b/.test(result.stdout)),
+          "no serve with an accepted value became ready"
+        )
         const [, refused] = results.find(([c]) => c.key === "database.pool.maxConnections" && c.source === "env")!
         assert.include(refused.stderr + refused.stdout, "database.pool.maxConnections: expected a positive integer")
       }),
-    120_000
+    process.env.CONFIG_SECRETS_ALL_COMMANDS === "1" ? 600_000 : 180_000
   )
 })
