@@ -219,7 +219,7 @@ describe("AppConfig", () => {
             DATABASE_PERMISSION_CACHE_LISTEN_URL: `postgres://app:${SECRET}@db.internal:5432/platform?sslmode=sometimes`
           }
         })
-        assert.match(badMode, /^database\.permissionCache\.listenUrl: unknown sslmode "sometimes"/)
+        assert.match(badMode, /^database\.permissionCache\.listenUrl: unknown sslmode, got a string of 9 characters/)
         assert.include(badMode, "(from DATABASE_PERMISSION_CACHE_LISTEN_URL)")
         assert.notInclude(badMode, SECRET)
         const notPostgres = yield* loadError({
