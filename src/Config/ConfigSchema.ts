@@ -118,7 +118,7 @@ export const DatabaseConfig = Schema.Struct({
     service: ServiceMigrationsConfig
   }),
   embedded: Schema.Struct({ dataDir: text, port }),
-  permissionCache: Schema.Struct({ enabled: flag, maxUsers: positiveInt })
+  permissionCache: Schema.Struct({ enabled: flag, maxUsers: positiveInt, listenUrl: secret })
 })
 
 /** `audit_logs` partitions, retention and archive (README "Audit partitions"). */
@@ -150,7 +150,8 @@ export const AppConfigSchema = Schema.Struct({
       Schema.Literals(["all", "trace", "debug", "info", "warn", "error", "fatal", "none"]),
       "one of all, trace, debug, info, warn, error, fatal, none"
     ),
-    format: described(Schema.Literals(["pretty", "json"]), "pretty or json")
+    format: described(Schema.Literals(["pretty", "json"]), "pretty or json"),
+    destination: described(Schema.Literals(["stdout", "stderr"]), "stdout or stderr")
   }),
   rbac: Schema.Struct({ roles: described(Schema.Array(RbacRole), "a list of roles") }),
   audit: AuditConfig,
