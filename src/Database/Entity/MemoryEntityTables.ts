@@ -1,0 +1,82 @@
+import { HashMap } from "effect"
+import type { MemoryTables } from "../Memory/MemoryStore.ts"
+import type { OnDelete } from "./Entity.ts"
+import type { EncodedRow } from "./EntityStore.ts"
+
+/**
+ * An entity's table in the `MemoryStore`: its rows in their encoded form (what PostgreSQL would hold), by
+ * primary key, and the references the cascades of other tables' deletes follow.
+ */
+export interface MemoryEntityTable {
+  readonly rows: HashMap.HashMap<string, EncodedRow>
+  readonly primaryKey: string
+  readonly references: ReadonlyArray<{ readonly field: string; readonly table: string; readonly onDelete: OnDelete }>
+}
+
+/** Whether the kernel's or an entity's table holds the row `id`. */
+export const holds = (tables: MemoryTables, table: string, id: string): boolean => {
+  switch (table) {
+    case "users":
+      return HashMap.has(tables.users, id as never)
+    case "roles":
+      return HashMap.has(tables.roles, id as never)
+    case "permissions":
+      return HashMap.has(tables.permissions, id as never)
+    default: {
+      const entityTable = tables.entities.get(table)
+      return entityTable !== undefined && HashMap.has(entityTable.rows, id)
+    }
+  }
+}
+
+/**
+ * `tables` after the rows `ids` of `table` are gone, for the entity tables referencing them: ON DELETE
+ * CASCADE removes the referencing rows (and follows their own references), SET NULL clears the column,
+ * RESTRICT refuses, naming the referencing table.
+ */
+export const cascade = (
+  tables: MemoryTables,
+  table: string,
+  ids: ReadonlySet<string>
+): MemoryTables | { readonly referencedBy: string } => {
+  let next = tables
+  for (const [name, entityTable] of tables.entities) {
+    for (const reference of entityTable.references) {
+      if (reference.table !== table) continue
+      const referencing = [...HashMap.values(entityTable.rows)].filter((row) => ids.has(String(row[reference.field])))
+      if (referencing.length === 0) continue
+      if (reference.onDelete === "restrict") return { referencedBy: name }
+      const current = next.entities.get(name)!
+      let rows = current.rows
+      for (const row of referencing) {
+        const id = String(row[entityTable.primaryKey])
+        rows =
+          reference.onDelete === "cascade"
+            ? HashMap.remove(rows, id)
+            : HashMap.set(rows, id, { ...row, [reference.field]: null })
+      }
+      next = { ...next, entities: new Map(next.entities).set(name, { ...current, rows }) }
+      if (reference.onDelete === "cascade") {
+        const removed = new Set(referencing.map((row) => String(row[entityTable.primaryKey])))
+        const deeper = cascade(next, name, removed)
+        if ("referencedBy" in deeper) return deeper
+        next = deeper
+      }
+    }
+  }
+  return next
+}
+
+/**
+ * The ON DELETE of the entity tables referencing the kernel row `id` of `table`, for the kernel's own deletes.
+ * A RESTRICT refuses the delete as PostgreSQL does (an error the kernel's repositories do not expect: a defect).
+ */
+export const withoutReferencing = (tables: MemoryTables, table: string, id: string): MemoryTables => {
+  if (tables.entities.size === 0) return tables
+  const next = cascade(tables, table, new Set([id]))
+  if ("referencedBy" in next)
+    throw new Error(
+      `delete on table "${table}" violates a foreign key of table "${next.referencedBy}" (ON DELETE RESTRICT)`
+    )
+  return next
+}
