@@ -38,6 +38,8 @@ export interface TableCatalog {
     /** pg_constraint.confdeltype: a no action, r restrict, c cascade, n set null, d set default. */
     readonly onDelete: string
   }>
+  /** CHECK constraints and the columns they read (so a violation names its field). */
+  readonly checks: ReadonlyArray<{ readonly name: string; readonly columns: ReadonlyArray<string> }>
 }
 
 const asStrings = (value: unknown): ReadonlyArray<string> => (Array.isArray(value) ? value.map(String) : [])
@@ -69,6 +71,11 @@ export const readCatalog = (
         (SELECT json_agg(a.attname ORDER BY k.o) FROM unnest(con.confkey) WITH ORDINALITY AS k(n, o)
           JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n) AS target_columns
       FROM pg_constraint con WHERE con.conrelid = ${oid} AND con.contype = 'f'`
+    const checks = yield* plain<Record<string, unknown>>`
+      SELECT con.conname AS name,
+        (SELECT json_agg(a.attname ORDER BY k.o) FROM unnest(con.conkey) WITH ORDINALITY AS k(n, o)
+          JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n) AS columns
+      FROM pg_constraint con WHERE con.conrelid = ${oid} AND con.contype = 'c'`
     return {
       columns: columns.map((row) => ({
         name: String(row.name),
@@ -87,7 +94,8 @@ export const readCatalog = (
         table: String(row.target),
         targetColumns: asStrings(row.target_columns),
         onDelete: String(row.on_delete)
-      }))
+      })),
+      checks: checks.map((row) => ({ name: String(row.name), columns: asStrings(row.columns) }))
     }
   })
 

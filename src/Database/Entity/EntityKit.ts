@@ -89,5 +89,6 @@ export const checkSchema = (
   ...entities: ReadonlyArray<AnyEntity>
 ): Effect.Effect<void, EntitySchemaMismatch, SqlClient.SqlClient> =>
   Effect.gen(function* () {
-    yield* Effect.orDie(checkEntities(yield* SqlClient.SqlClient, entities))
+    // A catalog that cannot be read is no typed outcome of a startup check: the database is gone.
+    yield* Effect.catchTag(checkEntities(yield* SqlClient.SqlClient, entities), "SqlError", Effect.die)
   })

@@ -81,6 +81,12 @@ export const makeEntityStorePg = <E extends AnyEntity>(
         if (foreignKey.columns.length === 1 && foreignKey.columns[0] === columnName(reference.field))
           referenceByConstraint.set(foreignKey.name, reference)
 
+    const checkColumn = new Map(
+      catalog.checks.flatMap((check) =>
+        check.columns[0] === undefined ? [] : [[check.name, check.columns[0]] as const]
+      )
+    )
+
     /** The failures of a write in the store's terms; other SQL errors (transient ones included) go on. */
     const writeFailure = <A, R>(
       statement: Effect.Effect<A, StoreFailure, R>
@@ -104,7 +110,7 @@ export const makeEntityStorePg = <E extends AnyEntity>(
             return server.code !== undefined && badValueStates.has(server.code)
               ? Effect.fail(
                   new EntityBadValue({
-                    field: server.column === undefined ? "input" : camelOf(server.column),
+                    field: camelOf(server.column ?? checkColumn.get(constraint) ?? "input"),
                     rule: server.message ?? "is refused by the database"
                   })
                 )
