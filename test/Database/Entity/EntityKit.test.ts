@@ -1,0 +1,220 @@
+/**
+ * Issue 17: what a declared entity gets beyond the contract: findById batched like the kernel's, spans named
+ * `<Entity>.<method>`, secret fields recorded as changed and never shown, calls that join a caller's
+ * transaction with the kernel's repositories and raw SQL, ON DELETE SET NULL between two entities, and a
+ * value the database refuses reported as InvalidInput naming its field.
+ */
+import { fileURLToPath } from "node:url"
+import { assert, it, layer } from "@effect/vitest"
+import { DateTime, Effect, Exit, Layer, Redacted, Schema, Tracer } from "effect"
+import { Model } from "effect/schema"
+import { SqlClient } from "effect/sql"
+import {
+  ApiKeyRepository,
+  type SessionId,
+  SessionRepository
+} from "../../../examples/auth-sessions/src/AuthEntities.ts"
+import * as Entity from "../../../src/Database/Entity/EntityKit.ts"
+import { MemoryDatabase } from "../../../src/Database/Memory/MemoryDatabase.ts"
+import { AuditLogRepository } from "../../../src/Database/Repositories/AuditLogRepository.ts"
+import { Transactions } from "../../../src/Database/Repositories/Transactions.ts"
+import { UserRepository } from "../../../src/Database/Repositories/UserRepository.ts"
+import { TestDatabase } from "../../../src/Database/Testing/TestDatabase.ts"
+import type { UserId } from "../../../src/Domain/index.ts"
+import { recordStatements } from "../../support/StatementRecorder.ts"
+
+const serviceMigrations = {
+  directory: fileURLToPath(new URL("../../../examples/auth-sessions/migrations", import.meta.url)),
+  table: "auth_migrations",
+  schema: "auth"
+}
+
+let n = 0
+const newUser = Effect.gen(function* () {
+  const users = yield* UserRepository
+  return yield* users.create({
+    email: `entity${Date.now()}.${++n}@example.com`,
+    passwordHash: Redacted.make("$argon2id$v=19$hash")
+  })
+})
+
+const newSession = Effect.gen(function* () {
+  const user = yield* newUser
+  const sessions = yield* SessionRepository
+  return yield* sessions.create({
+    userId: user.id,
+    tokenHash: `token-${Date.now()}-${++n}`,
+    expiresAt: DateTime.makeUnsafe(Date.UTC(2030, 0, 1))
+  })
+})
+
+const spanNames = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const names: Array<string> = []
+    const tracer = Tracer.make({
+      span(options) {
+        names.push(options.name)
+        return new Tracer.NativeSpan(options)
+      }
+    })
+    yield* Effect.withTracer(effect, tracer)
+    return names
+  })
+
+// The rules both stores keep: [name, test], run on both.
+const shared: Array<readonly [string, Effect.Effect<void, unknown, Services>]> = []
+type Services = SessionRepository | ApiKeyRepository | UserRepository | AuditLogRepository | Transactions
+const both = (name: string, test: Effect.Effect<void, unknown, Services>) => shared.push([name, test])
+{
+  both(
+    "a secret field is recorded as changed, never with its value",
+    Effect.gen(function* () {
+      const sessions = yield* SessionRepository
+      const session = yield* newSession
+      const updated = yield* sessions.update(session.id, { tokenHash: "rotated-secret-token" })
+      assert.strictEqual(updated.tokenHash, "rotated-secret-token")
+      const logs = (yield* (yield* AuditLogRepository).list({ targetId: session.id })).items
+      const update = logs.find((log) => log.action === "auth.session.updated")
+      assert.isDefined(update)
+      assert.deepStrictEqual(update!.metadata, { changed: ["tokenHash"], before: {}, after: {} })
+      const text = JSON.stringify(logs.map((log) => log.metadata))
+      assert.notInclude(text, session.tokenHash)
+      assert.notInclude(text, "rotated-secret-token")
+    })
+  )
+
+  both(
+    "a call joins the caller's transaction with the kernel's repositories: all roll back together",
+    Effect.gen(function* () {
+      const transactions = yield* Transactions
+      const users = yield* UserRepository
+      const sessions = yield* SessionRepository
+      let sessionId: SessionId | undefined
+      let userId: UserId | undefined
+      const exit = yield* Effect.exit(
+        transactions.withTransaction(
+          Effect.gen(function* () {
+            const session = yield* newSession
+            sessionId = session.id
+            userId = session.userId
+            return yield* Effect.fail("rolled back" as const)
+          })
+        )
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual((yield* Effect.flip(sessions.findById(sessionId!)))._tag, "SessionNotFound")
+      assert.strictEqual((yield* Effect.flip(users.findById(userId!)))._tag, "UserNotFound")
+    })
+  )
+
+  both(
+    "deleting a session clears the api keys made in it (ON DELETE SET NULL)",
+    Effect.gen(function* () {
+      const sessions = yield* SessionRepository
+      const keys = yield* ApiKeyRepository
+      const session = yield* newSession
+      const key = yield* keys.create({ userId: session.userId, name: "ci", sessionId: session.id })
+      yield* sessions.delete(session.id)
+      assert.strictEqual((yield* keys.findById(key.id)).sessionId, null)
+    })
+  )
+
+  both(
+    "an update stamps updatedAt and keeps createdAt; the composite key is found by its fields",
+    Effect.gen(function* () {
+      const keys = yield* ApiKeyRepository
+      const user = yield* newUser
+      const key = yield* keys.create({ userId: user.id, name: "deploy", sessionId: null })
+      const renamed = yield* keys.update(key.id, { name: "deploy-2" })
+      assert.deepStrictEqual(renamed.createdAt, key.createdAt)
+      assert.isTrue(DateTime.toEpochMillis(renamed.updatedAt) >= DateTime.toEpochMillis(key.updatedAt))
+      assert.deepStrictEqual(yield* keys.findByNameOfUser({ userId: user.id, name: "deploy-2" }), renamed)
+      const missing = yield* Effect.flip(keys.findByNameOfUser({ userId: user.id, name: "deploy" }))
+      assert.strictEqual(missing._tag, "ApiKeyNotFound")
+      const invalid = yield* Effect.flip(keys.create({ userId: user.id, name: "", sessionId: null }))
+      assert.strictEqual(invalid._tag, "InvalidInput")
+      assert.strictEqual(invalid._tag === "InvalidInput" ? invalid.field : "", "name")
+    })
+  )
+}
+
+const Entities = Layer.mergeAll(SessionRepository.layerMemory, ApiKeyRepository.layerMemory)
+layer(Entities.pipe(Layer.provideMerge(MemoryDatabase.layer)))("entities in memory", (it) => {
+  for (const [name, test] of shared) it.effect(name, () => test)
+})
+
+layer(
+  Layer.mergeAll(SessionRepository.layer, ApiKeyRepository.layer).pipe(
+    Layer.provideMerge(TestDatabase.layer({ serviceMigrations }))
+  ),
+  { timeout: "60 seconds" }
+)("entities on PostgreSQL", (it) => {
+  for (const [name, test] of shared) it.effect(name, () => test)
+
+  it.effect("concurrent findById calls share statements; each caller gets its own row", () =>
+    Effect.gen(function* () {
+      const sessions = yield* SessionRepository
+      const created = yield* Effect.forEach(Array.from({ length: 8 }), () => newSession)
+      const [found, statements] = yield* recordStatements(
+        Effect.forEach(created, (session) => sessions.findById(session.id), { concurrency: "unbounded" })
+      )
+      assert.deepStrictEqual(found, created)
+      assert.isBelow(statements.length, created.length, statements.join("\n---\n"))
+    })
+  )
+
+  it.effect("each method is a span named <Entity>.<method>", () =>
+    Effect.gen(function* () {
+      const sessions = yield* SessionRepository
+      const session = yield* newSession
+      const names = yield* spanNames(
+        Effect.andThen(sessions.findById(session.id), sessions.findByTokenHash(session.tokenHash))
+      )
+      assert.includeMembers(names, ["Session.findById", "Session.findByTokenHash"])
+    })
+  )
+
+  it.effect("raw SqlClient statements join the same transaction", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const sessions = yield* SessionRepository
+      const session = yield* newSession
+      yield* Effect.exit(
+        sql.withTransaction(
+          Effect.gen(function* () {
+            yield* sessions.delete(session.id)
+            const [row] = yield* sql<{ readonly count: number }>`SELECT count(*)::int AS count FROM auth.sessions
+              WHERE id = ${session.id}`
+            assert.strictEqual(row!.count, 0)
+            return yield* Effect.fail("undo")
+          })
+        )
+      )
+      assert.deepStrictEqual(yield* sessions.findById(session.id), session)
+    })
+  )
+})
+
+// A value only the database refuses (a CHECK) is InvalidInput naming its field, and writes nothing.
+const NoteId = Schema.String.pipe(Schema.check(Schema.isUUID()), Schema.brand("NoteId"))
+class Note extends Model.Class<Note>("Note")({ id: NoteId, body: Schema.String }) {}
+class NoteNotFound extends Schema.TaggedError<NoteNotFound>()("NoteNotFound", Entity.NotFoundFields) {}
+const Notes = Entity.make(Note, { table: "kit_notes", notFound: NoteNotFound })
+class NoteRepository extends Entity.Repository<NoteRepository>()("test/NoteRepository", Notes) {}
+
+it.effect("a CHECK violation is InvalidInput naming the column's field", () =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE kit_notes (id uuid PRIMARY KEY, body text NOT NULL CHECK (length(body) < 10))`
+    const notes = yield* Effect.provide(
+      Effect.gen(function* () {
+        return yield* NoteRepository
+      }),
+      NoteRepository.layer
+    )
+    const error = yield* Effect.flip(notes.create({ body: "far too long for the check" }))
+    assert.strictEqual(error._tag, "InvalidInput")
+    assert.strictEqual(error._tag === "InvalidInput" ? error.field : "", "body")
+    assert.strictEqual((yield* notes.list()).items.length, 0)
+  }).pipe(Effect.provide(TestDatabase.layer()))
+)
