@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The platform-kernel runtime: `serve` (default), `migrate`, `status` and `health`.
+ * The platform-kernel runtime: `serve` (default), `migrate`, `status`, `health` and `entity-sql`.
  * Every command loads the configuration first, then only the layers it needs.
  */
 import { createServer } from "node:http"
@@ -9,7 +9,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Duration, Effect, Exit, Layer, Option } from "effect"
-import { CliError, Command, Flag } from "effect/cli"
+import { Argument, CliError, Command, Flag } from "effect/cli"
 import { HttpMiddleware, HttpRouter } from "effect/http"
 import { AppConfig } from "./Config/AppConfig.ts"
 import type { AppConfigValues } from "./Config/ConfigSchema.ts"
@@ -20,6 +20,7 @@ import * as DatabaseClient from "./Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
 import { describeFailure } from "./Database/Client/SqlFailure.ts"
 import * as Database from "./Database/Database.ts"
+import { createTablesOfModule } from "./Database/Entity/EntityModule.ts"
 import { DatabaseHealth } from "./Database/Health/DatabaseHealth.ts"
 import * as HealthProbes from "./Database/Health/HealthProbes.ts"
 import {
@@ -240,8 +241,16 @@ const healthCommand = Command.make("health", {}, () =>
   )
 ).pipe(Command.withDescription("Check the database once and print the result as JSON; exit 0 when up, 1 when down."))
 
+const entitySqlCommand = Command.make("entity-sql", { module: Argument.String("module") }, ({ module }) =>
+  Effect.flatMap(createTablesOfModule(module), Console.log)
+).pipe(
+  Command.withDescription(
+    "Print the CREATE TABLE each entity declared in a module (Entity.make) expects, to start a migration from."
+  )
+)
+
 const cli = rootCommand.pipe(
-  Command.withSubcommands([serveCommand, migrateCommand, statusCommand, healthCommand]),
+  Command.withSubcommands([serveCommand, migrateCommand, statusCommand, healthCommand, entitySqlCommand]),
   Command.run({ version })
 )
 
