@@ -55,11 +55,6 @@ export const makeMemory = <E extends AnyEntity>(entity: E): Effect.Effect<Entity
     return makeEntityRepository(entity, yield* makeEntityStoreMemory(yield* MemoryStore, entity))
   })
 
-/**
- * The service class of an entity's repository:
- * `class SessionRepository extends Entity.Repository<SessionRepository>()("auth/SessionRepository", Sessions) {}`
- * gives `SessionRepository.layer` (PostgreSQL) and `SessionRepository.layerMemory` (on `MemoryDatabase.layer`).
- */
 /** What `Repository` returns: the service class, its entity and its two layers. */
 export interface RepositoryClass<Self, Id extends string, E extends AnyEntity>
   extends Context.ServiceClass<Self, Id, EntityRepository<E>> {
@@ -68,6 +63,11 @@ export interface RepositoryClass<Self, Id extends string, E extends AnyEntity>
   readonly layerMemory: Layer.Layer<Self, never, MemoryStore>
 }
 
+/**
+ * The service class of an entity's repository:
+ * `class SessionRepository extends Entity.Repository<SessionRepository>()("auth/SessionRepository", Sessions) {}`
+ * gives `SessionRepository.layer` (PostgreSQL) and `SessionRepository.layerMemory` (on `MemoryDatabase.layer`).
+ */
 export const Repository =
   <Self>() =>
   <const Id extends string, E extends AnyEntity>(id: Id, entity: E): RepositoryClass<Self, Id, E> => {
