@@ -1,5 +1,6 @@
 import { Schema, SchemaAST } from "effect"
 import type { Model } from "effect/schema"
+import { AuditAction } from "../../Domain/AuditAction.ts"
 import { PermissionNotFound, RoleNotFound, UserNotFound } from "../../Domain/Errors.ts"
 
 // The declaration of a service's own table: what it stores (a Model.Class), and the rules the kit enforces on
@@ -239,6 +240,10 @@ export const make = <
           }
     return [resolved]
   })
+  if (options.audit !== undefined && !Schema.is(AuditAction)(`${options.audit.namespace}.created`))
+    throw new Error(
+      `Entity ${name}: audit.namespace "${options.audit.namespace}" is no audit action prefix (e.g. auth.session)`
+    )
   const order = (options.order ?? []).map((field) => known(field, "order"))
   if (order.at(-1) !== primaryKey) order.push(primaryKey)
   return {

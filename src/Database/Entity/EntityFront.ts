@@ -1,8 +1,10 @@
+import { Buffer } from "node:buffer"
 import { Array as Arr, Effect, Option, Predicate, Schema, Stream } from "effect"
 import { decodeInput } from "../../Domain/Input.ts"
 import {
   AuditAction,
   type AuditMetadata,
+  AuditMetadataMaxBytes,
   AuditTargetId,
   type DatabaseUnavailable,
   InvalidInput,
@@ -169,11 +171,17 @@ export const makeEntityRepository = <E extends AnyEntity>(
   const encodeJson = Schema.encodeUnknownSync(
     Schema.toCodecJson(Model.json as Schema.Top) as unknown as Schema.Codec<unknown, unknown>
   )
+  // A record must fit the audit log's metadata limit: a long text is cut, and a row still too large is
+  // recorded by its field names only.
   const visible = (row: Row, fields: Iterable<string>): Record<string, unknown> => {
     const json = encodeJson(row) as Record<string, unknown>
     const out: Record<string, unknown> = {}
-    for (const field of fields) if (jsonFields.has(field) && !secret.has(field)) out[field] = json[field]
-    return out
+    for (const field of fields) {
+      if (!jsonFields.has(field) || secret.has(field)) continue
+      const value = json[field]
+      out[field] = typeof value === "string" && value.length > 512 ? `${value.slice(0, 512)}…` : value
+    }
+    return Buffer.byteLength(JSON.stringify(out)) > AuditMetadataMaxBytes / 4 ? { fields: Object.keys(out) } : out
   }
   const actionOf = (event: string) =>
     entity.audit === undefined ? undefined : AuditAction.make(`${entity.audit.namespace}.${event}`)

@@ -135,7 +135,7 @@ export const makeEntityStoreMemory = <E extends AnyEntity>(
 
     const findById = (id: string) =>
       Effect.flatMap(store.read, (tables) =>
-        Option.match(HashMap.get(tableOf(tables).rows, id.toLowerCase()), {
+        Option.match(HashMap.get(tableOf(tables).rows, id), {
           onNone: () => Effect.succeedNone,
           onSome: (row) => Effect.asSome(decodeRow(row))
         })
