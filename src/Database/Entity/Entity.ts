@@ -49,6 +49,12 @@ export interface Reference {
   readonly onDelete?: OnDelete
 }
 
+/** A key over several columns, under a name of its own. */
+export interface CompositeKey<Field extends string> {
+  readonly columns: readonly [Field, ...ReadonlyArray<Field>]
+  readonly error: KeyTakenClass<unknown>
+}
+
 /** A unique key: one column (its name is the key's name) with its error, or several under a name of their own. */
 export type KeySpec<Field extends string> =
   | KeyTakenClass<unknown>
@@ -74,7 +80,7 @@ export interface EntityOptions<
   readonly primaryKey?: Pk
   readonly notFound: NotFoundClass<NotFound>
   /** Unique keys: `{ tokenHash: SessionTokenTaken }`, `{ nameInTeam: { columns: ["teamId", "name"], error } }`. */
-  readonly keys?: Keys
+  readonly keys?: Keys & { readonly [K in keyof Keys]: K extends FieldOf<S> ? unknown : CompositeKey<FieldOf<S>> }
   /** `{ userId: { to: "users", onDelete: "cascade" } }`, or `to: OtherEntity`. */
   readonly references?: Refs
   /** The fields `list` may filter on (equality). */
