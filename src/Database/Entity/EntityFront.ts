@@ -20,6 +20,7 @@ import { auditRow } from "../Front/AuditTrail.ts"
 import { methodsOf } from "../Front/Operation.ts"
 import { listPage, streamOf } from "../Front/Paging.ts"
 import { checkId, type IdRule, lookupById, orNotFound, requestOrEmpty, validId } from "../Front/RepositoryInputs.ts"
+import type { StoreFailure } from "../Front/RepositoryStore.ts"
 import type {
   AnyEntity,
   CreateOf,
@@ -201,7 +202,9 @@ export const makeEntityRepository = <E extends AnyEntity>(
   const audited = <A, Err, R>(
     change: Effect.Effect<A, Err, R>,
     eventsOf: (result: A) => Parameters<typeof record>[0]
-  ) => store.transaction(Effect.tap(change, (result) => record(eventsOf(result))))
+  ): Effect.Effect<A, Err | StoreFailure, R> =>
+    // Without audit a change is one statement: no transaction of its own to open.
+    entity.audit === undefined ? change : store.transaction(Effect.tap(change, (result) => record(eventsOf(result))))
   const created = (row: Row) => ({ event: "created", row, metadata: { row: visible(row, jsonFields) } })
 
   // create: the insert variant's constructor checks the input and fills its defaults; the id is made here.
