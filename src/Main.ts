@@ -3,7 +3,6 @@
  * The platform-kernel runtime: `serve` (default), `migrate`, `status`, `health` and `entity-sql`.
  * Every command loads the configuration first, then only the layers it needs.
  */
-import { createServer } from "node:http"
 // Submodules, not the package index, which loads every Node integration: about 0.2 s of startup.
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -32,6 +31,7 @@ import {
 } from "./Database/Migrations/DatabaseMigrations.ts"
 import * as RepositoryLayers from "./Database/RepositoryLayers.ts"
 import * as Telemetry from "./Database/Telemetry/Telemetry.ts"
+import { DrainingHttpServer } from "./Http/DrainingHttpServer.ts"
 
 const version: string = packageVersion()
 
@@ -64,28 +64,30 @@ const OneOffConnection = DatabaseClient.layer.pipe(
   Layer.provideMerge(DatabaseTarget.layer({ embedded: "attachOrStart" }))
 )
 
-const HttpServerLayer = Layer.unwrap(
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    return NodeHttpServer.layer(createServer, {
-      port: config.http.port,
-      host: config.http.host,
-      gracefulShutdownTimeout: config.shutdown.timeout
+/** The probe server on `server`, which `serve` drains on shutdown (see `DrainingHttpServer`). */
+const HttpServerLayer = (server: DrainingHttpServer) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      return NodeHttpServer.layer(() => server, {
+        port: config.http.port,
+        host: config.http.host,
+        gracefulShutdownTimeout: config.shutdown.timeout
+      })
     })
-  })
-)
+  )
 
 const serve = (configPath: Option.Option<string>) =>
   withConfig(configPath, (config) =>
     Effect.gen(function* () {
       yield* Effect.logInfo("platform-kernel starting").pipe(Effect.annotateLogs({ version }))
-      let draining = false
+      const server = new DrainingHttpServer({ closeTimeout: config.shutdown.timeout })
       const routes = Layer.merge(
-        HealthProbes.routes({ draining: () => draining }),
+        HealthProbes.routes({ draining: () => server.draining }),
         config.telemetry.metrics.enabled ? Telemetry.prometheusRoute() : Layer.empty
       )
       const App = HttpRouter.serve(routes, { disableLogger: true }).pipe(
-        Layer.provide(HttpServerLayer),
+        Layer.provide(HttpServerLayer(server)),
         // Scrapes and liveness checks make no spans; /readyz does (it queries the database), and joins the
         // caller's trace when the request carries a traceparent header.
         Layer.provide(HttpMiddleware.layerTracerDisabledForUrls(["/metrics", "/healthz"])),
@@ -94,20 +96,21 @@ const serve = (configPath: Option.Option<string>) =>
         Layer.provide(AppConfig.layerFrom(config))
       )
       // Built after App, so "ready" means migrated and listening; released before it, so on SIGTERM/SIGINT
-      // the process first drains: /readyz answers 503 and requests are still accepted for
-      // shutdown.drainDelay (connections already queued when the signal came are served, and load
-      // balancers stop routing here); then the listener closes and in-flight requests get
-      // shutdown.timeout; then the pool closes and the embedded server stops.
+      // the process first drains: /readyz answers 503, every response says `Connection: close`, and requests
+      // are still accepted for shutdown.drainDelay (connections already queued when the signal came are
+      // served, and load balancers stop routing here); then the listener closes, each connection is closed
+      // once it has answered its request in flight (at the latest after shutdown.timeout); then the pool
+      // closes and the embedded server stops.
       const Lifecycle = Layer.effectDiscard(
         Effect.andThen(
           Effect.logInfo("ready").pipe(Effect.annotateLogs({ host: config.http.host, port: config.http.port })),
           Effect.addFinalizer(() =>
-            Effect.logInfo("shutting down").pipe(
-              Effect.annotateLogs({ drainDelay: Duration.format(config.shutdown.drainDelay) }),
+            // Draining first: whatever is answered after the log line says so.
+            Effect.sync(() => server.drain()).pipe(
               Effect.andThen(
-                Effect.sync(() => {
-                  draining = true
-                })
+                Effect.logInfo("shutting down").pipe(
+                  Effect.annotateLogs({ drainDelay: Duration.format(config.shutdown.drainDelay) })
+                )
               ),
               Effect.andThen(Effect.sleep(config.shutdown.drainDelay))
             )

@@ -136,7 +136,8 @@ export const AppConfigSchema = Schema.Struct({
       Schema.Literals(["all", "trace", "debug", "info", "warn", "error", "fatal", "none"]),
       "one of all, trace, debug, info, warn, error, fatal, none"
     ),
-    format: described(Schema.Literals(["pretty", "json"]), "pretty or json")
+    format: described(Schema.Literals(["pretty", "json"]), "pretty or json"),
+    destination: described(Schema.Literals(["stdout", "stderr"]), "stdout or stderr")
   }),
   rbac: Schema.Struct({ roles: described(Schema.Array(RbacRole), "a list of roles") }),
   telemetry: Schema.Struct({

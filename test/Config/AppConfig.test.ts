@@ -89,7 +89,7 @@ describe("AppConfig", () => {
         assert.strictEqual(db.embedded.port, 54329)
         assert.deepStrictEqual(config.http, { host: "0.0.0.0", port: 8080 })
         assert.strictEqual(Duration.toMillis(config.shutdown.timeout), 10_000)
-        assert.deepStrictEqual(config.log, { level: "info", format: "pretty" })
+        assert.deepStrictEqual(config.log, { level: "info", format: "pretty", destination: "stdout" })
         assert.deepStrictEqual(config.rbac, { roles: [] })
       })
     )
@@ -132,6 +132,31 @@ describe("AppConfig", () => {
         assert.strictEqual(config.database.pool.minConnections, 1)
         assert.strictEqual(config.http.host, "0.0.0.0")
         assert.strictEqual(config.log.level, "info")
+      })
+    )
+  })
+
+  describe("log.destination", () => {
+    it.effect("is stdout by default, stderr from LOG_DESTINATION or the file", () =>
+      Effect.gen(function* () {
+        assert.strictEqual((yield* load({ env: {} })).log.destination, "stdout")
+        assert.strictEqual((yield* load({ env: { LOG_DESTINATION: "stderr" } })).log.destination, "stderr")
+        const path = yamlFile("log:\n  destination: stderr\n")
+        const fromFile = yield* load({ path, env: {} })
+        assert.strictEqual(fromFile.log.destination, "stderr")
+        // The rest of the section keeps its defaults.
+        assert.strictEqual(fromFile.log.format, "pretty")
+        assert.strictEqual((yield* load({ path, env: { LOG_DESTINATION: "stdout" } })).log.destination, "stdout")
+      })
+    )
+
+    it.effect("anything but stdout or stderr is refused, naming the key and where it came from", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({ env: { LOG_DESTINATION: "syslog" } })
+        assert.include(message, "log.destination: expected stdout or stderr")
+        assert.include(message, "(from LOG_DESTINATION)")
+        const path = yamlFile("log:\n  destination: file\n")
+        assert.include(yield* loadError({ path, env: {} }), `log.destination: expected stdout or stderr`)
       })
     )
   })
