@@ -1,4 +1,4 @@
-import { HashMap } from "effect"
+import { HashMap, Option } from "effect"
 import type { MemoryTables } from "../Memory/MemoryStore.ts"
 import type { OnDelete } from "./Entity.ts"
 import type { EncodedRow } from "./EntityStore.ts"
@@ -50,10 +50,13 @@ export const cascade = (
       let rows = current.rows
       for (const row of referencing) {
         const id = String(row[entityTable.primaryKey])
+        // The row as the steps before left it (an earlier SET NULL of another column kept).
+        const latest = HashMap.get(rows, id)
+        if (Option.isNone(latest)) continue
         rows =
           reference.onDelete === "cascade"
             ? HashMap.remove(rows, id)
-            : HashMap.set(rows, id, { ...row, [reference.field]: null })
+            : HashMap.set(rows, id, { ...latest.value, [reference.field]: null })
       }
       next = { ...next, entities: new Map(next.entities).set(name, { ...current, rows }) }
       if (reference.onDelete === "cascade") {

@@ -218,3 +218,53 @@ it.effect("a CHECK violation is InvalidInput naming the column's field", () =>
     assert.strictEqual((yield* notes.list()).items.length, 0)
   }).pipe(Effect.provide(TestDatabase.layer()))
 )
+
+// ON DELETE RESTRICT between two entities: the delete is refused with RowStillReferenced, on both stores.
+const FolderId = Schema.String.pipe(Schema.check(Schema.isUUID()), Schema.brand("FolderId"))
+class Folder extends Model.Class<Folder>("Folder")({ id: FolderId, name: Schema.String }) {}
+class FolderNotFound extends Schema.TaggedError<FolderNotFound>()("FolderNotFound", Entity.NotFoundFields) {}
+const Folders = Entity.make(Folder, { table: "kit_folders", notFound: FolderNotFound })
+class FolderRepository extends Entity.Repository<FolderRepository>()("test/FolderRepository", Folders) {}
+class File extends Model.Class<File>("File")({ id: FolderId, folderId: FolderId, name: Schema.String }) {}
+class FileNotFound extends Schema.TaggedError<FileNotFound>()("FileNotFound", Entity.NotFoundFields) {}
+const Files = Entity.make(File, {
+  table: "kit_files",
+  notFound: FileNotFound,
+  references: { folderId: { to: Folders, onDelete: "restrict" } }
+})
+class FileRepository extends Entity.Repository<FileRepository>()("test/FileRepository", Files) {}
+
+const restricts = Effect.gen(function* () {
+  const folders = yield* FolderRepository
+  const files = yield* FileRepository
+  const folder = yield* folders.create({ name: "docs" })
+  const file = yield* files.create({ folderId: folder.id, name: "a.txt" })
+  const refused = yield* Effect.flip(folders.delete(folder.id))
+  assert.strictEqual(refused._tag, "RowStillReferenced")
+  assert.deepStrictEqual(yield* folders.findById(folder.id), folder)
+  // A folder id that names no folder (the file's own id).
+  const missing = yield* Effect.flip(files.create({ folderId: file.id, name: "b" }))
+  assert.strictEqual(missing._tag, "FolderNotFound")
+  yield* files.delete(file.id)
+  yield* folders.delete(folder.id)
+})
+
+it.effect("ON DELETE RESTRICT refuses the delete with RowStillReferenced, in memory", () =>
+  restricts.pipe(
+    Effect.provide(
+      Layer.mergeAll(FolderRepository.layerMemory, FileRepository.layerMemory).pipe(
+        Layer.provideMerge(MemoryDatabase.layer)
+      )
+    )
+  )
+)
+
+it.effect("ON DELETE RESTRICT refuses the delete with RowStillReferenced, on PostgreSQL", () =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE kit_folders (id uuid PRIMARY KEY, name text NOT NULL)`
+    yield* sql`CREATE TABLE kit_files (id uuid PRIMARY KEY, folder_id uuid NOT NULL REFERENCES kit_folders ON DELETE RESTRICT,
+      name text NOT NULL)`
+    yield* Effect.provide(restricts, Layer.mergeAll(FolderRepository.layer, FileRepository.layer))
+  }).pipe(Effect.provide(TestDatabase.layer()))
+)
