@@ -149,6 +149,8 @@ export const compareWithCatalog = (entity: AnyEntity, catalog: TableCatalog | un
     }
     if (spelled(column.sqlType) !== actual.type)
       lines.push(`${table}.${column.name}: type declared ${spelled(column.sqlType)}, found ${actual.type}`)
+    if (column.generated && !actual.hasDefault)
+      lines.push(`${table}.${column.name}: default declared (made by the database), found none`)
     if (column.nullable === actual.notNull)
       lines.push(
         `${table}.${column.name}: nullability declared ${column.nullable ? "NULL" : "NOT NULL"}, found ${actual.notNull ? "NOT NULL" : "NULL"}`
@@ -220,7 +222,8 @@ export const createTableSql = (entity: AnyEntity): string => {
         ? ""
         : ` REFERENCES ${reference.table} (${reference.targetColumn}) ON DELETE ${declaredOnDelete(reference.onDelete)}`
     const primary = column.field === entity.primaryKey ? " PRIMARY KEY" : column.nullable ? "" : " NOT NULL"
-    return `  ${column.name} ${spelled(column.sqlType)}${primary}${references}`
+    const fallback = column.generated ? (column.sqlType === "timestamptz" ? " DEFAULT now()" : " DEFAULT /* ? */") : ""
+    return `  ${column.name} ${spelled(column.sqlType)}${primary}${fallback}${references}`
   })
   for (const key of entity.keys)
     lines.push(`  UNIQUE (${key.fields.map((field) => fieldColumn.get(field) ?? field).join(", ")})`)

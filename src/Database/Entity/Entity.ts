@@ -99,6 +99,12 @@ export interface Column {
   readonly name: string
   readonly sqlType: string
   readonly nullable: boolean
+  /**
+   * Filled by the database (`DEFAULT`), not by the kit: a field of the select variant the insert variant does
+   * not have (`Model.GeneratedByDb`, or a select-only `Model.Field`). The memory store fills a timestamptz with
+   * the transaction's time, as `DEFAULT now()`.
+   */
+  readonly generated: boolean
 }
 
 /** A unique key as the kit uses it. */
@@ -216,13 +222,16 @@ export const make = <
   const table = options.schema === undefined && dot > 0 ? options.table.slice(dot + 1) : options.table
   const primaryKey = known(options.primaryKey ?? "id", "primaryKey") as Pk
   const sqlTypes = (options.sqlTypes ?? {}) as Record<string, string | undefined>
+  const insertFields = Object.keys((Model.insert as unknown as { readonly fields: object }).fields)
+  if (!insertFields.includes(primaryKey)) throw new Error(`Entity ${name}: the primary key must be made by the kit`)
   const columns = fieldNames.map((field): Column => {
     const derived = sqlTypeOf(fields[field]!)
     return {
       field,
       name: columnName(field),
       sqlType: sqlTypes[field] ?? derived.sqlType,
-      nullable: field === primaryKey ? false : derived.nullable
+      nullable: field === primaryKey ? false : derived.nullable,
+      generated: !insertFields.includes(field)
     }
   })
   const keys = Object.entries(options.keys ?? {}).map(([keyName, spec]): UniqueKey => {
@@ -251,6 +260,10 @@ export const make = <
       `Entity ${name}: audit.namespace "${options.audit.namespace}" is no audit action prefix (e.g. auth.session)`
     )
   const order = (options.order ?? []).map((field) => known(field, "order"))
+  // PostgreSQL's now() has microseconds and a JS Date milliseconds: a cursor could not name such a row exactly.
+  for (const field of order)
+    if (columns.some((column) => column.field === field && column.generated && column.sqlType === "timestamptz"))
+      throw new Error(`Entity ${name}: order on "${field}", a timestamp made by the database, is not exact in a cursor`)
   if (order.at(-1) !== primaryKey) order.push(primaryKey)
   return {
     Model,

@@ -1,4 +1,4 @@
-import { Array as Arr, Effect, HashMap, Option, Schema } from "effect"
+import { Array as Arr, DateTime, Effect, HashMap, Option, Schema } from "effect"
 import type { Changed } from "../Front/RepositoryStore.ts"
 import { makeAuditLogStoreMemory } from "../Memory/AuditLogStoreMemory.ts"
 import type { MemoryStore, MemoryTables } from "../Memory/MemoryStore.ts"
@@ -58,6 +58,7 @@ export const makeEntityStoreMemory = <E extends AnyEntity>(
     const pk = entity.primaryKey as string
     const typeOf = new Map(entity.columns.map((column) => [column.field, column.sqlType]))
     const decodeRow = Schema.decodeUnknownEffect(entity.Model as Schema.Decoder<Row>)
+    const generated = entity.columns.filter((column) => column.generated)
 
     yield* store.update((tables) =>
       Effect.succeed([
@@ -120,7 +121,13 @@ export const makeEntityStoreMemory = <E extends AnyEntity>(
       store.update(
         Effect.fnUntraced(function* (tables: MemoryTables) {
           let current = tableOf(tables).rows
-          const written = rows.map(normalised)
+          // The columns the database fills: a timestamp with the transaction's time, as DEFAULT now().
+          const now = new Date(DateTime.toEpochMillis(yield* store.transactionTime))
+          const written = rows.map((row) => {
+            const filled: Record<string, unknown> = { ...row }
+            for (const column of generated) filled[column.field] ??= column.sqlType === "timestamptz" ? now : null
+            return normalised(filled)
+          })
           for (const row of written) {
             const id = String(row[pk])
             if (HashMap.has(current, id)) return yield* Effect.die(new Error(`${name}: duplicate primary key ${id}`))

@@ -268,3 +268,36 @@ it.effect("ON DELETE RESTRICT refuses the delete with RowStillReferenced, on Pos
     yield* Effect.provide(restricts, Layer.mergeAll(FolderRepository.layer, FileRepository.layer))
   }).pipe(Effect.provide(TestDatabase.layer()))
 )
+
+// A column the database fills (select only, `DEFAULT now()`): the memory store fills it as now() would.
+class Memo extends Model.Class<Memo>("Memo")({
+  id: NoteId,
+  body: Schema.String,
+  createdAt: Model.Field({ select: Schema.DateTimeUtcFromDate, json: Schema.DateTimeUtcFromString })
+}) {}
+class MemoNotFound extends Schema.TaggedError<MemoNotFound>()("MemoNotFound", Entity.NotFoundFields) {}
+class MemoRepository extends Entity.Repository<MemoRepository>()(
+  "test/MemoRepository",
+  Entity.make(Memo, { table: "kit_memos", notFound: MemoNotFound })
+) {}
+
+const stampsCreatedAt = Effect.gen(function* () {
+  const memos = yield* MemoRepository
+  const before = yield* DateTime.now
+  const memo = yield* memos.create({ body: "hello" })
+  assert.isTrue(DateTime.toEpochMillis(memo.createdAt) >= DateTime.toEpochMillis(before) - 1000)
+  assert.deepStrictEqual(yield* memos.findById(memo.id), memo)
+})
+
+it.live("a column the database makes is filled by the database, and by memory as now() would", () =>
+  Effect.gen(function* () {
+    yield* stampsCreatedAt.pipe(
+      Effect.provide(MemoRepository.layerMemory.pipe(Layer.provideMerge(MemoryDatabase.layer)))
+    )
+    yield* Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql.unsafe(Entity.createTableSql(MemoRepository.entity))
+      yield* stampsCreatedAt.pipe(Effect.provide(MemoRepository.layer))
+    }).pipe(Effect.provide(TestDatabase.layer()))
+  })
+)
