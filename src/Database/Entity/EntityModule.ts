@@ -1,6 +1,7 @@
 import { pathToFileURL } from "node:url"
 import { Effect, Schema } from "effect"
-import { createTableSql } from "./CatalogCheck.ts"
+import type { SqlClient, SqlError } from "effect/sql"
+import { compareWithCatalog, createTableSql, readCatalog } from "./CatalogCheck.ts"
 import type { AnyEntity } from "./Entity.ts"
 
 /** A module that could not be loaded, or that exports no entity. */
@@ -27,8 +28,8 @@ export const entitiesOf = (exports: Readonly<Record<string, unknown>>): Readonly
   return [...found]
 }
 
-/** The CREATE TABLE of every entity the module at `path` (relative to the working directory) declares. */
-export const createTablesOfModule = (path: string): Effect.Effect<string, EntityModuleError> =>
+/** The entities the module at `path` (relative to the working directory) declares; none is an error. */
+export const loadEntities = (path: string): Effect.Effect<ReadonlyArray<AnyEntity>, EntityModuleError> =>
   Effect.gen(function* () {
     const exports = yield* Effect.tryPromise({
       try: () => import(pathToFileURL(path).href) as Promise<Record<string, unknown>>,
@@ -40,5 +41,28 @@ export const createTablesOfModule = (path: string): Effect.Effect<string, Entity
     const entities = entitiesOf(exports)
     if (entities.length === 0)
       return yield* new EntityModuleError({ message: `${path} exports no entity (Entity.make)` })
-    return entities.map(createTableSql).join("\n")
+    return entities
   })
+
+/** The CREATE TABLE of every entity the module at `path` declares. */
+export const createTablesOfModule = (path: string): Effect.Effect<string, EntityModuleError> =>
+  Effect.map(loadEntities(path), (entities) => entities.map(createTableSql).join("\n"))
+
+/** Each entity's table, compared with the catalog (for `status`): its differences, none when it matches. */
+export interface EntityStatus {
+  readonly entity: string
+  readonly table: string
+  readonly differences: ReadonlyArray<string>
+}
+
+export const entityStatuses = (
+  sql: SqlClient.SqlClient,
+  entities: ReadonlyArray<AnyEntity>
+): Effect.Effect<ReadonlyArray<EntityStatus>, SqlError.SqlError> =>
+  Effect.forEach(entities, (entity) =>
+    Effect.map(readCatalog(sql, entity), (catalog) => ({
+      entity: entity.name,
+      table: entity.qualifiedTable,
+      differences: compareWithCatalog(entity, catalog)
+    }))
+  )
