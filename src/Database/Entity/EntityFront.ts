@@ -134,12 +134,11 @@ export const makeEntityRepository = <E extends AnyEntity>(
   const typeOf = new Map(entity.columns.map((column) => [column.field, column.sqlType]))
 
   // Ids: checked before any store is asked; a malformed one names no row (NotFound, as the kernel's).
+  const isId = validId(Schema.toType(selectFields[pk]!) as Schema.Top & { readonly Type: string })
+  const lowerCaseIds = typeOf.get(pk) === "uuid"
   const idRule: IdRule<string, NotFoundOf<E>> = {
-    validId: (id) => {
-      const normalised = typeOf.get(pk) === "uuid" && typeof id === "string" ? id.toLowerCase() : id
-      const idSchema = Schema.toType(selectFields[pk]!) as Schema.Top & { readonly Type: string }
-      return Option.filter(validId(idSchema)(normalised), Predicate.isString)
-    },
+    validId: (id) =>
+      Option.filter(isId(lowerCaseIds && typeof id === "string" ? id.toLowerCase() : id), Predicate.isString),
     notFound: (id) => new entity.notFound({ entity: name, id }) as NotFoundOf<E>
   }
 
