@@ -49,9 +49,10 @@ export class RowStillReferenced extends Schema.TaggedError<RowStillReferenced>()
 
 /** A page request of an entity: size, cursor, and an equality filter on each declared filter field. */
 export type ListOf<E extends AnyEntity> = {
-  readonly limit?: number | undefined
-  readonly cursor?: string | undefined
-} & { readonly [F in FilterOf<E>]?: RowOf<E>[F] | undefined }
+  readonly [K in "limit" | "cursor" | FilterOf<E>]?:
+    | (K extends "limit" ? number : K extends "cursor" ? string : RowOf<E>[K & FilterOf<E>])
+    | undefined
+} & {}
 
 type KeySpecs<E extends AnyEntity> = E["~options"]["keys"]
 
@@ -64,25 +65,41 @@ export type KeyValueOf<E extends AnyEntity, K extends keyof KeySpecs<E>> = KeySp
     ? RowOf<E>[K]
     : never
 
-/** The failures of a write: bad input, a taken key, a referenced row that does not exist, the database. */
-export type WriteErrorOf<E extends AnyEntity> = InvalidInput | KeyErrorOf<E> | ReferenceErrorOf<E> | DatabaseUnavailable
-
-/** The repository of an entity (`Entity.Repository` makes its service class). */
-export type EntityRepository<E extends AnyEntity> = {
-  readonly create: (input: CreateOf<E>) => Effect.Effect<RowOf<E>, WriteErrorOf<E>>
+/**
+ * The methods every entity's repository has, by the types its declaration gives (so an editor shows
+ * `Effect<Session, InvalidInput | SessionTokenTaken | UserNotFound | DatabaseUnavailable>`, not the kit's
+ * type functions).
+ */
+export interface EntityMethods<Row, Id, Create, Patch, List, NotFound, KeyError, ReferenceError> {
+  readonly create: (input: Create) => Effect.Effect<Row, InvalidInput | KeyError | ReferenceError | DatabaseUnavailable>
   /** All or nothing, in one statement; the rows in the order given. */
-  readonly createMany: (inputs: ReadonlyArray<CreateOf<E>>) => Effect.Effect<ReadonlyArray<RowOf<E>>, WriteErrorOf<E>>
+  readonly createMany: (
+    inputs: ReadonlyArray<Create>
+  ) => Effect.Effect<ReadonlyArray<Row>, InvalidInput | KeyError | ReferenceError | DatabaseUnavailable>
   /** Concurrent calls are batched into one statement. */
-  readonly findById: (id: IdOf<E>) => Effect.Effect<RowOf<E>, NotFoundOf<E> | InvalidInput | DatabaseUnavailable>
+  readonly findById: (id: Id) => Effect.Effect<Row, NotFound | InvalidInput | DatabaseUnavailable>
   /** In the declared keyset order. */
-  readonly list: (request?: ListOf<E>) => Effect.Effect<Page<RowOf<E>>, InvalidInput | DatabaseUnavailable>
-  readonly stream: (request?: ListOf<E>) => Stream.Stream<RowOf<E>, InvalidInput | DatabaseUnavailable>
+  readonly list: (request?: List) => Effect.Effect<Page<Row>, InvalidInput | DatabaseUnavailable>
+  readonly stream: (request?: List) => Stream.Stream<Row, InvalidInput | DatabaseUnavailable>
   /** Sets the fields given; an empty patch changes and records nothing and returns the row. */
-  readonly update: (id: IdOf<E>, patch: PatchOf<E>) => Effect.Effect<RowOf<E>, NotFoundOf<E> | WriteErrorOf<E>>
-  readonly delete: (
-    id: IdOf<E>
-  ) => Effect.Effect<void, NotFoundOf<E> | RowStillReferenced | InvalidInput | DatabaseUnavailable>
-} & {
+  readonly update: (
+    id: Id,
+    patch: Patch
+  ) => Effect.Effect<Row, NotFound | InvalidInput | KeyError | ReferenceError | DatabaseUnavailable>
+  readonly delete: (id: Id) => Effect.Effect<void, NotFound | RowStillReferenced | InvalidInput | DatabaseUnavailable>
+}
+
+/** The repository of an entity (`Entity.Repository` makes its service class): its methods and a findBy per key. */
+export type EntityRepository<E extends AnyEntity> = EntityMethods<
+  RowOf<E>,
+  IdOf<E>,
+  CreateOf<E>,
+  PatchOf<E>,
+  ListOf<E>,
+  NotFoundOf<E>,
+  KeyErrorOf<E>,
+  ReferenceErrorOf<E>
+> & {
   readonly [K in keyof KeySpecs<E> & string as `findBy${Capitalize<K>}`]: (
     value: KeyValueOf<E, K>
   ) => Effect.Effect<RowOf<E>, NotFoundOf<E> | InvalidInput | DatabaseUnavailable>
