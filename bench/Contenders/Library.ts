@@ -42,7 +42,7 @@ export const makeLibrary = async (url: string, kernel: KernelModule = Kernel): P
       )
       // A service's own table, made before its repository is built (which checks it against the catalog).
       yield* (yield* SqlClient.SqlClient).unsafe(createNotesTable)
-      const notes = yield* Entity.makePg(makeNotes(kernel))
+      const notes = yield* Entity.makePg(makeNotes(kernel)).pipe(Effect.provideService(Scope.Scope, uncachedScope))
       return {
         api: {
           notes,

@@ -1,4 +1,4 @@
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { MemoryStore } from "../Memory/MemoryStore.ts"
 import { DatabaseMigrations } from "../Migrations/DatabaseMigrations.ts"
@@ -36,18 +36,18 @@ export { type EntityRepository, type ListOf, RowStillReferenced } from "./Entity
  */
 export const makePg = <E extends AnyEntity>(
   entity: E
-): Effect.Effect<EntityRepository<E>, EntitySchemaMismatch, SqlClient.SqlClient | DatabaseMigrations> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      yield* DatabaseMigrations
-      const sql = yield* SqlClient.SqlClient
-      const catalog = yield* Effect.orDie(readCatalog(sql, entity))
-      const differences = compareWithCatalog(entity, catalog)
-      if (differences.length > 0 || catalog === undefined)
-        return yield* new EntitySchemaMismatch({ entity: entity.name, differences })
-      return makeEntityRepository(entity, yield* makeEntityStorePg(sql, entity, catalog))
-    })
-  )
+): Effect.Effect<EntityRepository<E>, EntitySchemaMismatch, SqlClient.SqlClient | DatabaseMigrations | Scope.Scope> =>
+  Effect.gen(function* () {
+    yield* DatabaseMigrations
+    const sql = yield* SqlClient.SqlClient
+    // A catalog that cannot be read is no typed outcome of a startup check: the database is gone.
+    const catalog = yield* Effect.orDie(readCatalog(sql, entity))
+    const differences = compareWithCatalog(entity, catalog)
+    if (differences.length > 0 || catalog === undefined)
+      return yield* new EntitySchemaMismatch({ entity: entity.name, differences })
+    // The store's audit writer lives as long as the scope (the layer's).
+    return makeEntityRepository(entity, yield* makeEntityStorePg(sql, entity, catalog))
+  })
 
 /** The repository in the `MemoryStore` of `MemoryDatabase.layer` (the same transactions and kernel rows). */
 export const makeMemory = <E extends AnyEntity>(entity: E): Effect.Effect<EntityRepository<E>, never, MemoryStore> =>
