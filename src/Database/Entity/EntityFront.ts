@@ -16,6 +16,7 @@ import {
   PageRequest
 } from "../../Domain/index.ts"
 import { optionalInput } from "../../Domain/OptionalInput.ts"
+import { storableTextProblem } from "../../Domain/StorableText.ts"
 import { auditRow } from "../Front/AuditTrail.ts"
 import { methodsOf } from "../Front/Operation.ts"
 import { listPage, streamOf } from "../Front/Paging.ts"
@@ -134,6 +135,18 @@ const cursorValueIsValid = (sqlType: string, text: string): boolean => {
   }
 }
 
+/**
+ * Text PostgreSQL cannot store as given (NUL, unpaired surrogates) is refused before either store is asked,
+ * naming its field, so that memory agrees with PostgreSQL (which would fail the statement).
+ */
+const checkStorable = (encoded: EncodedRow, prefix = ""): Effect.Effect<EncodedRow, InvalidInput> => {
+  for (const [field, value] of Object.entries(encoded)) {
+    const problem = typeof value === "string" ? storableTextProblem(value) : undefined
+    if (problem !== undefined) return Effect.fail(InvalidInput.fromRule(`${prefix}${field}`, problem))
+  }
+  return Effect.succeed(encoded)
+}
+
 /** The repository of `entity` over `store`: validation, errors, audit, spans and metrics, paging. */
 export const makeEntityRepository = <E extends AnyEntity>(
   entity: E,
@@ -233,7 +246,7 @@ export const makeEntityRepository = <E extends AnyEntity>(
       const made = yield* insertSchema
         .makeEffect({ ...given, [pk]: id })
         .pipe(Effect.mapError((issue) => invalidInputFromIssue(issue, field)))
-      return yield* encodeInsert(made)
+      return yield* checkStorable(yield* encodeInsert(made), field === "input" ? "" : `${field}.`)
     }).pipe(Effect.catchDefect(() => Effect.fail(InvalidInput.fromRule(field, "must be readable: reading it threw"))))
 
   const insertAll = (rows: Arr.NonEmptyReadonlyArray<EncodedRow>) =>
@@ -264,7 +277,7 @@ export const makeEntityRepository = <E extends AnyEntity>(
       const notFound = new entity.notFound({ entity: name, key: key.name }) as NotFoundOf<E>
       const lookup = method(`findBy${capitalize(key.name)}`)(function* (value: unknown) {
         const fields = yield* decode(single ? { [key.name]: value } : value)
-        const encoded = yield* encode(fields)
+        const encoded = yield* checkStorable(yield* encode(fields))
         const found = yield* store.findByKey(
           key,
           key.fields.map((field) => encoded[field])
@@ -303,7 +316,11 @@ export const makeEntityRepository = <E extends AnyEntity>(
     }
     const where: Array<readonly [string, unknown]> = []
     for (const field of entity.filters as ReadonlyArray<string>)
-      if (decoded[field] !== undefined) where.push([field, yield* encodeFilter[field]!(decoded[field])])
+      if (decoded[field] !== undefined) {
+        const value = yield* encodeFilter[field]!(decoded[field])
+        yield* checkStorable({ [field]: value })
+        where.push([field, value])
+      }
     return yield* listPage(
       decoded,
       cursorOf,
@@ -345,7 +362,7 @@ export const makeEntityRepository = <E extends AnyEntity>(
     // An empty patch changes nothing: it returns the current row and records nothing.
     if (Object.keys(changes).length === 0) return yield* orNotFound(idRule, validId, store.findById(validId))
     const stamps = (yield* stampSchema.makeEffect({}).pipe(Effect.orDie)) as Record<string, unknown>
-    const encoded = yield* encodePatch({ ...changes, ...stamps })
+    const encoded = yield* checkStorable(yield* encodePatch({ ...changes, ...stamps }))
     const { after } = yield* writeFailures(
       audited(orNotFound(idRule, validId, store.update(validId, encoded)), ({ before, after }) => {
         const beforeEncoded = encodeRowSync(before)

@@ -317,6 +317,16 @@ export const entityContract = <Self, Id extends string, E extends AnyEntity, R>(
         yield* expectFailure(create({ ...input, [field]: undefined }), "InvalidInput", (error) =>
           strictEqual(error.field, field)
         )
+      // Text PostgreSQL cannot store as given is refused by both stores, naming the field.
+      const text = entity.columns.find(
+        (column) => column.sqlType === "text" && typeof (input as Record<string, unknown>)[column.field] === "string"
+      )?.field
+      if (text !== undefined)
+        yield* expectFailure(
+          create({ ...input, [text]: `${String((input as Record<string, unknown>)[text])}\u0000` }),
+          "InvalidInput",
+          (error) => strictEqual(error.field, text)
+        )
     })
   )
 
