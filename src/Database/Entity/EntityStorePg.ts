@@ -34,8 +34,17 @@ const serverErrorOf = (error: SqlError.SqlError): ServerError | undefined => {
 }
 
 // Values the server refuses for their form: a malformed uuid or date, a number out of range, a text too long,
-// a NULL in a NOT NULL column, a CHECK.
-const badValueStates: ReadonlySet<string> = new Set(["22P02", "22007", "22008", "22003", "22001", "23502", "23514"])
+// a NULL in a NOT NULL column, a CHECK, a value too large for an index (a unique key of several kB).
+const badValueStates: ReadonlySet<string> = new Set([
+  "22P02",
+  "22007",
+  "22008",
+  "22003",
+  "22001",
+  "23502",
+  "23514",
+  "54000"
+])
 
 // `Key (user_id)=(0190...) is not present in table "users".`: the value the reference did not find.
 const referencedValue = (detail: string | undefined): string =>
