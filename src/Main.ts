@@ -22,6 +22,7 @@ import { describeFailure } from "./Database/Client/SqlFailure.ts"
 import * as Database from "./Database/Database.ts"
 import { createTablesOfModule, entityStatuses, loadEntities } from "./Database/Entity/EntityModule.ts"
 import { DatabaseHealth } from "./Database/Health/DatabaseHealth.ts"
+import { DrainingHttpServer } from "./Database/Health/DrainingHttpServer.ts"
 import * as HealthProbes from "./Database/Health/HealthProbes.ts"
 import {
   configuredServiceMigrations,
@@ -32,7 +33,6 @@ import {
 } from "./Database/Migrations/DatabaseMigrations.ts"
 import * as RepositoryLayers from "./Database/RepositoryLayers.ts"
 import * as Telemetry from "./Database/Telemetry/Telemetry.ts"
-import { DrainingHttpServer } from "./Http/DrainingHttpServer.ts"
 
 const version: string = packageVersion()
 

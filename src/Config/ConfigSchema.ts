@@ -118,7 +118,7 @@ export const DatabaseConfig = Schema.Struct({
     service: ServiceMigrationsConfig
   }),
   embedded: Schema.Struct({ dataDir: text, port }),
-  permissionCache: Schema.Struct({ enabled: flag, maxUsers: positiveInt })
+  permissionCache: Schema.Struct({ enabled: flag, maxUsers: positiveInt, listenUrl: secret })
 })
 
 export const RbacRole = Schema.Struct({

@@ -75,6 +75,7 @@ describe("AppConfig", () => {
         assert.strictEqual(db.pgbouncer, false)
         assert.strictEqual(Duration.toMillis(db.pool.acquireTimeout), 10_000)
         assert.strictEqual(Redacted.value(db.migrations.url), "")
+        assert.strictEqual(Redacted.value(db.permissionCache.listenUrl), "")
         assert.strictEqual(db.pool.maxConnections, 10)
         assert.strictEqual(db.pool.minConnections, 1)
         assert.strictEqual(Duration.toMillis(db.pool.connectionLifetime), 3_600_000)
@@ -187,12 +188,52 @@ describe("AppConfig", () => {
         const message = yield* loadError({
           env: { DATABASE_MIGRATIONS_URL: `postgres://owner:${SECRET}@db.internal:5432/platform?sslmode=sometimes` }
         })
-        assert.match(message, /^database\.migrations\.url: unknown sslmode "sometimes"/)
+        assert.match(message, /^database\.migrations\.url: unknown sslmode, got a string of 9 characters/)
         assert.include(message, "(from DATABASE_MIGRATIONS_URL)")
         assert.notInclude(message, SECRET)
         const notPostgres = yield* loadError({ env: { DATABASE_MIGRATIONS_URL: `mysql://owner:${SECRET}@db/x` } })
         assert.notInclude(notPostgres, SECRET)
         assert.match(notPostgres, /^database\.migrations\.url: /)
+      })
+    )
+  })
+
+  describe("database.permissionCache.listenUrl", () => {
+    it.effect("is set from DATABASE_PERMISSION_CACHE_LISTEN_URL or the file, and kept redacted", () =>
+      Effect.gen(function* () {
+        const fromEnv = yield* load({ env: { DATABASE_PERMISSION_CACHE_LISTEN_URL: SECRET_URL } })
+        const listenUrl = fromEnv.database.permissionCache.listenUrl
+        assert.strictEqual(Redacted.value(listenUrl), SECRET_URL)
+        assert.notInclude(String(listenUrl), SECRET)
+        assert.notInclude(JSON.stringify(fromEnv), SECRET)
+        const path = yamlFile(`database:\n  permissionCache:\n    listenUrl: "${SECRET_URL}"\n`)
+        const fromFile = yield* load({ path, env: {} })
+        assert.strictEqual(Redacted.value(fromFile.database.permissionCache.listenUrl), SECRET_URL)
+      })
+    )
+
+    it.effect("a bad listen URL is refused like a bad database.url, naming its key and never showing it", () =>
+      Effect.gen(function* () {
+        const badMode = yield* loadError({
+          env: {
+            DATABASE_PERMISSION_CACHE_LISTEN_URL: `postgres://app:${SECRET}@db.internal:5432/platform?sslmode=sometimes`
+          }
+        })
+        assert.match(badMode, /^database\.permissionCache\.listenUrl: unknown sslmode, got a string of 9 characters/)
+        assert.include(badMode, "(from DATABASE_PERMISSION_CACHE_LISTEN_URL)")
+        assert.notInclude(badMode, SECRET)
+        const notPostgres = yield* loadError({
+          env: { DATABASE_PERMISSION_CACHE_LISTEN_URL: `mysql://app:${SECRET}@db/x` }
+        })
+        assert.strictEqual(
+          notPostgres,
+          "database.permissionCache.listenUrl: expected a postgres:// or postgresql:// URL, got <redacted> (from DATABASE_PERMISSION_CACHE_LISTEN_URL)"
+        )
+        const wrongType = yield* loadError({
+          path: yamlFile("database:\n  permissionCache:\n    listenUrl: [1]\n"),
+          env: {}
+        })
+        assert.match(wrongType, /^database\.permissionCache\.listenUrl: expected a string, got <redacted>/)
       })
     )
   })
@@ -233,13 +274,98 @@ describe("AppConfig", () => {
         const path = yamlFile("http:\n  port: 0\n")
         assert.strictEqual(
           yield* loadError({ path, env: {} }),
-          `http.port: expected a port number (1-65535), got 0 (from ${path})`
+          `http.port: expected a port number (1-65535), got zero (from ${path})`
         )
         const min = yamlFile("database:\n  pool:\n    minConnections: 50\n")
         assert.strictEqual(
           yield* loadError({ path: min, env: {} }),
-          `database.pool.minConnections: expected at most database.pool.maxConnections (10), got 50 (from ${min})`
+          `database.pool.minConnections: expected at most database.pool.maxConnections, got a larger number (from ${min})`
         )
+      })
+    )
+  })
+
+  describe("a refused value is described, never repeated (it may be a secret under the wrong key)", () => {
+    const PASSWORD = "S3cr3t-Pa55"
+
+    it.effect.each([
+      ["DATABASE_POOL_MAX_CONNECTIONS", "database.pool.maxConnections: expected a positive integer"],
+      ["HTTP_PORT", "http.port: expected a port number (1-65535)"],
+      ["DATABASE_PREPARE", "database.prepare: expected true or false"],
+      ["SHUTDOWN_DRAIN_DELAY", 'shutdown.drainDelay: expected a duration such as "5 seconds" or "500 millis"'],
+      ["LOG_FORMAT", "log.format: expected pretty or json"],
+      [
+        "DATABASE_SSL",
+        "database.ssl: expected one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable)"
+      ],
+      ["DATABASE_MIGRATIONS_TABLE", "database.migrations.table: expected an SQL identifier (letters, digits and _)"],
+      [
+        "TELEMETRY_OTLP_ENDPOINT",
+        "telemetry.otlp.endpoint: expected an http(s):// URL of an OTLP/HTTP collector, or empty"
+      ]
+    ] as const)("the password in %s: the key, the expectation, a description and the variable", ([name, start]) =>
+      Effect.gen(function* () {
+        const message = yield* loadError({ env: { [name]: PASSWORD } })
+        assert.strictEqual(message, `${start}, got a string of 11 characters (from ${name})`)
+      })
+    )
+
+    it.effect("numbers are described by kind: negative, decimal, too many digits", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({
+          env: { DATABASE_POOL_MAX_CONNECTIONS: "-3", DATABASE_PORT: "54.32", HTTP_PORT: "845112" }
+        })
+        assert.deepStrictEqual(message.split("\n").toSorted(), [
+          "database.pool.maxConnections: expected a positive integer, got a negative number (from DATABASE_POOL_MAX_CONNECTIONS)",
+          "database.port: expected a port number (1-65535), got a decimal number (from DATABASE_PORT)",
+          "http.port: expected a port number (1-65535), got a positive integer of 6 digits (from HTTP_PORT)"
+        ])
+      })
+    )
+
+    it.effect("from a file: a list, an empty string and a mapping, naming the file", () =>
+      Effect.gen(function* () {
+        const path = yamlFile(
+          `http:\n  host: ["${PASSWORD}"]\nlog:\n  level: ""\ntelemetry:\n  serviceName: { secret: "${PASSWORD}" }\n`
+        )
+        const message = yield* loadError({ path, env: {} })
+        assert.notInclude(message, PASSWORD)
+        assert.deepStrictEqual(message.split("\n").toSorted(), [
+          `http.host: expected a string, got a list of 1 item (from ${path})`,
+          `log.level: expected one of all, trace, debug, info, warn, error, fatal, none, got an empty string (from ${path})`,
+          `telemetry.serviceName: expected a non-empty string, got a mapping of 1 key (from ${path})`
+        ])
+      })
+    )
+
+    it.effect("cross-field rules name the keys, not the values", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({
+          env: { DATABASE_POOL_MIN_CONNECTIONS: "845112", DATABASE_POOL_MAX_CONNECTIONS: "845111" }
+        })
+        assert.strictEqual(
+          message,
+          "database.pool.minConnections: expected at most database.pool.maxConnections, got a larger number (from DATABASE_POOL_MIN_CONNECTIONS)"
+        )
+      })
+    )
+
+    it.effect("OTEL_EXPORTER_OTLP_ENDPOINT is described too", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: PASSWORD } })
+        assert.strictEqual(
+          message,
+          "telemetry.otlp.endpoint: expected an http(s):// URL of an OTLP/HTTP collector, got a string of 11 characters (from OTEL_EXPORTER_OTLP_ENDPOINT)"
+        )
+      })
+    )
+
+    it.effect("a YAML syntax error gives its place, not the text around it", () =>
+      Effect.gen(function* () {
+        const path = yamlFile(`http:\n  host: ${PASSWORD}: [\n`)
+        const message = yield* loadError({ path, env: {} })
+        assert.notInclude(message, PASSWORD)
+        assert.match(message, /: not valid YAML: [A-Z_]+ at line \d+, column \d+$/)
       })
     )
   })
@@ -250,7 +376,7 @@ describe("AppConfig", () => {
         const message = yield* loadError({ env: { DATABASE_POOL_MAX_CONNECTIONS: "ten" } })
         assert.strictEqual(
           message,
-          `database.pool.maxConnections: expected a positive integer, got "ten" (from DATABASE_POOL_MAX_CONNECTIONS)`
+          `database.pool.maxConnections: expected a positive integer, got a string of 3 characters (from DATABASE_POOL_MAX_CONNECTIONS)`
         )
       })
     )
@@ -261,7 +387,7 @@ describe("AppConfig", () => {
         const message = yield* loadError({ path, env: {} })
         assert.strictEqual(
           message,
-          `database.pool.maxConnections: expected a positive integer, got "ten" (from ${path})`
+          `database.pool.maxConnections: expected a positive integer, got a string of 3 characters (from ${path})`
         )
       })
     )
@@ -271,7 +397,7 @@ describe("AppConfig", () => {
         const message = yield* loadError({ env: { DATABASE_POOL_MAX_CONNECTIONS: "0" } })
         assert.strictEqual(
           message,
-          "database.pool.maxConnections: expected a positive integer, got 0 (from DATABASE_POOL_MAX_CONNECTIONS)"
+          "database.pool.maxConnections: expected a positive integer, got zero (from DATABASE_POOL_MAX_CONNECTIONS)"
         )
       })
     )
@@ -280,8 +406,8 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         const message = yield* loadError({ env: { DATABASE_POOL_MAX_CONNECTIONS: "ten", HTTP_PORT: "http" } })
         assert.deepStrictEqual(message.split("\n").toSorted(), [
-          `database.pool.maxConnections: expected a positive integer, got "ten" (from DATABASE_POOL_MAX_CONNECTIONS)`,
-          `http.port: expected a port number (1-65535), got "http" (from HTTP_PORT)`
+          `database.pool.maxConnections: expected a positive integer, got a string of 3 characters (from DATABASE_POOL_MAX_CONNECTIONS)`,
+          `http.port: expected a port number (1-65535), got a string of 4 characters (from HTTP_PORT)`
         ])
       })
     )
@@ -293,7 +419,7 @@ describe("AppConfig", () => {
         })
         assert.strictEqual(
           message,
-          "database.pool.minConnections: expected at most database.pool.maxConnections (2), got 5 (from DATABASE_POOL_MIN_CONNECTIONS)"
+          "database.pool.minConnections: expected at most database.pool.maxConnections, got a larger number (from DATABASE_POOL_MIN_CONNECTIONS)"
         )
       })
     )
@@ -303,7 +429,7 @@ describe("AppConfig", () => {
         const message = yield* loadError({ env: { DATABASE_POOL_IDLE_TIMEOUT: "soon" } })
         assert.strictEqual(
           message,
-          `database.pool.idleTimeout: expected a positive duration such as "5 seconds" or "500 millis", got "soon" (from DATABASE_POOL_IDLE_TIMEOUT)`
+          `database.pool.idleTimeout: expected a positive duration such as "5 seconds" or "500 millis", got a string of 4 characters (from DATABASE_POOL_IDLE_TIMEOUT)`
         )
       })
     )
@@ -312,11 +438,11 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         assert.strictEqual(
           yield* loadError({ env: { HTTP_PORT: "70000" } }),
-          "http.port: expected a port number (1-65535), got 70000 (from HTTP_PORT)"
+          "http.port: expected a port number (1-65535), got a positive integer of 5 digits (from HTTP_PORT)"
         )
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_PORT: "abc" } }),
-          `database.port: expected a port number (1-65535), got "abc" (from DATABASE_PORT)`
+          `database.port: expected a port number (1-65535), got a string of 3 characters (from DATABASE_PORT)`
         )
       })
     )
@@ -325,7 +451,7 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_PREPARE: "maybe" } }),
-          `database.prepare: expected true or false, got "maybe" (from DATABASE_PREPARE)`
+          `database.prepare: expected true or false, got a string of 5 characters (from DATABASE_PREPARE)`
         )
       })
     )
@@ -404,7 +530,7 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_SSL: "verify_full" } }),
-          'database.ssl: expected one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable), got "verify_full" (from DATABASE_SSL)'
+          "database.ssl: expected one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable), got a string of 11 characters (from DATABASE_SSL)"
         )
       })
     )
@@ -413,7 +539,7 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_URL: `postgres://app:${SECRET}@db.internal/platform?sslmode=verify` } }),
-          'database.url: unknown sslmode "verify" (expected one of disable, allow, prefer, require, verify-ca, verify-full) (from DATABASE_URL)'
+          "database.url: unknown sslmode, got a string of 6 characters (expected one of disable, allow, prefer, require, verify-ca, verify-full) (from DATABASE_URL)"
         )
       })
     )

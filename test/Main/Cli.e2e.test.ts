@@ -191,7 +191,7 @@ describe("platform-kernel CLI", () => {
         assert.strictEqual(result.code, 1, describeRun(result))
         assert.strictEqual(
           result.stderr.trim(),
-          `platform-kernel: database.pool.maxConnections: expected a positive integer, got "ten" (from DATABASE_POOL_MAX_CONNECTIONS)`
+          `platform-kernel: database.pool.maxConnections: expected a positive integer, got a string of 3 characters (from DATABASE_POOL_MAX_CONNECTIONS)`
         )
         assertNoStackTrace(result)
       })
@@ -213,7 +213,7 @@ describe("platform-kernel CLI", () => {
           assert.strictEqual(result.code, 1, describeRun(result))
           assert.strictEqual(
             result.stderr.trim(),
-            `platform-kernel: database.pool.maxConnections: expected a positive integer, got "ten" (from ${path})`
+            `platform-kernel: database.pool.maxConnections: expected a positive integer, got a string of 3 characters (from ${path})`
           )
         }
       })

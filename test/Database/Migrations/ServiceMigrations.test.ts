@@ -201,19 +201,19 @@ describe("a service's own migrations", () => {
       const cases: ReadonlyArray<readonly [MigrationOptions, string]> = [
         [
           { directory, table: MIGRATIONS_TABLE },
-          `serviceMigrations.table: expected a table other than the kernel's (database.migrations.table), got "${MIGRATIONS_TABLE}"`
+          `serviceMigrations.table: expected a table other than the kernel's (database.migrations.table), got the same name`
         ],
         [
           { directory, table: "svc.history" },
-          'serviceMigrations.table: expected an SQL identifier (letters, digits and _, at most 63), got "svc.history"'
+          "serviceMigrations.table: expected an SQL identifier (letters, digits and _, at most 63), got a string of 11 characters"
         ],
         [
           { directory, table: "svc_history", schema: "pg_svc" },
-          'serviceMigrations.schema: expected a schema name (letters, digits and _, at most 63, not starting with pg_), got "pg_svc"'
+          "serviceMigrations.schema: expected a schema name (letters, digits and _, at most 63, not starting with pg_), got a string of 6 characters"
         ],
         [
           { directory: "", table: "svc_history" },
-          'serviceMigrations.directory: expected a folder of NNNN_name.sql files, got ""'
+          "serviceMigrations.directory: expected a folder of NNNN_name.sql files, got an empty string"
         ]
       ]
       for (const [serviceMigrations, message] of cases) {

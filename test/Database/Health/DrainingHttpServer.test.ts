@@ -5,7 +5,7 @@
 import { connect, type Socket } from "node:net"
 import { Duration } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { DrainingHttpServer } from "../../src/Http/DrainingHttpServer.ts"
+import { DrainingHttpServer } from "../../../src/Database/Health/DrainingHttpServer.ts"
 
 const servers: Array<DrainingHttpServer> = []
 afterEach(() => {
