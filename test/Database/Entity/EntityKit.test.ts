@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from "node:url"
 import { assert, it, layer } from "@effect/vitest"
-import { DateTime, Effect, Exit, Layer, Redacted, Schema, Tracer } from "effect"
+import { Context, DateTime, Effect, Exit, Layer, Redacted, Schema, Scope, Tracer } from "effect"
 import { Model } from "effect/schema"
 import { SqlClient } from "effect/sql"
 import {
@@ -21,6 +21,8 @@ import { Transactions } from "../../../src/Database/Repositories/Transactions.ts
 import { UserRepository } from "../../../src/Database/Repositories/UserRepository.ts"
 import { TestDatabase } from "../../../src/Database/Testing/TestDatabase.ts"
 import type { UserId } from "../../../src/Domain/index.ts"
+import { RepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
+import { sessionsNamed } from "../../support/Sessions.ts"
 import { recordStatements } from "../../support/StatementRecorder.ts"
 
 const serviceMigrations = {
@@ -299,5 +301,25 @@ it.live("a column the database makes is filled by the database, and by memory as
       yield* sql.unsafe(Entity.createTableSql(MemoRepository.entity))
       yield* stampsCreatedAt.pipe(Effect.provide(MemoRepository.layer))
     }).pipe(Effect.provide(TestDatabase.layer()))
+  })
+)
+
+// The PostgreSQL repository's resources (its audit writer, the pool it uses) go with the layer's scope.
+it.live("closing the layers leaves no session of theirs on the server", () =>
+  Effect.gen(function* () {
+    const applicationName = `pk-entity-${Date.now().toString(36)}`
+    const scope = yield* Scope.make()
+    const kernel = yield* Layer.buildWithScope(
+      RepositoriesTestLayer({ DATABASE_APPLICATION_NAME: applicationName }),
+      scope
+    )
+    yield* Effect.gen(function* () {
+      yield* (yield* SqlClient.SqlClient).unsafe(Entity.createTableSql(MemoRepository.entity))
+    }).pipe(Effect.provideContext(kernel))
+    const memos = yield* Layer.buildWithScope(MemoRepository.layer, scope).pipe(Effect.provideContext(kernel))
+    yield* Context.get(memos, MemoRepository).create({ body: "audited in a transaction" })
+    assert.isAbove(yield* sessionsNamed(applicationName), 0)
+    yield* Scope.close(scope, Exit.void)
+    assert.strictEqual(yield* sessionsNamed(applicationName), 0)
   })
 )
