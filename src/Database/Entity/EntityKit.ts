@@ -1,3 +1,7 @@
+/**
+ * The kit a service declares its own tables with: `make` (the declaration), `Repository` (its service class
+ * with a PostgreSQL and an in-memory layer), the catalog check and the CREATE TABLE a declaration expects.
+ */
 import { Context, Effect, Layer, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { MemoryStore } from "../Memory/MemoryStore.ts"
@@ -7,11 +11,6 @@ import type { AnyEntity } from "./Entity.ts"
 import { type EntityRepository, makeEntityRepository } from "./EntityFront.ts"
 import { makeEntityStoreMemory } from "./EntityStoreMemory.ts"
 import { makeEntityStorePg } from "./EntityStorePg.ts"
-
-/**
- * The kit a service declares its own tables with: `make` (the declaration), `Repository` (its service class
- * with a PostgreSQL and an in-memory layer), the catalog check and the CREATE TABLE a declaration expects.
- */
 
 export { createTableSql, EntitySchemaMismatch } from "./CatalogCheck.ts"
 export {
