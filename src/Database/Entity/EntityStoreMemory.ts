@@ -12,7 +12,23 @@ import {
   EntityStillReferenced,
   type EntityStore
 } from "./EntityStore.ts"
-import { cascade, holds, type MemoryEntityTable } from "./MemoryEntityTables.ts"
+import { cascade, type MemoryEntityTable } from "./MemoryEntityTables.ts"
+
+/** Whether the kernel's or an entity's table holds the row `id`. */
+const holds = (tables: MemoryTables, table: string, id: string): boolean => {
+  switch (table) {
+    case "users":
+      return HashMap.has(tables.users, id as never)
+    case "roles":
+      return HashMap.has(tables.roles, id as never)
+    case "permissions":
+      return HashMap.has(tables.permissions, id as never)
+    default: {
+      const entityTable = tables.entities.get(table)
+      return entityTable !== undefined && HashMap.has(entityTable.rows, id)
+    }
+  }
+}
 
 const compareText = (left: string, right: string): number => (left < right ? -1 : left > right ? 1 : 0)
 

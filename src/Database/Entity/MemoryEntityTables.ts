@@ -1,7 +1,11 @@
 import { HashMap, Option } from "effect"
-import type { MemoryTables } from "../Memory/MemoryStore.ts"
 import type { OnDelete } from "./Entity.ts"
 import type { EncodedRow } from "./EntityStore.ts"
+
+/** What the cascades read and write of the in-memory tables (`MemoryTables`, which imports this module). */
+export interface WithEntityTables {
+  readonly entities: ReadonlyMap<string, MemoryEntityTable>
+}
 
 /**
  * An entity's table in the `MemoryStore`: its rows in their encoded form (what PostgreSQL would hold), by
@@ -13,33 +17,17 @@ export interface MemoryEntityTable {
   readonly references: ReadonlyArray<{ readonly field: string; readonly table: string; readonly onDelete: OnDelete }>
 }
 
-/** Whether the kernel's or an entity's table holds the row `id`. */
-export const holds = (tables: MemoryTables, table: string, id: string): boolean => {
-  switch (table) {
-    case "users":
-      return HashMap.has(tables.users, id as never)
-    case "roles":
-      return HashMap.has(tables.roles, id as never)
-    case "permissions":
-      return HashMap.has(tables.permissions, id as never)
-    default: {
-      const entityTable = tables.entities.get(table)
-      return entityTable !== undefined && HashMap.has(entityTable.rows, id)
-    }
-  }
-}
-
 /**
  * `tables` after the rows `ids` of `table` are gone, for the entity tables referencing them: ON DELETE
  * CASCADE removes the referencing rows (and follows their own references), SET NULL clears the column,
  * RESTRICT refuses, naming the referencing table.
  */
-export const cascade = (
-  tables: MemoryTables,
+export const cascade = <Tables extends WithEntityTables>(
+  tables: Tables,
   table: string,
   ids: ReadonlySet<string>
-): MemoryTables | { readonly referencedBy: string } => {
-  let next = tables
+): Tables | { readonly referencedBy: string } => {
+  let next: Tables = tables
   for (const [name, entityTable] of tables.entities) {
     for (const reference of entityTable.references) {
       if (reference.table !== table) continue
@@ -58,7 +46,7 @@ export const cascade = (
             ? HashMap.remove(rows, id)
             : HashMap.set(rows, id, { ...latest.value, [reference.field]: null })
       }
-      next = { ...next, entities: new Map(next.entities).set(name, { ...current, rows }) }
+      next = { ...next, entities: new Map(next.entities).set(name, { ...current, rows }) } as Tables
       if (reference.onDelete === "cascade") {
         const removed = new Set(referencing.map((row) => String(row[entityTable.primaryKey])))
         const deeper = cascade(next, name, removed)
@@ -74,7 +62,11 @@ export const cascade = (
  * The ON DELETE of the entity tables referencing the kernel row `id` of `table`, for the kernel's own deletes.
  * A RESTRICT refuses the delete as PostgreSQL does (an error the kernel's repositories do not expect: a defect).
  */
-export const withoutReferencing = (tables: MemoryTables, table: string, id: string): MemoryTables => {
+export const withoutReferencing = <Tables extends WithEntityTables>(
+  tables: Tables,
+  table: string,
+  id: string
+): Tables => {
   if (tables.entities.size === 0) return tables
   const next = cascade(tables, table, new Set([id]))
   if ("referencedBy" in next)
