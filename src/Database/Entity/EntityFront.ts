@@ -117,11 +117,18 @@ const sameValue = (left: unknown, right: unknown): boolean =>
 /** A cursor value of a column: a Date as ISO text, anything else as its text. */
 const cursorText = (value: unknown): string => (value instanceof Date ? value.toISOString() : String(value))
 
+// The earliest timestamptz (4714-11-24 BC), in milliseconds since the epoch.
+const postgresMinEpochMillis = -210_866_803_200_000
+
 const cursorValueIsValid = (sqlType: string, text: string): boolean => {
   switch (sqlType) {
-    case "timestamptz":
-      return !Number.isNaN(Date.parse(text))
+    // Exactly as a page wrote it (ISO text), within what timestamptz holds: never a value the server refuses.
+    case "timestamptz": {
+      const millis = Date.parse(text)
+      return !Number.isNaN(millis) && millis >= postgresMinEpochMillis && new Date(millis).toISOString() === text
+    }
     case "integer":
+      return /^-?\d{1,10}$/.test(text) && Math.abs(Number(text)) <= 2_147_483_647
     case "bigint":
       return /^-?\d{1,18}$/.test(text)
     case "double precision":

@@ -4,6 +4,7 @@
  * transaction with the kernel's repositories and raw SQL, ON DELETE SET NULL between two entities, and a
  * value the database refuses reported as InvalidInput naming its field.
  */
+import { Buffer } from "node:buffer"
 import { fileURLToPath } from "node:url"
 import { assert, it, layer } from "@effect/vitest"
 import { Context, DateTime, Effect, Exit, Layer, Redacted, Schema, Scope, Tracer } from "effect"
@@ -106,6 +107,27 @@ const both = (name: string, test: Effect.Effect<void, unknown, Services>) => sha
       assert.isTrue(Exit.isFailure(exit))
       assert.strictEqual((yield* Effect.flip(sessions.findById(sessionId!)))._tag, "SessionNotFound")
       assert.strictEqual((yield* Effect.flip(users.findById(userId!)))._tag, "UserNotFound")
+    })
+  )
+
+  both(
+    "a forged cursor is InvalidInput, never a statement the server refuses",
+    Effect.gen(function* () {
+      const sessions = yield* SessionRepository
+      const cursorOf = (key: ReadonlyArray<string>) => Buffer.from(JSON.stringify(key)).toString("base64url")
+      const id = "0190f2a4-7b1c-7d3e-8f40-123456789abc"
+      for (const key of [
+        ["-271821-04-20T00:00:00.000Z", id], // before PostgreSQL's first timestamp
+        ["2026-01-01", id], // not what a page writes
+        ["2026-01-01T00:00:00.000Z", "not-a-uuid"],
+        ["2026-01-01T00:00:00.000Z"]
+      ]) {
+        const error = yield* Effect.flip(sessions.list({ cursor: cursorOf(key) }))
+        assert.strictEqual(error._tag, "InvalidInput")
+        assert.strictEqual(error._tag === "InvalidInput" ? error.field : "", "cursor")
+      }
+      const valid = yield* sessions.list({ cursor: cursorOf(["2026-01-01T00:00:00.000Z", id]) })
+      assert.isArray(valid.items)
     })
   )
 
