@@ -114,11 +114,11 @@ const fieldsOf = (schema: unknown): Record<string, Schema.Top> =>
 const sameValue = (left: unknown, right: unknown): boolean =>
   left instanceof Date && right instanceof Date ? left.getTime() === right.getTime() : Object.is(left, right)
 
-/** A cursor value of a column: a Date as ISO text, anything else as its text. */
-const cursorText = (value: unknown): string => (value instanceof Date ? value.toISOString() : String(value))
-
 // The earliest timestamptz (4714-11-24 BC), in milliseconds since the epoch.
 const postgresMinEpochMillis = -210_866_803_200_000
+
+/** A cursor value of a column: a Date as ISO text, anything else as its text. */
+const cursorText = (value: unknown): string => (value instanceof Date ? value.toISOString() : String(value))
 
 const cursorValueIsValid = (sqlType: string, text: string): boolean => {
   switch (sqlType) {
@@ -143,12 +143,18 @@ const cursorValueIsValid = (sqlType: string, text: string): boolean => {
 }
 
 /**
- * Text PostgreSQL cannot store as given (NUL, unpaired surrogates) is refused before either store is asked,
+ * Text PostgreSQL cannot store as given (NUL, unpaired surrogates), and a time before its first, are refused
+ * before either store is asked,
  * naming its field, so that memory agrees with PostgreSQL (which would fail the statement).
  */
 const checkStorable = (encoded: EncodedRow, prefix = ""): Effect.Effect<EncodedRow, InvalidInput> => {
   for (const [field, value] of Object.entries(encoded)) {
-    const problem = typeof value === "string" ? storableTextProblem(value) : undefined
+    const problem =
+      typeof value === "string"
+        ? storableTextProblem(value)
+        : value instanceof Date && !(value.getTime() >= postgresMinEpochMillis)
+          ? "must be a time PostgreSQL can store (from 4714-11-24 BC)"
+          : undefined
     if (problem !== undefined) return Effect.fail(InvalidInput.fromRule(`${prefix}${field}`, problem))
   }
   return Effect.succeed(encoded)

@@ -126,6 +126,11 @@ const both = (name: string, test: Effect.Effect<void, unknown, Services>) => sha
         assert.strictEqual(error._tag, "InvalidInput")
         assert.strictEqual(error._tag === "InvalidInput" ? error.field : "", "cursor")
       }
+      // A time before PostgreSQL's first, as a value or a filter, is refused by both stores too.
+      const user = yield* newUser
+      const ancient = DateTime.makeUnsafe(-250_000_000_000_000)
+      const tooOld = yield* Effect.flip(sessions.create({ userId: user.id, tokenHash: "ancient", expiresAt: ancient }))
+      assert.strictEqual(tooOld._tag === "InvalidInput" ? tooOld.field : tooOld._tag, "expiresAt")
       const valid = yield* sessions.list({ cursor: cursorOf(["2026-01-01T00:00:00.000Z", id]) })
       assert.isArray(valid.items)
     })
