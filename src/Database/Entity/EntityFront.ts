@@ -144,8 +144,8 @@ const cursorValueIsValid = (sqlType: string, text: string): boolean => {
 
 /**
  * Text PostgreSQL cannot store as given (NUL, unpaired surrogates), and a time before its first, are refused
- * before either store is asked,
- * naming its field, so that memory agrees with PostgreSQL (which would fail the statement).
+ * before either store is asked, naming the field, so that memory agrees with PostgreSQL (which would fail the
+ * statement).
  */
 const checkStorable = (encoded: EncodedRow, prefix = ""): Effect.Effect<EncodedRow, InvalidInput> => {
   for (const [field, value] of Object.entries(encoded)) {
