@@ -2,6 +2,7 @@ import { Array as Arr, DateTime, Effect, HashMap, Option, Schema } from "effect"
 import type { Changed } from "../Front/RepositoryStore.ts"
 import { makeAuditLogStoreMemory } from "../Memory/AuditLogStoreMemory.ts"
 import type { MemoryStore, MemoryTables } from "../Memory/MemoryStore.ts"
+import { compareText } from "../Memory/TextOrder.ts"
 import type { AnyEntity, UniqueKey } from "./Entity.ts"
 import {
   type EncodedRow,
@@ -29,8 +30,6 @@ const holds = (tables: MemoryTables, table: string, id: string): boolean => {
     }
   }
 }
-
-const compareText = (left: string, right: string): number => (left < right ? -1 : left > right ? 1 : 0)
 
 /** A value as a UNIQUE constraint compares it; `undefined` for NULL, which never conflicts. */
 const keyText = (value: unknown): string | undefined =>

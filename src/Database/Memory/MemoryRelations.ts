@@ -2,12 +2,7 @@ import { HashMap, Option } from "effect"
 import type { Permission, PermissionId, Role, RoleId, UserId } from "../../Domain/index.ts"
 import { withoutReferencing } from "../Entity/MemoryEntityTables.ts"
 import type { MemoryTables } from "./MemoryStore.ts"
-
-/**
- * Text order by UTF-16 code unit: PostgreSQL's order under the "C" (or "C.UTF-8") collation, which the test
- * servers use. Under a linguistic collation (e.g. en_US) PostgreSQL may order '-', '_' and '.' differently.
- */
-export const compareText = (left: string, right: string): number => (left < right ? -1 : left > right ? 1 : 0)
+import { compareText } from "./TextOrder.ts"
 
 const byName = (left: { readonly name: string }, right: { readonly name: string }): number =>
   compareText(left.name, right.name)
