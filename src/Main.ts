@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The platform-kernel runtime: `serve` (default), `migrate`, `status` and `health`.
+ * The platform-kernel runtime: `serve` (default), `migrate`, `status`, `health` and `entity-sql`.
  * Every command loads the configuration first, then only the layers it needs.
  */
 // Submodules, not the package index, which loads every Node integration: about 0.2 s of startup.
@@ -23,6 +23,7 @@ import * as DatabaseClient from "./Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
 import { describeFailure } from "./Database/Client/SqlFailure.ts"
 import * as Database from "./Database/Database.ts"
+import { createTablesOfModule, entityStatuses, loadEntities } from "./Database/Entity/EntityModule.ts"
 import { DatabaseHealth } from "./Database/Health/DatabaseHealth.ts"
 import { DrainingHttpServer } from "./Database/Health/DrainingHttpServer.ts"
 import * as HealthProbes from "./Database/Health/HealthProbes.ts"
@@ -197,10 +198,25 @@ const printHistory = (label: string, history: Effect.Success<ReturnType<typeof h
     if (history.applied.length + history.pending.length === 0) yield* Console.log("  no migrations")
   })
 
+const printEntities = (entities: Effect.Success<ReturnType<typeof entityStatuses>>) =>
+  Effect.gen(function* () {
+    yield* Console.log("entities:")
+    for (const entity of entities) {
+      if (entity.differences.length === 0) yield* Console.log(`  ok        ${entity.table} (${entity.entity})`)
+      for (const line of entity.differences) yield* Console.log(`  DIFFERS   ${line}`)
+    }
+  })
+
 const statusCommand = Command.make(
   "status",
-  { json: Flag.Boolean("json").pipe(Flag.withDescription("Print the status as JSON"), Flag.withDefault(false)) },
-  ({ json }) =>
+  {
+    json: Flag.Boolean("json").pipe(Flag.withDescription("Print the status as JSON"), Flag.withDefault(false)),
+    entities: Flag.String("entities").pipe(
+      Flag.withDescription("A module declaring the service's entities (Entity.make): their tables are checked too"),
+      Flag.optional
+    )
+  },
+  ({ json, entities }) =>
     Effect.flatMap(rootCommand, ({ config: configPath }) =>
       withConfig(
         configPath,
@@ -213,20 +229,28 @@ const statusCommand = Command.make(
                 onSome: historyStatus
               })
             }
+            const checked = Option.isNone(entities)
+              ? undefined
+              : yield* entityStatuses(yield* SqlClient.SqlClient, yield* loadEntities(entities.value))
             if (json) {
-              yield* Console.log(JSON.stringify(histories, null, 2))
+              yield* Console.log(
+                JSON.stringify(checked === undefined ? histories : { ...histories, entities: checked }, null, 2)
+              )
             } else {
               yield* printHistory("kernel", histories.kernel)
               if (histories.service !== null) yield* printHistory("service", histories.service)
+              if (checked !== undefined) yield* printEntities(checked)
             }
-            if (histories.kernel.drift.length + (histories.service?.drift.length ?? 0) > 0) process.exitCode = 1
+            const differences = checked?.some((entity) => entity.differences.length > 0) ?? false
+            if (histories.kernel.drift.length + (histories.service?.drift.length ?? 0) > 0 || differences)
+              process.exitCode = 1
           }).pipe(Effect.provide(OneOffConnection), Effect.provide(AppConfig.layerFrom(config))),
         { logToStderr: true }
       )
     )
 ).pipe(
   Command.withDescription(
-    "List the applied and pending migrations of the kernel and of the service (database.migrations.service), each history labelled; drift (changed, missing or out-of-order files) is marked and exits 1."
+    "List the applied and pending migrations of the kernel and of the service (database.migrations.service), each history labelled; drift (changed, missing or out-of-order files) is marked and exits 1. With --entities MODULE, each declared entity's table is compared with the catalog too; a difference exits 1."
   )
 )
 
@@ -249,6 +273,14 @@ const healthCommand = Command.make("health", {}, () =>
     )
   )
 ).pipe(Command.withDescription("Check the database once and print the result as JSON; exit 0 when up, 1 when down."))
+
+const entitySqlCommand = Command.make("entity-sql", { module: Argument.String("module") }, ({ module }) =>
+  Effect.flatMap(createTablesOfModule(module), Console.log)
+).pipe(
+  Command.withDescription(
+    "Print the CREATE TABLE each entity declared in a module (Entity.make) expects, to start a migration from."
+  )
+)
 
 /** Runs `run` with the configuration and a one-off connection (logs to stderr: stdout is the command's). */
 const withConnection = <A, E>(
@@ -296,14 +328,20 @@ const auditRetainCommand = Command.make("retain", { json: jsonFlag }, ({ json })
       const result = yield* AuditMaintenance.maintainAsOwner(config, sql)
       const summary = {
         created: result.created,
-        dropped: result.dropped.map((p) => ({ partition: p.name, rows: p.rows, archive: p.archive?.file ?? null })),
+        dropped: result.dropped.map((p) => ({
+          partition: p.name,
+          rows: p.rows ?? null,
+          rowsAre: p.rowsAre,
+          archive: p.archive?.file ?? null
+        })),
         defaultRows: result.defaultRows
       }
       if (json) return yield* Console.log(JSON.stringify(summary, null, 2))
       yield* Console.log(`made ${summary.created.length} partition(s)${summary.created.map((n) => ` ${n}`).join("")}`)
       for (const p of summary.dropped) {
+        const rows = p.rows === null ? "unknown" : `${p.rows}${p.rowsAre === "estimate" ? " (est.)" : ""}`
         yield* Console.log(
-          `dropped ${p.partition} (${p.rows} rows)${p.archive === null ? "" : `, archived to ${p.archive}`}`
+          `dropped ${p.partition} (${rows} rows)${p.archive === null ? "" : `, archived to ${p.archive}`}`
         )
       }
       if (config.audit.retention === "off") yield* Console.log("audit.retention is off: nothing dropped")
@@ -335,7 +373,7 @@ const auditCommand = Command.make("audit").pipe(
 )
 
 const cli = rootCommand.pipe(
-  Command.withSubcommands([serveCommand, migrateCommand, statusCommand, healthCommand, auditCommand]),
+  Command.withSubcommands([serveCommand, migrateCommand, statusCommand, healthCommand, entitySqlCommand, auditCommand]),
   Command.run({ version })
 )
 

@@ -22,6 +22,8 @@ export { DatabaseStartupError, EmbeddedPostgresError } from "./Database/Client/D
 export { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
 export * as Database from "./Database/Database.ts"
 export type { EmbeddedMode } from "./Database/Embedded/EmbeddedPostgres.ts"
+// A service's own tables: declaration, repository on PostgreSQL and in memory, catalog check
+export * as Entity from "./Database/Entity/EntityKit.ts"
 export { DatabaseHealth, HealthReport } from "./Database/Health/DatabaseHealth.ts"
 export * as HealthProbes from "./Database/Health/HealthProbes.ts"
 export {
@@ -61,7 +63,6 @@ export {
 } from "./Database/Repositories/UserRepository.ts"
 export * as RepositoryLayers from "./Database/RepositoryLayers.ts"
 export * as Telemetry from "./Database/Telemetry/Telemetry.ts"
-
 // The domain: who acts, ids, values, models, errors, paging, the audit vocabulary
 export { asSystem, CurrentActor, withActor } from "./Domain/Actor.ts"
 export { AuditAction } from "./Domain/AuditAction.ts"

@@ -1,8 +1,8 @@
 import { DateTime, HashMap, Option } from "effect"
 import type { AuditLog } from "../../Domain/index.ts"
 import type { AuditKey, AuditLogQuery } from "../Front/RepositoryStore.ts"
-import { compareText } from "./MemoryRelations.ts"
 import * as SortedRows from "./SortedRows.ts"
+import { compareText } from "./TextOrder.ts"
 
 /**
  * `audit_logs` in keyset order ("timestamp", id), kept sorted as rows are appended, once in full and once per

@@ -1,5 +1,6 @@
 import { Clock, Context, DateTime, Effect, Exit, HashMap, Layer, Semaphore } from "effect"
 import type { AuditLog, AuditLogId, Permission, PermissionId, Role, RoleId, User, UserId } from "../../Domain/index.ts"
+import type { MemoryEntityTable } from "../Entity/MemoryEntityTables.ts"
 import { type AuditLogIndex, emptyAuditLogIndex } from "./AuditLogIndex.ts"
 
 /** A row of `user_roles`. */
@@ -31,6 +32,8 @@ export interface MemoryTables {
   readonly auditLogs: HashMap.HashMap<AuditLogId, AuditLog>
   /** The rows of `auditLogs` in keyset order, for pages without sorting (written with it, never alone). */
   readonly auditLogOrder: AuditLogIndex
+  /** The tables of the service's declared entities (Entity/), by qualified table name. */
+  readonly entities: ReadonlyMap<string, MemoryEntityTable>
 }
 
 export const emptyTables: MemoryTables = {
@@ -40,7 +43,8 @@ export const emptyTables: MemoryTables = {
   userRoles: HashMap.empty(),
   rolePermissions: HashMap.empty(),
   auditLogs: HashMap.empty(),
-  auditLogOrder: emptyAuditLogIndex
+  auditLogOrder: emptyAuditLogIndex,
+  entities: new Map()
 }
 
 /** The composite primary key of a link table. UUIDs contain no "/", so the key is unambiguous. */

@@ -9,9 +9,9 @@ import { TestClock } from "effect/testing"
 import { afterEach, vi } from "vitest"
 import type { AuditKey, AuditLogQuery } from "../../../src/Database/Front/RepositoryStore.ts"
 import { makeAuditLogStoreMemory } from "../../../src/Database/Memory/AuditLogStoreMemory.ts"
-import { compareText } from "../../../src/Database/Memory/MemoryRelations.ts"
 import { makeMemoryStore } from "../../../src/Database/Memory/MemoryStore.ts"
 import * as SortedRows from "../../../src/Database/Memory/SortedRows.ts"
+import { compareText } from "../../../src/Database/Memory/TextOrder.ts"
 import { AuditAction, type AuditLog, AuditLogId, UserId } from "../../../src/Domain/index.ts"
 
 const ROWS = 200_000
