@@ -90,8 +90,8 @@ const auditListSql = (where: string, limitParameter: string) => `SELECT ${auditC
       FROM audit_logs
       WHERE ${where}
       ORDER BY "timestamp" DESC, id DESC LIMIT ${limitParameter}`
-const deepWhere = (micros: string, id: string) =>
-  `("timestamp", id) < ('epoch'::timestamptz + ${micros}::bigint * interval '1 microsecond', ${id}::uuid)`
+const deepWhere = (micros: string, id: string, microsAgain: string) =>
+  `(("timestamp", id) < ('epoch'::timestamptz + ${micros}::bigint * interval '1 microsecond', ${id}::uuid) AND "timestamp" <= 'epoch'::timestamptz + ${microsAgain}::bigint * interval '1 microsecond')`
 
 // src/Database/Postgres/AuditLogStorePg.ts, `insertAll`: five arrays whatever the row count (an append at
 // 32 callers is one such statement per turn of the group commit; each pgbench call is one of one row).
@@ -280,10 +280,10 @@ ${auditInsertSql("ARRAY[gen_random_uuid()]", `ARRAY[${userIdSql(":n")}]`, "ARRAY
       note: `${PageSize} rows after ${volume.deepPageOffset.toLocaleString("en")}`,
       callers: [1, 32],
       library: ({ audit }) => audit.list({ limit: PageSize, cursor: deep.cursor }),
-      sql: auditListSql(deepWhere("$1", "$2"), "$3"),
-      params: () => [deep.afterMicros, deep.afterId, PageFetch],
+      sql: auditListSql(deepWhere("$1", "$2", "$3"), "$4"),
+      params: () => [deep.afterMicros, deep.afterId, deep.afterMicros, PageFetch],
       pgbench: {
-        script: `${auditListSql(deepWhere(":after_us", ":after_id"), ":limit")};\n`,
+        script: `${auditListSql(deepWhere(":after_us", ":after_id", ":after_us"), ":limit")};\n`,
         defines: { after_us: deep.afterMicros, after_id: deep.afterId, limit: String(PageFetch) }
       }
     }

@@ -15,6 +15,9 @@ import { AppConfig } from "./Config/AppConfig.ts"
 import type { AppConfigValues } from "./Config/ConfigSchema.ts"
 import * as Logging from "./Config/Logging.ts"
 import { packageVersion } from "./Config/PackageFiles.ts"
+import { verifyAuditArchive } from "./Database/AuditPartitions/AuditArchive.ts"
+import * as AuditMaintenance from "./Database/AuditPartitions/AuditMaintenance.ts"
+import { listPartitionsReport, printPartitionsReport } from "./Database/AuditPartitions/PartitionsReport.ts"
 import * as RbacBaseline from "./Database/Bootstrap/RbacBaseline.ts"
 import * as DatabaseClient from "./Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
@@ -93,6 +96,8 @@ const serve = (configPath: Option.Option<string>) =>
         // caller's trace when the request carries a traceparent header.
         Layer.provide(HttpMiddleware.layerTracerDisabledForUrls(["/metrics", "/healthz"])),
         Layer.provide(DatabaseHealth.layer),
+        // Audit partitions made ahead (and expired ones dropped) at startup and every checkInterval.
+        Layer.merge(AuditMaintenance.layerSchedule),
         Layer.provide(MigratedWithBaseline),
         Layer.provide(AppConfig.layerFrom(config))
       )
@@ -147,6 +152,7 @@ const migrateCommand = Command.make("migrate", {}, () =>
           migrations.appliedAtStartup.length +
           Option.match(migrations.service, { onNone: () => 0, onSome: (service) => service.appliedAtStartup.length })
         yield* Effect.logInfo(applied === 0 ? "nothing to migrate" : `applied ${applied} migration(s)`)
+        yield* AuditMaintenance.maintainAsOwner(config, yield* SqlClient.SqlClient)
       }).pipe(
         Effect.provide(
           RbacBaseline.layer.pipe(
@@ -167,7 +173,7 @@ const migrateCommand = Command.make("migrate", {}, () =>
   )
 ).pipe(
   Command.withDescription(
-    "Apply pending migrations (the kernel's, then the service's of database.migrations.service) and the rbac.roles baseline, then exit."
+    "Apply pending migrations (the kernel's, then the service's of database.migrations.service) and the rbac.roles baseline, make the audit partitions ahead (and apply audit.retention), then exit."
   )
 )
 
@@ -276,8 +282,98 @@ const entitySqlCommand = Command.make("entity-sql", { module: Argument.String("m
   )
 )
 
+/** Runs `run` with the configuration and a one-off connection (logs to stderr: stdout is the command's). */
+const withConnection = <A, E>(
+  run: (config: AppConfigValues, sql: SqlClient.SqlClient) => Effect.Effect<A, E, SqlClient.SqlClient>
+) =>
+  Effect.flatMap(rootCommand, ({ config: configPath }) =>
+    withConfig(
+      configPath,
+      (config) =>
+        Effect.gen(function* () {
+          return yield* run(config, yield* SqlClient.SqlClient)
+        }).pipe(Effect.provide(OneOffConnection), Effect.provide(AppConfig.layerFrom(config))),
+      { logToStderr: true }
+    )
+  )
+
+const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("Print JSON"), Flag.withDefault(false))
+
+const auditPartitionsCommand = Command.make(
+  "partitions",
+  {
+    json: jsonFlag,
+    exact: Flag.Boolean("exact").pipe(
+      Flag.withDescription("Count every partition's rows (reads them all) instead of the planner's estimate"),
+      Flag.withDefault(false)
+    )
+  },
+  ({ json, exact }) =>
+    withConnection((config, sql) =>
+      Effect.gen(function* () {
+        const report = yield* AuditMaintenance.asOwner(config, sql, listPartitionsReport(config, { exact }))
+        yield* json ? Console.log(JSON.stringify(report, null, 2)) : printPartitionsReport(report)
+        if (report.defaultRows > 0) process.exitCode = 1
+      })
+    )
+).pipe(
+  Command.withDescription(
+    "List the partitions of audit_logs: range, rows (estimate, or --exact), size and archive state, and archives of dropped ones; exits 1 when the default partition holds rows."
+  )
+)
+
+const auditRetainCommand = Command.make("retain", { json: jsonFlag }, ({ json }) =>
+  withConnection((config, sql) =>
+    Effect.gen(function* () {
+      const result = yield* AuditMaintenance.maintainAsOwner(config, sql)
+      const summary = {
+        created: result.created,
+        dropped: result.dropped.map((p) => ({
+          partition: p.name,
+          rows: p.rows ?? null,
+          rowsAre: p.rowsAre,
+          archive: p.archive?.file ?? null
+        })),
+        defaultRows: result.defaultRows
+      }
+      if (json) return yield* Console.log(JSON.stringify(summary, null, 2))
+      yield* Console.log(`made ${summary.created.length} partition(s)${summary.created.map((n) => ` ${n}`).join("")}`)
+      for (const p of summary.dropped) {
+        const rows = p.rows === null ? "unknown" : `${p.rows}${p.rowsAre === "estimate" ? " (est.)" : ""}`
+        yield* Console.log(
+          `dropped ${p.partition} (${rows} rows)${p.archive === null ? "" : `, archived to ${p.archive}`}`
+        )
+      }
+      if (config.audit.retention === "off") yield* Console.log("audit.retention is off: nothing dropped")
+    })
+  )
+).pipe(
+  Command.withDescription(
+    "Make the missing audit partitions, then drop those older than audit.retention (each archived first when audit.archive.directory is set), as the owner role (database.migrations.url when set)."
+  )
+)
+
+const auditVerifyCommand = Command.make(
+  "verify-archive",
+  { file: Argument.String("file").pipe(Argument.withDescription("The archive, e.g. audit_logs_p20260101.csv")) },
+  ({ file }) =>
+    Effect.gen(function* () {
+      const summary = yield* verifyAuditArchive(file)
+      yield* Console.log(JSON.stringify(summary))
+    })
+).pipe(
+  Command.withDescription(
+    "Check an audit archive against the checksum file beside it and count its rows; exits 1 when it is damaged."
+  )
+)
+
+const auditCommand = Command.make("audit").pipe(
+  Command.withDescription("The audit log's time partitions: list them, apply retention, verify an archive."),
+  Command.withSubcommands([auditPartitionsCommand, auditRetainCommand, auditVerifyCommand])
+)
+
 const cli = rootCommand.pipe(
-  Command.withSubcommands([serveCommand, migrateCommand, statusCommand, healthCommand, entitySqlCommand]),
+  Command.withSubcommands([serveCommand, migrateCommand, statusCommand, healthCommand, entitySqlCommand, auditCommand]),
   Command.run({ version })
 )
 

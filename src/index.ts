@@ -14,6 +14,8 @@ export {
   type PermissionCacheOptions,
   type PermissionCacheStatus
 } from "./Database/Access/PermissionCache.ts"
+// The audit log's time partitions: upkeep, listing, retention and archives
+export * as AuditPartitions from "./Database/AuditPartitions/AuditPartitionsApi.ts"
 export * as RbacBaseline from "./Database/Bootstrap/RbacBaseline.ts"
 // The database: where it is, whether it is healthy, its schema
 export { DatabaseStartupError, EmbeddedPostgresError } from "./Database/Client/DatabaseErrors.ts"

@@ -26,10 +26,14 @@ export interface Library extends Contender {
 export type KernelModule = typeof Kernel
 
 /** Builds the kernel (which migrates the database) and returns it as a contender. */
-export const makeLibrary = async (url: string, kernel: KernelModule = Kernel): Promise<Library> => {
+export const makeLibrary = async (
+  url: string,
+  kernel: KernelModule = Kernel,
+  env: Readonly<Record<string, string>> = {}
+): Promise<Library> => {
   const { AppConfig, AuditLogRepository, Entity, PermissionCache, PlatformKernel, RepositoryLayers, UserRepository } =
     kernel
-  const runtime = ManagedRuntime.make(PlatformKernel.layerWith({ config: { env: libraryEnv(url) } }))
+  const runtime = ManagedRuntime.make(PlatformKernel.layerWith({ config: { env: { ...libraryEnv(url), ...env } } }))
   const uncachedScope = Scope.makeUnsafe()
   const { api, poolSize } = await runtime.runPromise(
     Effect.gen(function* () {

@@ -121,6 +121,20 @@ export const DatabaseConfig = Schema.Struct({
   permissionCache: Schema.Struct({ enabled: flag, maxUsers: positiveInt, listenUrl: secret })
 })
 
+/** `audit_logs` partitions, retention and archive (README "Audit partitions"). */
+export const AuditConfig = Schema.Struct({
+  partitions: Schema.Struct({
+    period: described(Schema.Literals(["day", "week", "month"]), "day, week or month"),
+    ahead: positiveInt,
+    checkInterval: positiveDuration
+  }),
+  retention: described(
+    Schema.Union([Schema.Literal("off"), positiveDuration]),
+    'off, or a positive duration such as "400 days"'
+  ),
+  archive: Schema.Struct({ directory: text })
+})
+
 export const RbacRole = Schema.Struct({
   name: described(Schema.String, "a role name"),
   description: Schema.optionalKey(described(Schema.String, "a string")),
@@ -140,6 +154,7 @@ export const AppConfigSchema = Schema.Struct({
     destination: described(Schema.Literals(["stdout", "stderr"]), "stdout or stderr")
   }),
   rbac: Schema.Struct({ roles: described(Schema.Array(RbacRole), "a list of roles") }),
+  audit: AuditConfig,
   telemetry: Schema.Struct({
     serviceName: described(Schema.NonEmptyString, "a non-empty string"),
     metrics: Schema.Struct({ enabled: flag }),

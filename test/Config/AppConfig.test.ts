@@ -718,4 +718,58 @@ describe("telemetry", () => {
       assert.include(standard, "OTEL_EXPORTER_OTLP_ENDPOINT")
     })
   )
+
+  describe("audit partitions, retention and archive", () => {
+    it.effect("defaults: monthly partitions three ahead, checked hourly, no retention, no archive", () =>
+      Effect.gen(function* () {
+        const { audit } = yield* load({ env: {} })
+        assert.strictEqual(audit.partitions.period, "month")
+        assert.strictEqual(audit.partitions.ahead, 3)
+        assert.strictEqual(Duration.toMillis(audit.partitions.checkInterval), 3_600_000)
+        assert.strictEqual(audit.retention, "off")
+        assert.strictEqual(audit.archive.directory, "")
+      })
+    )
+
+    it.effect("the environment sets each, typed", () =>
+      Effect.gen(function* () {
+        const { audit } = yield* load({
+          env: {
+            AUDIT_PARTITIONS_PERIOD: "day",
+            AUDIT_PARTITIONS_AHEAD: "7",
+            AUDIT_PARTITIONS_CHECK_INTERVAL: "10 minutes",
+            AUDIT_RETENTION: "400 days",
+            AUDIT_ARCHIVE_DIRECTORY: "/var/lib/audit-archive"
+          }
+        })
+        assert.strictEqual(audit.partitions.period, "day")
+        assert.strictEqual(audit.partitions.ahead, 7)
+        assert.strictEqual(Duration.toMillis(audit.partitions.checkInterval), 600_000)
+        assert.notStrictEqual(audit.retention, "off")
+        assert.strictEqual(Duration.toMillis(audit.retention as Duration.Duration), 400 * 86_400_000)
+        assert.strictEqual(audit.archive.directory, "/var/lib/audit-archive")
+      })
+    )
+
+    it.effect("bad values name the key, what it takes and where they came from", () =>
+      Effect.gen(function* () {
+        assert.strictEqual(
+          yield* loadError({ env: { AUDIT_PARTITIONS_PERIOD: "year" } }),
+          `audit.partitions.period: expected day, week or month, got a string of 4 characters (from AUDIT_PARTITIONS_PERIOD)`
+        )
+        assert.strictEqual(
+          yield* loadError({ env: { AUDIT_PARTITIONS_AHEAD: "0" } }),
+          `audit.partitions.ahead: expected a positive integer, got zero (from AUDIT_PARTITIONS_AHEAD)`
+        )
+        assert.strictEqual(
+          yield* loadError({ env: { AUDIT_RETENTION: "forever" } }),
+          `audit.retention: expected off, or a positive duration such as "400 days", got a string of 7 characters (from AUDIT_RETENTION)`
+        )
+        assert.strictEqual(
+          yield* loadError({ env: { AUDIT_RETENTION: "0 days" } }),
+          `audit.retention: expected off, or a positive duration such as "400 days", got a string of 6 characters (from AUDIT_RETENTION)`
+        )
+      })
+    )
+  })
 })

@@ -263,7 +263,7 @@ describe("migration files", () => {
       const files = yield* readMigrationFiles(BUNDLED)
       assert.deepStrictEqual(
         files.map(({ id, name, fileName, sha256 }) => ({ id, name, fileName, sha256 })),
-        [1, 2, 3, 4, 5].map((id) => ({
+        [1, 2, 3, 4, 5, 6].map((id) => ({
           id,
           name: fileOf(id)
             .replace(/^\d+_/, "")

@@ -55,7 +55,7 @@ describe.skipIf(unavailable !== undefined)(
               Context.get(services, DatabaseMigrations).appliedAtStartup.map(([id]) => id)
             )
           )
-          assert.deepStrictEqual(yield* migrate, [1, 2, 3, 4, 5])
+          assert.deepStrictEqual(yield* migrate, [1, 2, 3, 4, 5, 6])
           assert.deepStrictEqual(yield* migrate, [])
           const history = yield* withAdmin(
             database.url,
@@ -64,7 +64,7 @@ describe.skipIf(unavailable !== undefined)(
           ).pipe(Effect.orDie)
           assert.deepStrictEqual(
             history.map((row) => row.id),
-            [1, 2, 3, 4, 5]
+            [1, 2, 3, 4, 5, 6]
           )
         }).pipe(Effect.scoped),
       { timeout: 60_000 }
