@@ -57,7 +57,16 @@ export const kernelTableSlot = <Id extends string, Row extends { readonly id: Id
   table: MemoryTable<Id, Row>,
   Model: Schema.Top & { readonly Type: NoInfer<Row> }
 ): MemoryRowSlot => {
-  const encode = Schema.encodeSync(Model as Schema.Codec<Row, EncodedRow>)
+  const encodeRow = Schema.encodeSync(Model as Schema.Codec<Row, EncodedRow>)
+  // Rows are immutable values: each is encoded once, not at every scan of the table.
+  const encodedRows = new WeakMap<Row, EncodedRow>()
+  const encode = (row: Row): EncodedRow => {
+    const known = encodedRows.get(row)
+    if (known !== undefined) return known
+    const encoded = encodeRow(row)
+    encodedRows.set(row, encoded)
+    return encoded
+  }
   const decode = Schema.decodeUnknownSync(Model as Schema.Codec<Row, EncodedRow>)
   return {
     get: (tables, id) => Option.map(HashMap.get(table.rows(tables), id as Id), (row) => encode(row)),
