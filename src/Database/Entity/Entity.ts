@@ -85,7 +85,10 @@ export interface EntityOptions<
   readonly references?: Refs
   /** The fields `list` may filter on (equality). */
   readonly filters?: ReadonlyArray<Filter>
-  /** The keyset order of `list` (ascending); the primary key is appended when it is not last. Default: the key. */
+  /**
+   * The keyset order of `list` (ascending); the primary key is appended when it is not last, unless the last
+   * field is a one-column unique key that is never NULL (already total). Default: the primary key.
+   */
   readonly order?: ReadonlyArray<FieldOf<S>>
   /** Audited changes: `<namespace>.created|updated|deleted`; `secret` fields are named as changed, never shown. */
   readonly audit?: { readonly namespace: string; readonly secret?: ReadonlyArray<FieldOf<S>> }
@@ -144,7 +147,7 @@ export interface Entity<
   readonly keys: ReadonlyArray<UniqueKey>
   readonly references: ReadonlyArray<ResolvedReference>
   readonly filters: ReadonlyArray<Filter>
-  /** The keyset, ending with the primary key. */
+  /** The keyset, ending with the primary key or a one-column NOT NULL unique key. */
   readonly order: ReadonlyArray<string>
   readonly audit: { readonly namespace: string; readonly secret: ReadonlyArray<string> } | undefined
   readonly notFound: NotFoundClass<NotFound>
@@ -264,7 +267,15 @@ export const make = <
   for (const field of order)
     if (columns.some((column) => column.field === field && column.generated && column.sqlType === "timestamptz"))
       throw new Error(`Entity ${name}: order on "${field}", a timestamp made by the database, is not exact in a cursor`)
-  if (order.at(-1) !== primaryKey) order.push(primaryKey)
+  // An order ending with a one-column unique key that is never NULL is already total: no tie for the key to break.
+  const last = order.at(-1)
+  const endsWithKey = keys.some(
+    (key) =>
+      key.fields.length === 1 &&
+      key.fields[0] === last &&
+      columns.some((column) => column.field === last && !column.nullable)
+  )
+  if (last !== primaryKey && !endsWithKey) order.push(primaryKey)
   return {
     Model,
     name,

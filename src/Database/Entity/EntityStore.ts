@@ -1,5 +1,5 @@
 import { type Array as Arr, Data, type Effect, type Option } from "effect"
-import type { AuditLogStore, Changed, StoreFailure } from "../Front/RepositoryStore.ts"
+import type { AuditLogStore, Changed, Ensured, StoreFailure } from "../Front/RepositoryStore.ts"
 import type { ResolvedReference, UniqueKey } from "./Entity.ts"
 
 // The storage half of an entity's repository, implemented once per backend. Arguments are checked and
@@ -29,18 +29,32 @@ export class EntityBadValue extends Data.TaggedError("EntityBadValue")<{
 
 export type EntityWriteFailure = EntityKeyTaken | EntityReferenceMissing | EntityStillReferenced | EntityBadValue
 
-/** A page of rows: at most `limit` after the keyset `after` (text values, in `order`), meeting `where`. */
+/**
+ * A page of rows: at most `limit` after the keyset `after` (text values, in `order`), meeting `where` (equality)
+ * and `startsWith` (a text column starting with the given text, compared exactly: `_` and `%` are no wildcards).
+ */
 export interface EntityPageQuery {
   readonly after: ReadonlyArray<string> | undefined
   readonly limit: number
   readonly where: ReadonlyArray<readonly [field: string, value: unknown]>
+  readonly startsWith?: ReadonlyArray<readonly [field: string, prefix: string]>
 }
 
-export interface EntityStore<Row> {
+/** The rows of one declared table: what both backends implement, without the audit and the transactions. */
+export interface EntityTable<Row> {
   /** All or nothing, in the order given. */
   readonly insert: (
     rows: Arr.NonEmptyReadonlyArray<EncodedRow>
   ) => Effect.Effect<ReadonlyArray<Row>, EntityWriteFailure | StoreFailure>
+  /**
+   * Insert-if-absent by the unique key `key`: for each of `rows` (distinct key values), the row holding its key,
+   * inserted as given when there is none (`created`), else the existing one unchanged. In the order of `rows`;
+   * race-safe against concurrent writers of the same keys.
+   */
+  readonly insertOrGet: (
+    key: UniqueKey,
+    rows: Arr.NonEmptyReadonlyArray<EncodedRow>
+  ) => Effect.Effect<ReadonlyArray<Ensured<Row>>, EntityWriteFailure | StoreFailure>
   readonly findById: (id: string) => Effect.Effect<Option.Option<Row>, StoreFailure>
   readonly findByKey: (
     key: UniqueKey,
@@ -54,6 +68,10 @@ export interface EntityStore<Row> {
   ) => Effect.Effect<Option.Option<Changed<Row>>, EntityWriteFailure | StoreFailure>
   /** The deleted row; rows referencing it follow their ON DELETE. */
   readonly delete: (id: string) => Effect.Effect<Option.Option<Row>, EntityWriteFailure | StoreFailure>
+}
+
+/** A table with the kernel's audit store and transactions. */
+export interface EntityStore<Row> extends EntityTable<Row> {
   /** The kernel's audit store and transaction, so an entity's records and a caller's block join them. */
   readonly auditLogs: Pick<AuditLogStore, "insert">
   readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreFailure, R>

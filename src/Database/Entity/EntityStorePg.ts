@@ -1,6 +1,6 @@
 import { Array as Arr, Effect, Option, Predicate, Schema, type Scope } from "effect"
 import { type SqlClient, SqlError } from "effect/sql"
-import type { Changed, StoreFailure } from "../Front/RepositoryStore.ts"
+import type { Changed, Ensured, StoreFailure } from "../Front/RepositoryStore.ts"
 import { makeAuditLogStorePg } from "../Postgres/AuditLogStorePg.ts"
 import { batchedLookup, type OrdinalRow } from "../Postgres/BatchedLookup.ts"
 import type { TableCatalog } from "./CatalogCheck.ts"
@@ -13,8 +13,11 @@ import {
   EntityReferenceMissing,
   EntityStillReferenced,
   type EntityStore,
+  type EntityTable,
   type EntityWriteFailure
 } from "./EntityStore.ts"
+
+const ensureAttempts = 3
 
 /** The fields PostgreSQL reports with a server error (the driver keeps them on the reason's cause). */
 interface ServerError {
@@ -52,135 +55,196 @@ const referencedValue = (detail: string | undefined): string =>
 
 const camelOf = (column: string): string => column.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase())
 
+/** The constraints of a table the store maps violations with: the catalog's, or names a migration gave them. */
+export type EntityConstraints = Pick<TableCatalog, "uniques" | "foreignKeys" | "checks">
+
 /**
- * The statements of one declared entity, built once: its columns selected under their field names (so the rows
- * decode with the Model whatever the client's name transforms), `findById` batched like the kernel's. The
- * constraint names come from the catalog (checked before), so a violation maps to the key or the reference it
- * broke.
+ * The statements of one declared entity's table, built once: its columns selected under their field names (so
+ * the rows decode with the Model whatever the client's name transforms), `findById` batched like the kernel's.
+ * The constraint names come from the catalog (checked before) or from the migration that made the table, so a
+ * violation maps to the key or the reference it broke. `decode` may replace the Model as the rows' decoder (a
+ * trusted decoder giving the very same values, as the kernel's own tables use).
  */
-export const makeEntityStorePg = <E extends AnyEntity>(
+export const makeEntityTablePg = <E extends AnyEntity>(
   sql: SqlClient.SqlClient,
   entity: E,
-  catalog: TableCatalog
-): Effect.Effect<EntityStore<E["Model"]["Type"]>, never, Scope.Scope> =>
-  Effect.gen(function* () {
-    type Row = E["Model"]["Type"]
-    const table = sql.literal(entity.qualifiedTable)
-    const selectList = (prefix: string) =>
-      entity.columns.map((column) => `${prefix}${quoteIdentifier(column.name)} AS "${column.field}"`).join(", ")
-    const columns = sql.literal(selectList(""))
-    const qualifiedColumns = sql.literal(selectList("t."))
-    const typeOf = new Map(entity.columns.map((column) => [column.field, column.sqlType]))
-    const pkColumn = sql.literal(quoteIdentifier(columnName(entity.primaryKey)))
-    const pkType = sql.literal(typeOf.get(entity.primaryKey) ?? "text")
-    const decodeRow = Schema.decodeUnknownEffect(entity.Model as Schema.Decoder<Row>)
-    const decodeRows = Schema.decodeUnknownEffect(Schema.Array(entity.Model as Schema.Decoder<Row>))
+  catalog: EntityConstraints,
+  options?: { readonly decode?: Schema.Decoder<E["Model"]["Type"]> }
+): EntityTable<E["Model"]["Type"]> => {
+  type Row = E["Model"]["Type"]
+  const table = sql.literal(entity.qualifiedTable)
+  const selectList = (prefix: string) =>
+    entity.columns.map((column) => `${prefix}${quoteIdentifier(column.name)} AS "${column.field}"`).join(", ")
+  const columns = sql.literal(selectList(""))
+  const qualifiedColumns = sql.literal(selectList("t."))
+  const typeOf = new Map(entity.columns.map((column) => [column.field, column.sqlType]))
+  const pkColumn = sql.literal(quoteIdentifier(columnName(entity.primaryKey)))
+  const pkType = sql.literal(typeOf.get(entity.primaryKey) ?? "text")
+  const RowSchema = options?.decode ?? (entity.Model as Schema.Decoder<Row>)
+  const decodeRow = Schema.decodeUnknownEffect(RowSchema)
+  const decodeRows = Schema.decodeUnknownEffect(Schema.Array(RowSchema))
 
-    // Constraint name -> what it guards, from the catalog.
-    const keyByConstraint = new Map<string, UniqueKey>()
-    for (const key of entity.keys) {
-      const keyColumns = key.fields.map(columnName)
-      for (const unique of catalog.uniques)
-        if (unique.columns.length === keyColumns.length && keyColumns.every((name) => unique.columns.includes(name)))
-          keyByConstraint.set(unique.name, key)
-    }
-    const referenceByConstraint = new Map<string, ResolvedReference>()
-    for (const reference of entity.references)
-      for (const foreignKey of catalog.foreignKeys)
-        if (foreignKey.columns.length === 1 && foreignKey.columns[0] === columnName(reference.field))
-          referenceByConstraint.set(foreignKey.name, reference)
+  // Constraint name -> what it guards, from the catalog.
+  const keyByConstraint = new Map<string, UniqueKey>()
+  for (const key of entity.keys) {
+    const keyColumns = key.fields.map(columnName)
+    for (const unique of catalog.uniques)
+      if (unique.columns.length === keyColumns.length && keyColumns.every((name) => unique.columns.includes(name)))
+        keyByConstraint.set(unique.name, key)
+  }
+  const referenceByConstraint = new Map<string, ResolvedReference>()
+  for (const reference of entity.references)
+    for (const foreignKey of catalog.foreignKeys)
+      if (foreignKey.columns.length === 1 && foreignKey.columns[0] === columnName(reference.field))
+        referenceByConstraint.set(foreignKey.name, reference)
 
-    const checkColumn = new Map(
-      catalog.checks.flatMap((check) =>
-        check.columns[0] === undefined ? [] : [[check.name, check.columns[0]] as const]
+  const checkColumn = new Map(
+    catalog.checks.flatMap((check) => (check.columns[0] === undefined ? [] : [[check.name, check.columns[0]] as const]))
+  )
+
+  /** The failures of a write in the store's terms; other SQL errors (transient ones included) go on. */
+  const writeFailure = <A, R>(
+    statement: Effect.Effect<A, StoreFailure, R>
+  ): Effect.Effect<A, StoreFailure | EntityWriteFailure, R> =>
+    Effect.catch(statement, (error): Effect.Effect<never, StoreFailure | EntityWriteFailure> => {
+      const server = SqlError.isSqlError(error) ? serverErrorOf(error) : undefined
+      if (server === undefined) return Effect.fail(error)
+      const constraint = server.constraint ?? ""
+      switch (server.code) {
+        case "23505": {
+          const key = keyByConstraint.get(constraint)
+          return key === undefined ? Effect.fail(error) : Effect.fail(new EntityKeyTaken({ key }))
+        }
+        case "23503": {
+          const reference = referenceByConstraint.get(constraint)
+          return reference === undefined
+            ? Effect.fail(new EntityStillReferenced({ by: server.table ?? "another table" }))
+            : Effect.fail(new EntityReferenceMissing({ reference, id: referencedValue(server.detail) }))
+        }
+        default:
+          return server.code !== undefined && badValueStates.has(server.code)
+            ? Effect.fail(
+                new EntityBadValue({
+                  field: camelOf(server.column ?? checkColumn.get(constraint) ?? "input"),
+                  rule: server.message ?? "is refused by the database"
+                })
+              )
+            : Effect.fail(error)
+      }
+    })
+
+  const snakeKeys = (row: EncodedRow): Record<string, unknown> => {
+    const out: Record<string, unknown> = {}
+    for (const [field, value] of Object.entries(row)) out[columnName(field)] = value
+    return out
+  }
+
+  const insert = (rows: Arr.NonEmptyReadonlyArray<EncodedRow>) =>
+    writeFailure(
+      Effect.flatMap(
+        sql`INSERT INTO ${table} ${sql.insert(Arr.map(rows, snakeKeys))} RETURNING ${columns}`.withoutTransform,
+        decodeRows
       )
     )
 
-    /** The failures of a write in the store's terms; other SQL errors (transient ones included) go on. */
-    const writeFailure = <A, R>(
-      statement: Effect.Effect<A, StoreFailure, R>
-    ): Effect.Effect<A, StoreFailure | EntityWriteFailure, R> =>
-      Effect.catch(statement, (error): Effect.Effect<never, StoreFailure | EntityWriteFailure> => {
-        const server = SqlError.isSqlError(error) ? serverErrorOf(error) : undefined
-        if (server === undefined) return Effect.fail(error)
-        const constraint = server.constraint ?? ""
-        switch (server.code) {
-          case "23505": {
-            const key = keyByConstraint.get(constraint)
-            return key === undefined ? Effect.fail(error) : Effect.fail(new EntityKeyTaken({ key }))
-          }
-          case "23503": {
-            const reference = referenceByConstraint.get(constraint)
-            return reference === undefined
-              ? Effect.fail(new EntityStillReferenced({ by: server.table ?? "another table" }))
-              : Effect.fail(new EntityReferenceMissing({ reference, id: referencedValue(server.detail) }))
-          }
-          default:
-            return server.code !== undefined && badValueStates.has(server.code)
-              ? Effect.fail(
-                  new EntityBadValue({
-                    field: camelOf(server.column ?? checkColumn.get(constraint) ?? "input"),
-                    rule: server.message ?? "is refused by the database"
-                  })
-                )
-              : Effect.fail(error)
-        }
-      })
-
-    const snakeKeys = (row: EncodedRow): Record<string, unknown> => {
-      const out: Record<string, unknown> = {}
-      for (const [field, value] of Object.entries(row)) out[columnName(field)] = value
-      return out
-    }
-
-    const insert = (rows: Arr.NonEmptyReadonlyArray<EncodedRow>) =>
-      writeFailure(
-        Effect.flatMap(
-          sql`INSERT INTO ${table} ${sql.insert(Arr.map(rows, snakeKeys))} RETURNING ${columns}`.withoutTransform,
-          decodeRows
-        )
-      )
-
-    const findById = batchedLookup(sql, {
-      execute: (ids: Arr.NonEmptyReadonlyArray<string>) =>
-        sql<OrdinalRow>`SELECT q.ord, ${qualifiedColumns}
+  const findById = batchedLookup(sql, {
+    execute: (ids: Arr.NonEmptyReadonlyArray<string>) =>
+      sql<OrdinalRow>`SELECT q.ord, ${qualifiedColumns}
           FROM unnest(${ids}::${pkType}[]) WITH ORDINALITY AS q(id, ord) JOIN ${table} t ON t.${pkColumn} = q.id`
-          .withoutTransform,
-      executeOne: (id) =>
-        sql<OrdinalRow>`SELECT 1 AS ord, ${columns} FROM ${table} WHERE ${pkColumn} = ${id}`.withoutTransform,
-      decode: decodeRow
-    })
+        .withoutTransform,
+    executeOne: (id) =>
+      sql<OrdinalRow>`SELECT 1 AS ord, ${columns} FROM ${table} WHERE ${pkColumn} = ${id}`.withoutTransform,
+    decode: decodeRow
+  })
 
-    const equals = (field: string, value: unknown) => sql`${sql.literal(quoteIdentifier(columnName(field)))} = ${value}`
+  const columnOf = (field: string) => sql.literal(quoteIdentifier(columnName(field)))
+  const equals = (field: string, value: unknown) => sql`${columnOf(field)} = ${value}`
 
-    const findByKey = (key: UniqueKey, values: ReadonlyArray<unknown>) =>
-      sql`SELECT ${columns} FROM ${table} WHERE ${sql.and(key.fields.map((field, index) => equals(field, values[index])))}`.withoutTransform.pipe(
-        Effect.flatMap((rows) => (rows[0] === undefined ? Effect.succeedNone : Effect.asSome(decodeRow(rows[0]))))
-      )
+  const findByKey = (key: UniqueKey, values: ReadonlyArray<unknown>) =>
+    sql`SELECT ${columns} FROM ${table} WHERE ${sql.and(key.fields.map((field, index) => equals(field, values[index])))}`.withoutTransform.pipe(
+      Effect.flatMap((rows) => (rows[0] === undefined ? Effect.succeedNone : Effect.asSome(decodeRow(rows[0]))))
+    )
 
-    const orderColumns = entity.order.map((field) => quoteIdentifier(columnName(field)))
-    const orderBy = sql.literal(orderColumns.join(", "))
-    const orderTuple = sql.literal(`(${orderColumns.join(", ")})`)
-    const list = (query: EntityPageQuery) => {
-      const after =
-        query.after === undefined
-          ? []
-          : [
-              sql`${orderTuple} > (${sql.csv(
-                entity.order.map(
-                  (field, index) => sql`${query.after![index]}::${sql.literal(typeOf.get(field) ?? "text")}`
-                )
-              )})`
-            ]
-      const where = query.where.map(([field, value]) => equals(field, value))
-      return sql`SELECT ${columns} FROM ${table} WHERE ${sql.and([...after, ...where])}
+  // A key's values as its UNIQUE constraint compares them (uuids in PostgreSQL's lower-case text form).
+  const keyValue = (key: UniqueKey, row: EncodedRow | Record<string, unknown>) =>
+    JSON.stringify(
+      key.fields.map((field) => {
+        const value = row[field]
+        return value instanceof Date
+          ? value.getTime()
+          : typeOf.get(field) === "uuid"
+            ? String(value).toLowerCase()
+            : value
+      })
+    )
+
+  const insertIfAbsent = (key: UniqueKey, rows: Arr.NonEmptyReadonlyArray<EncodedRow>) =>
+    sql<Record<string, unknown>>`INSERT INTO ${table} ${sql.insert(Arr.map(rows, snakeKeys))}
+        ON CONFLICT (${sql.literal(key.fields.map((field) => quoteIdentifier(columnName(field))).join(", "))}) DO NOTHING
+        RETURNING ${columns}`.withoutTransform
+
+  const findByKeys = (key: UniqueKey, rows: ReadonlyArray<EncodedRow>) =>
+    key.fields.length === 1
+      ? sql<Record<string, unknown>>`SELECT ${columns} FROM ${table} WHERE ${sql.in(
+          columnName(key.fields[0]!),
+          rows.map((row) => row[key.fields[0]!])
+        )}`.withoutTransform
+      : sql<Record<string, unknown>>`SELECT ${columns} FROM ${table} WHERE ${sql.or(
+          rows.map((row) => sql.and(key.fields.map((field) => equals(field, row[field]))))
+        )}`.withoutTransform
+
+  /**
+   * One statement inserting the absent rows, one reading those another writer inserted first (a statement of
+   * its own is a fresh snapshot under READ COMMITTED, so it sees rows committed concurrently); should such a
+   * row be deleted in between, its insert is tried again.
+   */
+  const insertOrGet = (key: UniqueKey, rows: Arr.NonEmptyReadonlyArray<EncodedRow>) =>
+    writeFailure(
+      Effect.gen(function* () {
+        const ensured = new Map<string, { readonly raw: Record<string, unknown>; readonly created: boolean }>()
+        let pending: ReadonlyArray<EncodedRow> = rows
+        for (let attempt = 0; attempt < ensureAttempts && Arr.isReadonlyArrayNonEmpty(pending); attempt++) {
+          for (const raw of yield* insertIfAbsent(key, pending)) ensured.set(keyValue(key, raw), { raw, created: true })
+          const missing = pending.filter((row) => !ensured.has(keyValue(key, row)))
+          if (missing.length > 0)
+            for (const raw of yield* findByKeys(key, missing)) ensured.set(keyValue(key, raw), { raw, created: false })
+          pending = missing.filter((row) => !ensured.has(keyValue(key, row)))
+        }
+        if (pending.length > 0)
+          return yield* Effect.die(
+            new Error(`${entity.name}: a row was deleted concurrently ${ensureAttempts} times in a row`)
+          )
+        return yield* Effect.forEach(rows, (row) => {
+          const { raw, created } = ensured.get(keyValue(key, row))!
+          return Effect.map(decodeRow(raw), (decoded): Ensured<Row> => ({ row: decoded, created }))
+        })
+      })
+    )
+
+  const orderColumns = entity.order.map((field) => quoteIdentifier(columnName(field)))
+  const orderBy = sql.literal(orderColumns.join(", "))
+  const orderTuple = sql.literal(orderColumns.length === 1 ? orderColumns[0]! : `(${orderColumns.join(", ")})`)
+  const list = (query: EntityPageQuery) => {
+    const afterValues = entity.order.map(
+      (field, index) => sql`${query.after?.[index]}::${sql.literal(typeOf.get(field) ?? "text")}`
+    )
+    const after =
+      query.after === undefined
+        ? []
+        : afterValues.length === 1
+          ? [sql`${orderTuple} > ${afterValues[0]!}`]
+          : [sql`${orderTuple} > (${sql.csv(afterValues)})`]
+    const where = query.where.map(([field, value]) => equals(field, value))
+    // starts_with rather than LIKE: the prefix may hold '_' or '%', LIKE's wildcards.
+    const prefixed = (query.startsWith ?? []).map(([field, prefix]) => sql`starts_with(${columnOf(field)}, ${prefix})`)
+    return sql`SELECT ${columns} FROM ${table} WHERE ${sql.and([...after, ...where, ...prefixed])}
         ORDER BY ${orderBy} LIMIT ${query.limit}`.withoutTransform.pipe(Effect.flatMap(decodeRows))
-    }
+  }
 
-    const update = (id: string, changes: EncodedRow) =>
-      writeFailure(
-        Effect.gen(function* () {
-          const rows = yield* sql<{ readonly version: "before" | "after" }>`
+  const update = (id: string, changes: EncodedRow) =>
+    writeFailure(
+      Effect.gen(function* () {
+        const rows = yield* sql<{ readonly version: "before" | "after" }>`
             WITH previous AS (SELECT ${columns} FROM ${table} WHERE ${pkColumn} = ${id} FOR UPDATE),
               updated AS (
                 UPDATE ${table} SET ${sql.update(snakeKeys(changes))}
@@ -188,30 +252,35 @@ export const makeEntityStorePg = <E extends AnyEntity>(
                 RETURNING ${columns}
               )
             SELECT 'before' AS version, * FROM previous UNION ALL SELECT 'after' AS version, * FROM updated`
-            .withoutTransform
-          const before = rows.find((row) => row.version === "before")
-          const after = rows.find((row) => row.version === "after")
-          if (before === undefined || after === undefined) return Option.none<Changed<Row>>()
-          return Option.some({ before: yield* decodeRow(before), after: yield* decodeRow(after) })
-        })
-      )
+          .withoutTransform
+        const before = rows.find((row) => row.version === "before")
+        const after = rows.find((row) => row.version === "after")
+        if (before === undefined || after === undefined) return Option.none<Changed<Row>>()
+        return Option.some({ before: yield* decodeRow(before), after: yield* decodeRow(after) })
+      })
+    )
 
-    const delete_ = (id: string) =>
-      writeFailure(
-        sql`DELETE FROM ${table} WHERE ${pkColumn} = ${id} RETURNING ${columns}`.withoutTransform.pipe(
-          Effect.flatMap((rows) => (rows[0] === undefined ? Effect.succeedNone : Effect.asSome(decodeRow(rows[0]))))
-        )
+  const delete_ = (id: string) =>
+    writeFailure(
+      sql`DELETE FROM ${table} WHERE ${pkColumn} = ${id} RETURNING ${columns}`.withoutTransform.pipe(
+        Effect.flatMap((rows) => (rows[0] === undefined ? Effect.succeedNone : Effect.asSome(decodeRow(rows[0]))))
       )
+    )
 
-    const store: EntityStore<Row> = {
-      insert,
-      findById,
-      findByKey,
-      list,
-      update,
-      delete: delete_,
-      auditLogs: yield* makeAuditLogStorePg(sql),
+  return { insert, insertOrGet, findById, findByKey, list, update, delete: delete_ }
+}
+
+/** The entity's table (`makeEntityTablePg`) with the kernel's audit store and transactions. */
+export const makeEntityStorePg = <E extends AnyEntity>(
+  sql: SqlClient.SqlClient,
+  entity: E,
+  catalog: EntityConstraints
+): Effect.Effect<EntityStore<E["Model"]["Type"]>, never, Scope.Scope> =>
+  Effect.map(
+    makeAuditLogStorePg(sql),
+    (auditLogs): EntityStore<E["Model"]["Type"]> => ({
+      ...makeEntityTablePg(sql, entity, catalog),
+      auditLogs,
       transaction: sql.withTransaction
-    }
-    return store
-  })
+    })
+  )

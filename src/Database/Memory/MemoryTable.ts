@@ -1,10 +1,16 @@
-import { type DateTime, Effect, HashMap, Option } from "effect"
+import { type DateTime, Effect, HashMap, Option, Schema } from "effect"
 import type { Permission, PermissionId, Role, RoleId, User, UserId } from "../../Domain/index.ts"
+import type { EncodedRow } from "../Entity/EntityStore.ts"
+import type { MemoryRowSlot } from "../Entity/EntityStoreMemory.ts"
 import { type Changed, KeyTaken } from "../Front/RepositoryStore.ts"
 import { findValue, pageAfter, withoutPermission, withoutRole, withoutUser } from "./MemoryRelations.ts"
 import type { MemoryStore, MemoryTables } from "./MemoryStore.ts"
 
-/** A table of rows with a unique key besides the id: `users` (the e-mail), `roles` and `permissions` (the name). */
+/**
+ * A table of rows with a unique key besides the id: `users` (the e-mail), `roles` and `permissions` (the name).
+ * `users` is read and written by `makeTableOperations`; `roles` and `permissions` by the entity kit
+ * (`kernelTableSlot`); the links and relations read all three.
+ */
 export interface MemoryTable<Id extends string, Row extends { readonly id: Id }> {
   readonly rows: (tables: MemoryTables) => HashMap.HashMap<Id, Row>
   readonly withRows: (tables: MemoryTables, rows: HashMap.HashMap<Id, Row>) => MemoryTables
@@ -43,6 +49,34 @@ export const rowByKey = <Id extends string, Row extends { readonly id: Id }>(
   key: string
 ): Option.Option<Row> => findValue(table.rows(tables), (row) => table.holdsKey(row, key))
 
+/**
+ * A kernel table as the entity kit's memory store sees it: the table keeps its decoded rows (what the memory
+ * relations, links and access checks read), the kit reads and writes them in their encoded form (`Model`'s).
+ */
+export const kernelTableSlot = <Id extends string, Row extends { readonly id: Id }>(
+  table: MemoryTable<Id, Row>,
+  Model: Schema.Top & { readonly Type: NoInfer<Row> }
+): MemoryRowSlot => {
+  const encodeRow = Schema.encodeSync(Model as Schema.Codec<Row, EncodedRow>)
+  // Rows are immutable values: each is encoded once, not at every scan of the table.
+  const encodedRows = new WeakMap<Row, EncodedRow>()
+  const encode = (row: Row): EncodedRow => {
+    const known = encodedRows.get(row)
+    if (known !== undefined) return known
+    const encoded = encodeRow(row)
+    encodedRows.set(row, encoded)
+    return encoded
+  }
+  const decode = Schema.decodeUnknownSync(Model as Schema.Codec<Row, EncodedRow>)
+  return {
+    get: (tables, id) => Option.map(HashMap.get(table.rows(tables), id as Id), (row) => encode(row)),
+    values: (tables) => [...HashMap.values(table.rows(tables))].map((row) => encode(row)),
+    has: (tables, id) => HashMap.has(table.rows(tables), id as Id),
+    set: (tables, id, row) => table.withRows(tables, HashMap.set(table.rows(tables), id as Id, decode(row))),
+    remove: (tables, id) => table.without(tables, id as Id)
+  }
+}
+
 /** The reads and atomic writes of one `MemoryTable` of `store`. */
 export const makeTableOperations = <Id extends string, Row extends { readonly id: Id }>(
   store: MemoryStore["Service"],
@@ -60,31 +94,6 @@ export const makeTableOperations = <Id extends string, Row extends { readonly id
         if (Option.isSome(byKey(tables, key))) return yield* new KeyTaken()
         const row = make(yield* store.transactionTime)
         return [row, put(tables, row)] as const
-      })
-    )
-
-  /**
-   * For each entry (distinct keys), the row of its key, inserted as `make` builds it when there is none; an
-   * existing one is returned unchanged.
-   */
-  const insertOrGetAll = (
-    entries: ReadonlyArray<{ readonly key: string; readonly make: (now: DateTime.Utc) => Row }>
-  ) =>
-    store.update(
-      Effect.fnUntraced(function* (tables: MemoryTables) {
-        const now = yield* store.transactionTime
-        let next = tables
-        const ensured = entries.map(({ key, make }) =>
-          Option.match(byKey(next, key), {
-            onNone: () => {
-              const row = make(now)
-              next = put(next, row)
-              return { row, created: true }
-            },
-            onSome: (row) => ({ row, created: false })
-          })
-        )
-        return [ensured, next] as const
       })
     )
 
@@ -113,7 +122,6 @@ export const makeTableOperations = <Id extends string, Row extends { readonly id
 
   return {
     insert,
-    insertOrGetAll,
     findById: (id: Id) => Effect.map(store.read, (tables) => HashMap.get(table.rows(tables), id)),
     findByKey: (key: string) => Effect.map(store.read, (tables) => byKey(tables, key)),
     /** The rows `filter` keeps, as `pageAfter` pages them by `keyOf`. */

@@ -1,32 +1,15 @@
 import type { SqlClient } from "effect/sql"
-import { Permission, PermissionId, PermissionName } from "../../Domain/index.ts"
+import { Permission } from "../../Domain/index.ts"
+import { makeEntityTablePg } from "../Entity/EntityStorePg.ts"
+import { kernelConstraints, Permissions } from "../Entity/KernelEntities.ts"
+import { makeNamedRowTable } from "../Entity/NamedRowTable.ts"
 import type { PermissionStore } from "../Front/RepositoryStore.ts"
 import { PermissionRow } from "./Rows.ts"
-import { makeTablePg, namedRowColumns } from "./TablePg.ts"
 
-/** `permissions`. */
-export const makePermissionStorePg = (sql: SqlClient.SqlClient): PermissionStore => {
-  const permissions = makeTablePg(sql, {
-    table: "permissions",
-    columns: namedRowColumns,
-    Row: PermissionRow,
+/** `permissions`: the kit's table of the `Permissions` declaration; a module lists the names under `module.`. */
+export const makePermissionStorePg = (sql: SqlClient.SqlClient): PermissionStore =>
+  makeNamedRowTable(makeEntityTablePg(sql, Permissions, kernelConstraints.permissions, { decode: PermissionRow }), {
+    entity: Permissions,
     Insert: Permission.insert,
-    Id: PermissionId,
-    Key: PermissionName,
-    key: "name"
+    prefixOf: (query) => (query.module === undefined ? undefined : `${query.module}.`)
   })
-  return {
-    insert: permissions.insert,
-    insertOrGetAll: permissions.insertOrGetAll,
-    findById: permissions.findById,
-    findByName: permissions.findByKey,
-    // starts_with rather than LIKE: the module may contain '_', a LIKE wildcard.
-    list: (query) =>
-      permissions.list(
-        "name",
-        query,
-        query.module === undefined ? [] : [sql`starts_with(name, ${`${query.module}.`})`]
-      ),
-    delete: permissions.delete
-  }
-}

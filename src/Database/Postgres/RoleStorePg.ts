@@ -1,23 +1,23 @@
+import { Effect, Schema } from "effect"
 import type { SqlClient } from "effect/sql"
-import { PermissionId, Role, RoleId, RoleName } from "../../Domain/index.ts"
+import { PermissionId, Role, RoleId } from "../../Domain/index.ts"
+import type { EncodedRow } from "../Entity/EntityStore.ts"
+import { makeEntityTablePg } from "../Entity/EntityStorePg.ts"
+import { kernelConstraints, Roles } from "../Entity/KernelEntities.ts"
+import { kernelFailure, makeNamedRowTable } from "../Entity/NamedRowTable.ts"
 import { RolePatch } from "../Front/RepositoryInputs.ts"
 import type { RoleStore } from "../Front/RepositoryStore.ts"
 import { makeLinkTablePg } from "./LinkTablePg.ts"
 import { PermissionRow, RoleRow } from "./Rows.ts"
 import { rowsOfOwner } from "./Statements.ts"
-import { makeTablePg, namedRowColumns } from "./TablePg.ts"
 
-/** `roles` and `role_permissions`. */
+const encodePatch = Schema.encodeEffect(RolePatch) as (
+  patch: typeof RolePatch.Type
+) => Effect.Effect<EncodedRow, Schema.SchemaError>
+
+/** `roles` (the kit's table of the `Roles` declaration) and `role_permissions`. */
 export const makeRoleStorePg = (sql: SqlClient.SqlClient): RoleStore => {
-  const roles = makeTablePg(sql, {
-    table: "roles",
-    columns: namedRowColumns,
-    Row: RoleRow,
-    Insert: Role.insert,
-    Id: RoleId,
-    Key: RoleName,
-    key: "name"
-  })
+  const roles = makeEntityTablePg(sql, Roles, kernelConstraints.roles, { decode: RoleRow })
 
   const permissionsOf = (roleId: RoleId) =>
     sql<{ readonly id: unknown }>`SELECT p.id, p.name, p.description, p.created_at FROM roles r
@@ -26,13 +26,8 @@ export const makeRoleStorePg = (sql: SqlClient.SqlClient): RoleStore => {
       WHERE r.id = ${roleId} ORDER BY p.name`.pipe(rowsOfOwner(PermissionRow))
 
   return {
-    insert: roles.insert,
-    insertOrGetAll: roles.insertOrGetAll,
-    findById: roles.findById,
-    findByName: roles.findByKey,
-    list: (query) => roles.list("name", query),
-    update: roles.update(RolePatch),
-    delete: roles.delete,
+    ...makeNamedRowTable(roles, { entity: Roles, Insert: Role.insert }),
+    update: (id, patch) => kernelFailure(Effect.flatMap(encodePatch(patch), (changes) => roles.update(id, changes))),
     permissions: makeLinkTablePg(sql, {
       table: "role_permissions",
       holder: { Id: RoleId, table: "roles", column: "role_id", key: "name", label: "name" },

@@ -1,28 +1,24 @@
-import { Array as Arr, Effect, Option, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { type SqlClient, SqlSchema, type Statement } from "effect/sql"
-import type { Changed, Ensured, KeyTaken, PageQuery, StoreFailure } from "../Front/RepositoryStore.ts"
+import type { Changed, KeyTaken, PageQuery, StoreFailure } from "../Front/RepositoryStore.ts"
 import { exactlyOne, keyTakenOn } from "./Statements.ts"
 
-const ensureAttempts = 3
-
-/** The columns of `roles` and `permissions`. */
-export const namedRowColumns = "id, name, description, created_at"
-
 /**
- * The statements of a table whose rows have a uuid `id` and one more unique key: `users` (`email`), `roles`
- * and `permissions` (`name`). Each statement is one round trip; deletes cascade to the links.
+ * The statements of a table whose rows have a uuid `id` and one more unique key: `users` (`email`, citext).
+ * Each statement is one round trip; deletes cascade to the links. (`roles` and `permissions` are the entity
+ * kit's tables: Entity/KernelEntities.ts.)
  */
 export const makeTablePg = <Row, Insert extends Record<string, unknown>, Id extends string, Key extends string>(
   sql: SqlClient.SqlClient,
   spec: {
-    readonly table: "users" | "roles" | "permissions"
+    readonly table: "users"
     readonly columns: string
     /** The Model, its insert variant, its id and its unique key. */
     readonly Row: Schema.ConstraintDecoder<Row>
     readonly Insert: Schema.ConstraintCodec<Insert, Record<string, unknown>>
     readonly Id: Schema.ConstraintCodec<Id, string>
     readonly Key: Schema.ConstraintCodec<Key, string>
-    readonly key: "email" | "name"
+    readonly key: "email"
   }
 ) => {
   const table = sql.literal(spec.table)
@@ -32,7 +28,6 @@ export const makeTablePg = <Row, Insert extends Record<string, unknown>, Id exte
   const keyTaken = keyTakenOn(`${spec.table}_${spec.key}_key`)
   const decodeRows = Schema.decodeUnknownEffect(Schema.Array(spec.Row))
   const decodeRow = Schema.decodeUnknownEffect(spec.Row)
-  const encodeInserts = Schema.encodeEffect(Schema.NonEmptyArray(spec.Insert))
 
   const insertRow = SqlSchema.findOne({
     Request: spec.Insert,
@@ -61,42 +56,6 @@ export const makeTablePg = <Row, Insert extends Record<string, unknown>, Id exte
   /** A new row; a taken key fails with `KeyTaken`. */
   const insert = (row: Insert): Effect.Effect<Row, KeyTaken | StoreFailure> => keyTaken(exactlyOne(insertRow(row)))
 
-  const insertIfAbsent = (rows: Arr.NonEmptyReadonlyArray<Insert>) =>
-    Effect.flatMap(encodeInserts(rows), (encoded) =>
-      sql`INSERT INTO ${table} ${sql.insert(encoded)} ON CONFLICT (${key}) DO NOTHING RETURNING ${columns}`.pipe(
-        Effect.flatMap(decodeRows)
-      )
-    )
-
-  const findByKeys = (keys: ReadonlyArray<Key>) =>
-    sql`SELECT ${columns} FROM ${table} WHERE ${sql.in(spec.key, keys)}`.pipe(Effect.flatMap(decodeRows))
-
-  /**
-   * Race-safe get-or-create by the key, for several rows in one statement (plus one reading those another
-   * writer inserted first: a statement of its own is a fresh snapshot under READ COMMITTED, so it sees rows
-   * committed concurrently); should such a row be deleted in between, its insert is tried again.
-   */
-  const insertOrGetAll = (
-    rows: Arr.NonEmptyReadonlyArray<Insert>
-  ): Effect.Effect<ReadonlyArray<Ensured<Row>>, StoreFailure> =>
-    Effect.gen(function* () {
-      const keyOf = (row: Insert | Row) => (row as Record<string, unknown>)[spec.key] as string
-      const ensured = new Map<string, Ensured<Row>>()
-      let pending: ReadonlyArray<Insert> = rows
-      for (let attempt = 0; attempt < ensureAttempts && Arr.isReadonlyArrayNonEmpty(pending); attempt++) {
-        for (const row of yield* insertIfAbsent(pending)) ensured.set(keyOf(row), { row, created: true })
-        const missing = pending.filter((row) => !ensured.has(keyOf(row)))
-        if (missing.length > 0) {
-          const existing = yield* findByKeys(missing.map((row) => keyOf(row) as Key))
-          for (const row of existing) ensured.set(keyOf(row), { row, created: false })
-        }
-        pending = missing.filter((row) => !ensured.has(keyOf(row)))
-      }
-      if (pending.length > 0)
-        return yield* Effect.die(new Error(`ensure: a row was deleted concurrently ${ensureAttempts} times in a row`))
-      return rows.map((row) => ensured.get(keyOf(row))!)
-    })
-
   /**
    * Sets the columns of `Patch` and returns the row before and after, in one statement: the row is locked
    * and read, then updated. Inside the caller's transaction (the front's audited change), so a taken key
@@ -124,7 +83,7 @@ export const makeTablePg = <Row, Insert extends Record<string, unknown>, Id exte
 
   /** At most `limit` rows ordered by `orderBy`, after `after`, that also meet `where`. */
   const list = (
-    orderBy: "id" | "name",
+    orderBy: "id",
     query: PageQuery<string>,
     where: ReadonlyArray<Statement.Fragment> = []
   ): Effect.Effect<ReadonlyArray<Row>, StoreFailure> => {
@@ -134,5 +93,5 @@ export const makeTablePg = <Row, Insert extends Record<string, unknown>, Id exte
       ORDER BY ${order} LIMIT ${query.limit}`.pipe(Effect.flatMap(decodeRows))
   }
 
-  return { insert, insertOrGetAll, findById, findByKey, delete: delete_, update, list }
+  return { insert, findById, findByKey, delete: delete_, update, list }
 }
