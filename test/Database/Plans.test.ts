@@ -7,7 +7,6 @@
 import { assert, layer } from "@effect/vitest"
 import { DateTime, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { createNotesTable } from "../../bench/Entities.ts"
 import { type RecordedStatement, recordStatements } from "../../bench/Recorder.ts"
 import { emailOf, permissionNameOf, seedStatements, userIdOf } from "../../bench/Seed.ts"
 import { FullVolume } from "../../bench/Settings.ts"
@@ -97,8 +96,6 @@ const assertIndexed = <A, E, R>(table: string, call: Effect.Effect<A, E, R>) =>
 const Seeded = Layer.effectDiscard(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    // The seed fills the benchmark's entity table (bench_notes) too: it is the service's, not a migration's.
-    yield* sql.unsafe(createNotesTable)
     for (const statement of seedStatements(FullVolume)) yield* sql.unsafe(statement)
   })
 )
