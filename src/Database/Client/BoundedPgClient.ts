@@ -5,7 +5,7 @@ import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
 import { PoolUsage, registerPoolGauges } from "../Telemetry/PoolMetrics.ts"
 import { renameColumns } from "./ColumnNames.ts"
 import { withDeadlines } from "./Deadline.ts"
-import { acquireTimedOut, statementTimedOut } from "./SqlFailure.ts"
+import { acquireTimedOut, sqlStateOf, statementTimedOut } from "./SqlFailure.ts"
 
 /** The bounds every call of a `BoundedPgClient` keeps. */
 export interface Bounds {
@@ -19,6 +19,11 @@ export interface Bounds {
   readonly acquireTimeoutSetting: string
   /** Publish the pool's figures as the gauges of this pool name (see `Telemetry/PoolMetrics`); none if absent. */
   readonly poolName?: string | undefined
+  /**
+   * Told when a statement meets a lost connection or a read-only server (SQLSTATE 25006), so the host of the
+   * next connection is chosen again (see `Topology/HostResolver`). A read-only connection is also dropped.
+   */
+  readonly hostChoice?: { readonly invalidate: () => void } | undefined
 }
 
 type RowTransform = (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
@@ -65,8 +70,29 @@ export const make = Effect.fnUntraced(function* (
     })
   const deadline = <A>(statement: Effect.Effect<A, SqlError.SqlError>): Effect.Effect<A, SqlError.SqlError> =>
     withDeadlines(() => statement, { run: statementLimit })
-  const connectionOf = (connection: PgConnection.PgConnection) => new BoundedConnection(connection, deadline)
-  const unbounded = <A>(statement: A) => statement
+  const hostChoice = bounds.hostChoice
+  // A failover shows as a lost connection, or a write refused by a server that became a standby.
+  const watched =
+    hostChoice === undefined
+      ? undefined
+      : (connection: PgConnection.PgConnection, error: SqlError.SqlError): Effect.Effect<void> => {
+          if (error.reason._tag === "ConnectionError") {
+            hostChoice.invalidate()
+            return Effect.void
+          }
+          if (sqlStateOf(error) !== READ_ONLY_SQL_TRANSACTION) return Effect.void
+          hostChoice.invalidate()
+          return pool.invalidate(connection)
+        }
+  const watching = (limit: Deadline): Deadline =>
+    watched === undefined
+      ? limit
+      : (statement, connection) =>
+          Effect.tapError(limit(statement), (error) =>
+            connection === undefined ? Effect.void : watched(connection, error)
+          )
+  const connectionOf = (connection: PgConnection.PgConnection) => new BoundedConnection(connection, watching(deadline))
+  const borrowed = watching((statement) => statement)
 
   const acquirer = Effect.map(bounded(counted(pool.get)), connectionOf)
   // A statement outside a transaction borrows a connection for itself: one fiber waits for the connection
@@ -77,13 +103,13 @@ export const make = Effect.fnUntraced(function* (
         usage === undefined
           ? pool.use((connection) => {
               started()
-              return f(new BoundedConnection(connection, unbounded))
+              return f(new BoundedConnection(connection, borrowed))
             })
           : usage.borrow((checkedOut) =>
               pool.use((connection) => {
                 started()
                 checkedOut(connection)
-                return f(new BoundedConnection(connection, unbounded))
+                return f(new BoundedConnection(connection, borrowed))
               })
             ),
       { wait: acquireLimit, run: statementLimit }
@@ -151,17 +177,26 @@ const commit = (connection: SqlConnection.Connection): Effect.Effect<void, SqlEr
       : Effect.void
   )
 
+const READ_ONLY_SQL_TRANSACTION = "25006"
+
+/** A bound on one statement's answer; `connection` is the session it runs on, for what watches failures. */
+type Deadline = <A>(
+  statement: Effect.Effect<A, SqlError.SqlError>,
+  connection?: PgConnection.PgConnection
+) => Effect.Effect<A, SqlError.SqlError>
+
 /** A pooled session as `SqlClient` sees it, every statement under `deadline`. Streams are not bounded. */
 class BoundedConnection implements SqlConnection.Connection {
   readonly connection: PgConnection.PgConnection
-  readonly deadline: <A>(statement: Effect.Effect<A, SqlError.SqlError>) => Effect.Effect<A, SqlError.SqlError>
+  readonly limit: Deadline
 
-  constructor(
-    connection: PgConnection.PgConnection,
-    deadline: <A>(statement: Effect.Effect<A, SqlError.SqlError>) => Effect.Effect<A, SqlError.SqlError>
-  ) {
+  constructor(connection: PgConnection.PgConnection, limit: Deadline) {
     this.connection = connection
-    this.deadline = deadline
+    this.limit = limit
+  }
+
+  private deadline<A>(statement: Effect.Effect<A, SqlError.SqlError>): Effect.Effect<A, SqlError.SqlError> {
+    return this.limit(statement, this.connection)
   }
 
   private rows(sql: string, params: ReadonlyArray<unknown>, transformRows: RowTransform, prepare: boolean) {

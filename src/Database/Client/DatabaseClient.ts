@@ -57,7 +57,8 @@ export const clientSettings = (
       statementDeadline: clientEnforced ? database.statementTimeout : database.queryTimeout,
       statementDeadlineSetting: clientEnforced
         ? "database.statementTimeout (enforced by the client under database.pgbouncer)"
-        : "database.queryTimeout"
+        : "database.queryTimeout",
+      hostChoice: target.resolver
     }
   }
 }

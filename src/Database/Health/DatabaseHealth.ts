@@ -42,7 +42,7 @@ interface ServerFacts {
 const makeHealthClient = Effect.gen(function* () {
   const config = yield* AppConfig
   const target = yield* DatabaseTarget
-  const { options } = clientSettings(config.database, target)
+  const { options, bounds } = clientSettings(config.database, target)
   // The check answers at database.health.timeout whatever happens (see `check`); these bounds, later than
   // that, only end the work it gave up on, so the connection is free for the next check.
   const timeout = config.database.health.timeout
@@ -53,7 +53,8 @@ const makeHealthClient = Effect.gen(function* () {
       acquireTimeout: cleanup,
       acquireTimeoutSetting: "twice database.health.timeout",
       statementDeadline: cleanup,
-      statementDeadlineSetting: "twice database.health.timeout"
+      statementDeadlineSetting: "twice database.health.timeout",
+      hostChoice: bounds.hostChoice
     }
   ).pipe(Effect.provide(Reactivity.layer))
 })
