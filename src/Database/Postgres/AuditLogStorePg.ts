@@ -112,7 +112,8 @@ const decodePage = (
  * lives in the scope: closing it writes the appends already waiting, then refuses new ones.
  */
 export const makeAuditLogStorePg = Effect.fnUntraced(function* (
-  sql: SqlClient.SqlClient
+  sql: SqlClient.SqlClient,
+  reads: SqlClient.SqlClient = sql
 ): Effect.fn.Return<AuditLogStore, never, Scope.Scope> {
   const columns = sql.literal(auditColumns)
   // The inserts read their rows by the column names: no pass renaming the fields of every returned row.
@@ -121,13 +122,13 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
   const findById = SqlSchema.findOneOption({
     Request: AuditLogId,
     Result: AuditLogRow,
-    execute: (id) => sql`SELECT ${columns} FROM audit_logs WHERE id = ${id}`
+    execute: (id) => reads`SELECT ${columns} FROM audit_logs WHERE id = ${id}`
   })
 
   // Newest first on the (timestamp DESC, id DESC) indexes; each row also carries its exact timestamp for
   // the cursor, decoded next to the AuditLog (which ignores the extra column).
   const list: AuditLogStore["list"] = (query) =>
-    sql<{ readonly id: unknown; readonly timestampUs: unknown }>`SELECT ${columns},
+    reads<{ readonly id: unknown; readonly timestampUs: unknown }>`SELECT ${columns},
         (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS timestamp_us
       FROM audit_logs
       WHERE ${sql.and([

@@ -5,16 +5,20 @@ import { PermissionRow } from "./Rows.ts"
 import { makeTablePg, namedRowColumns } from "./TablePg.ts"
 
 /** `permissions`. */
-export const makePermissionStorePg = (sql: SqlClient.SqlClient): PermissionStore => {
-  const permissions = makeTablePg(sql, {
-    table: "permissions",
-    columns: namedRowColumns,
-    Row: PermissionRow,
-    Insert: Permission.insert,
-    Id: PermissionId,
-    Key: PermissionName,
-    key: "name"
-  })
+export const makePermissionStorePg = (sql: SqlClient.SqlClient, reads: SqlClient.SqlClient = sql): PermissionStore => {
+  const permissions = makeTablePg(
+    sql,
+    {
+      table: "permissions",
+      columns: namedRowColumns,
+      Row: PermissionRow,
+      Insert: Permission.insert,
+      Id: PermissionId,
+      Key: PermissionName,
+      key: "name"
+    },
+    reads
+  )
   return {
     insert: permissions.insert,
     insertOrGetAll: permissions.insertOrGetAll,

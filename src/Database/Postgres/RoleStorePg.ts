@@ -8,19 +8,23 @@ import { rowsOfOwner } from "./Statements.ts"
 import { makeTablePg, namedRowColumns } from "./TablePg.ts"
 
 /** `roles` and `role_permissions`. */
-export const makeRoleStorePg = (sql: SqlClient.SqlClient): RoleStore => {
-  const roles = makeTablePg(sql, {
-    table: "roles",
-    columns: namedRowColumns,
-    Row: RoleRow,
-    Insert: Role.insert,
-    Id: RoleId,
-    Key: RoleName,
-    key: "name"
-  })
+export const makeRoleStorePg = (sql: SqlClient.SqlClient, reads: SqlClient.SqlClient = sql): RoleStore => {
+  const roles = makeTablePg(
+    sql,
+    {
+      table: "roles",
+      columns: namedRowColumns,
+      Row: RoleRow,
+      Insert: Role.insert,
+      Id: RoleId,
+      Key: RoleName,
+      key: "name"
+    },
+    reads
+  )
 
   const permissionsOf = (roleId: RoleId) =>
-    sql<{ readonly id: unknown }>`SELECT p.id, p.name, p.description, p.created_at FROM roles r
+    reads<{ readonly id: unknown }>`SELECT p.id, p.name, p.description, p.created_at FROM roles r
       LEFT JOIN role_permissions rp ON rp.role_id = r.id
       LEFT JOIN permissions p ON p.id = rp.permission_id
       WHERE r.id = ${roleId} ORDER BY p.name`.pipe(rowsOfOwner(PermissionRow))
