@@ -11,6 +11,7 @@ import { describeFailure } from "../Client/SqlFailure.ts"
 import { migrationStatusOf } from "../Migrations/DatabaseMigrations.ts"
 import { readMigrationFiles } from "../Migrations/MigrationFiles.ts"
 import { recordHealthCheck } from "../Telemetry/MetricsSwitch.ts"
+import { checkTopology, TopologyReport } from "../Topology/TopologyReport.ts"
 
 /** What a health check reports (the body of `/readyz` and of `platform-kernel health`). */
 export const HealthReport = Schema.Struct({
@@ -24,6 +25,8 @@ export const HealthReport = Schema.Struct({
     idle: Schema.NullOr(Schema.Number)
   }),
   migrations: Schema.NullOr(Schema.Struct({ latest: Schema.NullOr(Schema.Number), pending: Schema.Number })),
+  /** Several hosts or replicas configured: which host is primary, and each standby's lag. */
+  topology: Schema.optionalKey(TopologyReport),
   error: Schema.optionalKey(Schema.String)
 })
 export type HealthReport = typeof HealthReport.Type
@@ -74,6 +77,18 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
       // still answers (down, saying why) rather than failing.
       const client = yield* Effect.result(makeHealthClient)
 
+      // The hosts behind the write pool and the replicas (when several): checked on each probe, within its time.
+      const target = yield* DatabaseTarget
+      const replicaTarget =
+        config.database.readFrom === "replicas"
+          ? yield* Effect.orElseSucceed(DatabaseTarget.replicasFromConfig(config.database), () => undefined)
+          : undefined
+      const resolvers = { primary: target.resolver, replicas: replicaTarget?.resolver }
+      const topology =
+        resolvers.primary === undefined && resolvers.replicas === undefined
+          ? Effect.succeed(undefined)
+          : Effect.promise(() => checkTopology(resolvers))
+
       // The files do not change while the process runs: read them once, not on every probe.
       const files = yield* Effect.cached(readMigrationFiles(migrations.directory).pipe(Effect.provide(NodeFiles.layer)))
 
@@ -100,6 +115,11 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
             error: () => new Error(`no answer within ${Duration.format(timeout)}`)
           }
         }).pipe(Effect.result)
+        // Reported up or down: during a failover it says which hosts are left and what they are.
+        const hosts = yield* withDeadlines(() => topology, {
+          run: { millis: Duration.toMillis(timeout), error: () => new Error("no answer") }
+        }).pipe(Effect.orElseSucceed(() => undefined))
+        const withTopology = hosts === undefined ? {} : { topology: hosts }
         const latencyMs = yield* elapsed
         if (outcome._tag === "Success") {
           const { facts, status } = outcome.success
@@ -108,7 +128,8 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
             latencyMs,
             serverVersion: facts.serverVersion,
             pool: { max: pool.maxConnections, open: facts.open, idle: facts.idle },
-            migrations: { latest: status.latest, pending: status.pending.length }
+            migrations: { latest: status.latest, pending: status.pending.length },
+            ...withTopology
           } satisfies HealthReport
         }
         return {
@@ -117,6 +138,7 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
           serverVersion: null,
           pool: { max: pool.maxConnections, open: null, idle: null },
           migrations: null,
+          ...withTopology,
           error: describeFailure(outcome.failure)
         } satisfies HealthReport
       }).pipe(
