@@ -71,7 +71,7 @@ export const startAutoFailoverCluster = async (): Promise<AutoFailoverCluster> =
       return `postgres://postgres@${nodePorts.map((port) => `127.0.0.1:${port}`).join(",")}/app?${query}`
     },
     state,
-    primary: async () => /(node\d):(?:primary|wait_primary)\//.exec(await state())?.[1],
+    primary: async () => /(node\d):(?:primary|wait_primary)\/(?:primary|wait_primary)\b/.exec(await state())?.[1],
     kill: async (node) => {
       await script("kill", dir, node)
     },

@@ -5,7 +5,7 @@
  * acknowledged write is looked for on the new primary. Used by the test (Failover.test.ts) and by the script
  * that records the figures of three runs (FailoverRuns.ts).
  */
-import { Context, Effect, Fiber, Layer, Redacted } from "effect"
+import { Context, Effect, Fiber, Layer, Redacted, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { DatabaseHealth } from "../../src/Database/Health/DatabaseHealth.ts"
 import * as PlatformKernel from "../../src/Database/PlatformKernel.ts"
@@ -222,8 +222,9 @@ export const runFailoverScenario = (
       yield* progress("load running")
       yield* sleep(options.warmupMs ?? 5_000)
       const killedNode = (yield* Effect.promise(() => cluster.primary())) ?? "node1"
-      const killedAt = Date.now()
       yield* Effect.promise(() => cluster.kill(killedNode))
+      // From here on the host is gone: a write acknowledged later was made on another server.
+      const killedAt = Date.now()
       yield* progress(`killed ${killedNode}`)
 
       // Until a write that started after the kill is acknowledged, then a while longer for the rate after.
@@ -239,13 +240,14 @@ export const runFailoverScenario = (
       yield* Effect.forEach(fibers, Fiber.await, { discard: true })
       yield* progress("load stopped")
 
-      // What is stored, read on the new primary.
+      // What is stored, read on the new primary (once there is one).
+      const onPrimary = { schedule: Schedule.spaced("200 millis"), times: 150 }
       const emails = acknowledgedUsers.map((write) => write.email)
       const foundUsers = yield* sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM users
-        WHERE email = ANY(${emails}::citext[])`
+        WHERE email = ANY(${emails}::citext[])`.pipe(Effect.retry(onPrimary))
       const stored = yield* sql<{ readonly key: string; readonly n: number }>`
         SELECT metadata->>'key' AS key, count(*)::int AS n FROM audit_logs
-        WHERE action = 'failover.tick' AND target_id = ${run} GROUP BY 1`
+        WHERE action = 'failover.tick' AND target_id = ${run} GROUP BY 1`.pipe(Effect.retry(onPrimary))
       const storedKeys = new Map(stored.map((row) => [row.key, row.n]))
       const rate = (from: number, to: number) =>
         acknowledgedUsers.filter((write) => write.at >= from && write.at < to).length / ((to - from) / 1000)
