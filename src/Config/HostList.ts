@@ -20,10 +20,12 @@ export const TargetSessionAttrsValues = [
   "standby",
   "prefer-standby"
 ] as const
+/** One of `TargetSessionAttrsValues`, with libpq's meaning (see README "Several hosts"). */
 export type TargetSessionAttrs = (typeof TargetSessionAttrsValues)[number]
 
 /** libpq's `load_balance_hosts`: `disable` tries the hosts in order, `random` in a random order per connection. */
 export const LoadBalanceHostsValues = ["disable", "random"] as const
+/** One of `LoadBalanceHostsValues`. */
 export type LoadBalanceHosts = (typeof LoadBalanceHostsValues)[number]
 
 export const isTargetSessionAttrs = (value: string): value is TargetSessionAttrs =>
