@@ -11,6 +11,7 @@ import { afterAll, beforeAll } from "vitest"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
 import * as DatabaseClient from "../../../src/Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "../../../src/Database/Client/DatabaseTarget.ts"
+import { DatabaseHealth } from "../../../src/Database/Health/DatabaseHealth.ts"
 import { testConfig } from "../../support/TestDatabase.ts"
 import {
   makeThrowawayPostgres,
@@ -121,6 +122,42 @@ describe.skipIf(unavailable !== undefined)(
         assert.match(message, /no host matches target_session_attrs=read-write/)
         assert.notInclude(message, PASSWORD)
       })
+    )
+
+    it.live("the health report names the primary and each standby's lag", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const config = yield* testConfig({
+            DATABASE_URL: hostsUrl([standby, primary]),
+            DATABASE_REPLICAS_URL: hostsUrl([standby]),
+            DATABASE_READ_FROM: "replicas"
+          })
+          const services = yield* Layer.build(
+            DatabaseHealth.layer.pipe(
+              Layer.provide(DatabaseTarget.layer({ embedded: "attach" })),
+              Layer.provide(AppConfig.layerFrom(config))
+            )
+          )
+          const report = yield* Context.get(services, DatabaseHealth).check
+          assert.strictEqual(report.status, "up", report.error)
+          const topology = report.topology!
+          assert.strictEqual(topology.primary, `localhost:${primary.port}`)
+          const standbyHosts = topology.hosts.filter((host) => host.address === `localhost:${standby.port}`)
+          assert.deepStrictEqual(
+            standbyHosts.map((host) => [host.pool, host.role]),
+            [
+              ["primary", "standby"],
+              ["replicas", "standby"]
+            ]
+          )
+          for (const host of standbyHosts) {
+            assert.isNumber(host.lagBytes)
+            assert.isAtLeast(host.lagBytes!, 0)
+          }
+          const primaryHost = topology.hosts.find((host) => host.address === `localhost:${primary.port}`)!
+          assert.deepStrictEqual([primaryHost.role, primaryHost.lagBytes], ["primary", 0])
+        })
+      )
     )
 
     it.live("a write refused as read-only (25006) sends the pool to another host, with no restart", () =>
