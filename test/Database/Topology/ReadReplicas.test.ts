@@ -83,6 +83,17 @@ describe.skipIf(unavailable !== undefined)(
           assert.strictEqual(yield* sessionsOn(standby, APP), 0, "no session of the write pool on the standby")
           assert.isAtLeast(replicas.served.replica, 20)
         })
+      ).pipe(
+        // Closed with the kernel: no session of the replica pool or of the host checks is left anywhere.
+        Effect.andThen(
+          Effect.gen(function* () {
+            for (const server of [primary, standby]) {
+              for (const name of [`${APP}-replica`, `${APP}-topology`, APP]) {
+                assert.strictEqual(yield* sessionsOn(server, name), 0, `${name} on ${server.port}`)
+              }
+            }
+          })
+        )
       )
     )
 
