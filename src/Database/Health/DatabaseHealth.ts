@@ -10,7 +10,7 @@ import { withDeadlines } from "../Client/Deadline.ts"
 import { describeFailure } from "../Client/SqlFailure.ts"
 import { migrationStatusOf } from "../Migrations/DatabaseMigrations.ts"
 import { readMigrationFiles } from "../Migrations/MigrationFiles.ts"
-import { recordHealthCheck } from "../Telemetry/MetricsSwitch.ts"
+import { recordHealthCheck, recordTopology } from "../Telemetry/MetricsSwitch.ts"
 import { checkTopology, TopologyReport } from "../Topology/TopologyReport.ts"
 
 /** What a health check reports (the body of `/readyz` and of `platform-kernel health`). */
@@ -120,6 +120,7 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
           run: { millis: Duration.toMillis(timeout), error: () => new Error("no answer") }
         }).pipe(Effect.orElseSucceed(() => undefined))
         const withTopology = hosts === undefined ? {} : { topology: hosts }
+        if (hosts !== undefined) yield* recordTopology(hosts.hosts)
         const latencyMs = yield* elapsed
         if (outcome._tag === "Success") {
           const { facts, status } = outcome.success
