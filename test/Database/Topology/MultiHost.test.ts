@@ -5,7 +5,7 @@
  * server turned read-only (SQLSTATE 25006) without a restart.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer, Schedule } from "effect"
+import { Context, Effect, Layer, Metric, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll } from "vitest"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
@@ -156,6 +156,17 @@ describe.skipIf(unavailable !== undefined)(
           }
           const primaryHost = topology.hosts.find((host) => host.address === `localhost:${primary.port}`)!
           assert.deepStrictEqual([primaryHost.role, primaryHost.lagBytes], ["primary", 0])
+          // The same as gauges, labelled with the host, its pool and its role.
+          const snapshots = yield* Metric.snapshot
+          const lag = snapshots.find(
+            (snapshot) =>
+              snapshot.id === "platform_kernel.database.host.lag" &&
+              snapshot.attributes?.["server.address"] === `localhost:${standby.port}` &&
+              snapshot.attributes?.["db.client.connection.pool.name"] === "replicas"
+          )
+          assert.isDefined(lag, "a lag gauge for the standby in the replicas' pool")
+          assert.strictEqual(lag!.attributes?.["platform_kernel.host.role"], "standby")
+          assert.strictEqual((lag!.state as Metric.GaugeState<number>).value, standbyHosts[1]!.lagBytes)
         })
       )
     )
