@@ -10,7 +10,8 @@
  */
 import { randomUUID } from "node:crypto"
 import type { Effect } from "effect"
-import type { AuditLogRepository, UserId, UserRepository } from "../src/index.ts"
+import type { AuditLogRepository, Entity, UserId, UserRepository } from "../src/index.ts"
+import { type Notes, noteIdOf, noteIdSql } from "./Entities.ts"
 import {
   emailOf,
   emailSql,
@@ -29,6 +30,8 @@ export interface LibraryApi {
   /** The same, without the permission cache (`RepositoryLayers.layer` on the same pool). */
   readonly usersUncached: UserRepository["Service"]
   readonly audit: AuditLogRepository["Service"]
+  /** A service's own entity, declared with the kit (bench/Entities.ts). */
+  readonly notes: Entity.EntityRepository<Notes>
 }
 
 export interface PgbenchScript {
@@ -87,8 +90,8 @@ const auditListSql = (where: string, limitParameter: string) => `SELECT ${auditC
       FROM audit_logs
       WHERE ${where}
       ORDER BY "timestamp" DESC, id DESC LIMIT ${limitParameter}`
-const deepWhere = (micros: string, id: string) =>
-  `("timestamp", id) < ('epoch'::timestamptz + ${micros}::bigint * interval '1 microsecond', ${id}::uuid)`
+const deepWhere = (micros: string, id: string, microsAgain: string) =>
+  `(("timestamp", id) < ('epoch'::timestamptz + ${micros}::bigint * interval '1 microsecond', ${id}::uuid) AND "timestamp" <= 'epoch'::timestamptz + ${microsAgain}::bigint * interval '1 microsecond')`
 
 // src/Database/Postgres/AuditLogStorePg.ts, `insertAll`: five arrays whatever the row count (an append at
 // 32 callers is one such statement per turn of the group commit; each pgbench call is one of one row).
@@ -102,6 +105,11 @@ const auditInsertParametersSql = auditInsertSql("$1", "$2", "$3", "$4", "$5")
 // once); concurrent calls of one kind are batched into one statement over arrays of keys, which pgbench and the
 // drivers cannot do (that is the point of the 32-caller rows).
 const findUserSql = (id: string) => `SELECT 1 AS ord, ${userColumns} FROM users WHERE id = ${id}`
+// src/Database/Entity/EntityStorePg.ts: the same batching, the columns selected under their field names.
+const noteColumns = `id AS "id", user_id AS "userId", title AS "title", created_at AS "createdAt"`
+const findNoteSql = (id: string) => `SELECT 1 AS ord, ${noteColumns} FROM bench_notes WHERE id = ${id}`
+const insertNoteSql = (id: string, userId: string, title: string, createdAt: string) =>
+  `INSERT INTO bench_notes ("id","user_id","title","created_at") VALUES (${id},${userId},${title},${createdAt}) RETURNING ${noteColumns}`
 const findUserByEmailSql = (email: string) => `SELECT 1 AS ord, ${userColumns} FROM users WHERE email = ${email}`
 
 // The library fetches one row more than the page to know whether a next page exists.
@@ -148,6 +156,28 @@ ${hasPermissionSql(userIdSql(":n"), permissionNameSql(":p"))};\n`
       sql: findUserSql("$1"),
       params: (i) => [userIdOf(userOf(i))],
       pgbench: { script: `${drawUser}${findUserSql(userIdSql(":n"))};\n` }
+    },
+    {
+      name: "entity findById",
+      note: "a service's entity",
+      callers: [1, 32],
+      library: ({ notes }, i) => notes.findById(noteIdOf(userOf(i)) as never),
+      sql: findNoteSql("$1"),
+      params: (i) => [noteIdOf(userOf(i))],
+      pgbench: { script: `${drawUser}${findNoteSql(noteIdSql(":n"))};\n` }
+    },
+    {
+      name: "entity create",
+      note: "a service's entity",
+      callers: [1, 32],
+      library: ({ notes }, i) => notes.create({ userId: userIdOf(userOf(i)) as UserId, title: `bench ${i}` }),
+      sql: insertNoteSql("$1", "$2", "$3", "$4"),
+      params: (i) => [randomUUID(), userIdOf(userOf(i)), `bench ${i}`, new Date(0)],
+      // The id and the creation time are the library's.
+      generated: (index) => index === 0 || index === 3,
+      pgbench: {
+        script: `${drawUser}${insertNoteSql("gen_random_uuid()", userIdSql(":n"), "'bench'", "now()")};\n`
+      }
     },
     {
       name: "findByEmail",
@@ -250,10 +280,10 @@ ${auditInsertSql("ARRAY[gen_random_uuid()]", `ARRAY[${userIdSql(":n")}]`, "ARRAY
       note: `${PageSize} rows after ${volume.deepPageOffset.toLocaleString("en")}`,
       callers: [1, 32],
       library: ({ audit }) => audit.list({ limit: PageSize, cursor: deep.cursor }),
-      sql: auditListSql(deepWhere("$1", "$2"), "$3"),
-      params: () => [deep.afterMicros, deep.afterId, PageFetch],
+      sql: auditListSql(deepWhere("$1", "$2", "$3"), "$4"),
+      params: () => [deep.afterMicros, deep.afterId, deep.afterMicros, PageFetch],
       pgbench: {
-        script: `${auditListSql(deepWhere(":after_us", ":after_id"), ":limit")};\n`,
+        script: `${auditListSql(deepWhere(":after_us", ":after_id", ":after_us"), ":limit")};\n`,
         defines: { after_us: deep.afterMicros, after_id: deep.afterId, limit: String(PageFetch) }
       }
     }

@@ -4,6 +4,7 @@
  * number, in JS and in SQL alike: pgbench, which can only draw random integers, derives the same values
  * from `\set` variables that the in-process clients compute in JS.
  */
+import { createNotesTable, noteIdSql } from "./Entities.ts"
 import type { Volume } from "./Settings.ts"
 
 // Valid UUIDv7s (version 7, variant 8), time-ordered within a table like the library's own ids.
@@ -68,6 +69,12 @@ export const seedStatements = (volume: Volume): ReadonlyArray<string> => {
         jsonb_build_object('n', n, 'ip', '10.0.' || (n % 250) || '.' || (n % 199), 'agent', 'bench/1.0'),
         now() - interval '1 minute' - n * interval '20 seconds'
       FROM generate_series(1, ${auditRows}) AS n`,
+    // One note per user. The library's contender also makes the table when it starts; the seed makes it too, so
+    // that a seed without the library (test/Database/Plans.test.ts) stands on its own.
+    createNotesTable,
+    `INSERT INTO bench_notes (id, user_id, title, created_at)
+      SELECT ${noteIdSql("n")}, ${userIdSql("n")}, 'note ' || n, now() - n * interval '1 minute'
+      FROM generate_series(1, ${users}) AS n`,
     "ANALYZE"
   ]
 }

@@ -7,7 +7,10 @@
  *   BENCH_ONLY           comma-separated operation names to run (default: all)
  *   BENCH_STALENESS_REVOCATIONS  revocations timed across two processes with the permission cache (default 200)
  *   BENCH_SMOKE=1        CI smoke: 1 round of 0.2 s on a small seed; proves the harness runs, measures nothing
+ *   BENCH_MAX_LOAD       the highest 1-minute load average at a round's start for which ratios are reported
+ *                        (default 1; see Quiet.ts)
  */
+import { DefaultMaxLoad } from "./Quiet.ts"
 
 export interface Volume {
   readonly users: number
@@ -30,6 +33,8 @@ export interface Settings {
   readonly rssSeconds: number
   /** Revocations timed by CacheStaleness.ts. */
   readonly stalenessRevocations: number
+  /** Ratios are withheld when a round starts above this 1-minute load average. */
+  readonly maxLoad: number
 }
 
 const positive = (name: string, fallback: number): number => {
@@ -75,6 +80,7 @@ export const readSettings = (): Settings => {
     volume: smoke ? SmokeVolume : FullVolume,
     readinessRuns: smoke ? 1 : 5,
     rssSeconds: smoke ? 0.5 : 5,
-    stalenessRevocations: Math.round(positive("BENCH_STALENESS_REVOCATIONS", smoke ? 5 : 200))
+    stalenessRevocations: Math.round(positive("BENCH_STALENESS_REVOCATIONS", smoke ? 5 : 200)),
+    maxLoad: positive("BENCH_MAX_LOAD", DefaultMaxLoad)
   }
 }

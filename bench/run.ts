@@ -19,6 +19,7 @@ import { makeCopy, makePostgresJs } from "./Contenders/PostgresJs.ts"
 import { makeRawEffectSql } from "./Contenders/RawEffectSql.ts"
 import { HotMix, runLoadChild } from "./Memory.ts"
 import { makeOperations } from "./Operations.ts"
+import { currentLoad, formatLoads, type RoundLoad, ratiosWithheldReason } from "./Quiet.ts"
 import { measureReadiness } from "./Readiness.ts"
 import { type CaseResult, Contenders, cpuTable, errorLines, ratioTable, throughputTable } from "./Report.ts"
 import { withBenchDatabase } from "./Server.ts"
@@ -55,8 +56,10 @@ const exitCode = await withBenchDatabase(async (database) => {
   const results: Array<CaseResult> = operations.flatMap((operation) =>
     operation.callers.map((callers) => ({ operation, callers, samples: new Map(), errors: new Map() }))
   )
+  const roundLoads: Array<RoundLoad> = []
   try {
     for (let round = 0; round < settings.rounds; round++) {
+      roundLoads.push({ round: round + 1, load: currentLoad() })
       log(`round ${round + 1} of ${settings.rounds}, load average ${load()}`)
       for (const result of results) {
         // Each round starts with another contender, so warm-up and drift favour none.
@@ -93,6 +96,8 @@ const exitCode = await withBenchDatabase(async (database) => {
   const libraryMemory = await runLoadChild({ ...memorySpec, kind: "library" })
   const rawMemory = await runLoadChild({ ...memorySpec, kind: "raw" })
 
+  const withheld = ratiosWithheldReason(roundLoads, settings.maxLoad)
+  if (withheld !== undefined) log(withheld.replaceAll("**", ""))
   const names = [Contenders.library, Contenders.raw, Contenders.postgresJs, Contenders.pgbench, Contenders.copy]
   const { volume } = settings
   const report = [
@@ -100,12 +105,12 @@ const exitCode = await withBenchDatabase(async (database) => {
     "",
     `${new Date().toISOString()}, Node ${process.version}, ${database.serverKind} server; ${settings.rounds} interleaved round(s) of ${settings.seconds} s per contender per case; medians.`,
     `Seeded in ${seedSeconds.toFixed(1)} s: ${volume.users.toLocaleString("en")} users, ${volume.roles} roles × ${volume.permissionsPerRole} permissions, 2 roles per user, ${volume.auditRows.toLocaleString("en")} audit rows. Pool: ${library.poolSize} connections for each in-process client; pgbench opens one per caller.`,
-    `Load average (1/5/15 min): ${loadAtStart} at start, ${load()} at end.`,
+    `Load average (1/5/15 min): ${loadAtStart} at start, ${load()} at end; 1-minute at each round's start: ${formatLoads(roundLoads)} (ratios are reported only when every round started at or below ${settings.maxLoad}).`,
     pgbench === undefined
       ? "**pgbench not found (install the PostgreSQL client): its column is n/a.**"
       : `pgbench: ${pgbench}.`,
     "",
-    ratioTable(results),
+    withheld ?? ratioTable(results),
     "",
     "Throughput (operations per second; appendMany: calls of 1,000 rows):",
     "",

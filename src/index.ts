@@ -16,12 +16,16 @@ export {
   type PermissionCacheOptions,
   type PermissionCacheStatus
 } from "./Database/Access/PermissionCache.ts"
+// The audit log's time partitions: upkeep, listing, retention and archives
+export * as AuditPartitions from "./Database/AuditPartitions/AuditPartitionsApi.ts"
 export * as RbacBaseline from "./Database/Bootstrap/RbacBaseline.ts"
 // The database: where it is, whether it is healthy, its schema
 export { DatabaseStartupError, EmbeddedPostgresError } from "./Database/Client/DatabaseErrors.ts"
 export { DatabaseTarget } from "./Database/Client/DatabaseTarget.ts"
 export * as Database from "./Database/Database.ts"
 export type { EmbeddedMode } from "./Database/Embedded/EmbeddedPostgres.ts"
+// A service's own tables: declaration, repository on PostgreSQL and in memory, catalog check
+export * as Entity from "./Database/Entity/EntityKit.ts"
 export { DatabaseHealth, HealthReport } from "./Database/Health/DatabaseHealth.ts"
 export * as HealthProbes from "./Database/Health/HealthProbes.ts"
 export {

@@ -1,7 +1,9 @@
 /** The library through its public API: `PlatformKernel.layerWith` and the repositories it provides. */
 import { Context, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
+import { SqlClient } from "effect/sql"
 import type { AuditLogRepository, UserRepository } from "../../src/index.ts"
 import * as Kernel from "../../src/index.ts"
+import { createNotesTable, makeNotes } from "../Entities.ts"
 import { effectLoop } from "../Measure.ts"
 import type { LibraryApi, Operation } from "../Operations.ts"
 import { type Contender, warmUpSeconds } from "./Contender.ts"
@@ -24,9 +26,14 @@ export interface Library extends Contender {
 export type KernelModule = typeof Kernel
 
 /** Builds the kernel (which migrates the database) and returns it as a contender. */
-export const makeLibrary = async (url: string, kernel: KernelModule = Kernel): Promise<Library> => {
-  const { AppConfig, AuditLogRepository, PermissionCache, PlatformKernel, RepositoryLayers, UserRepository } = kernel
-  const runtime = ManagedRuntime.make(PlatformKernel.layerWith({ config: { env: libraryEnv(url) } }))
+export const makeLibrary = async (
+  url: string,
+  kernel: KernelModule = Kernel,
+  env: Readonly<Record<string, string>> = {}
+): Promise<Library> => {
+  const { AppConfig, AuditLogRepository, Entity, PermissionCache, PlatformKernel, RepositoryLayers, UserRepository } =
+    kernel
+  const runtime = ManagedRuntime.make(PlatformKernel.layerWith({ config: { env: { ...libraryEnv(url), ...env } } }))
   const uncachedScope = Scope.makeUnsafe()
   const { api, poolSize } = await runtime.runPromise(
     Effect.gen(function* () {
@@ -37,8 +44,12 @@ export const makeLibrary = async (url: string, kernel: KernelModule = Kernel): P
         RepositoryLayers.layer.pipe(Layer.provide(Layer.succeed(PermissionCache, PermissionCache.off))),
         uncachedScope
       )
+      // A service's own table, made before its repository is built (which checks it against the catalog).
+      yield* (yield* SqlClient.SqlClient).unsafe(createNotesTable)
+      const notes = yield* Entity.makePg(makeNotes(kernel)).pipe(Effect.provideService(Scope.Scope, uncachedScope))
       return {
         api: {
+          notes,
           users: yield* UserRepository,
           usersUncached: Context.get(uncached, UserRepository),
           audit: yield* AuditLogRepository

@@ -1,5 +1,17 @@
-import { Context, Effect, FileSystem, Layer, Option, Path, Redacted, Result, Schema, SchemaIssue } from "effect"
-import { ConfigLoadError } from "./ConfigError.ts"
+import {
+  Context,
+  Effect,
+  FileSystem,
+  Layer,
+  Option,
+  Path,
+  Predicate,
+  Redacted,
+  Result,
+  Schema,
+  SchemaIssue
+} from "effect"
+import { ConfigLoadError, describeRefusedValue } from "./ConfigError.ts"
 import { AppConfigSchema, type AppConfigValues, expectationAt } from "./ConfigSchema.ts"
 import {
   leafPaths,
@@ -27,7 +39,12 @@ export interface LoadOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
 }
 
-const SECRET_KEYS = new Set(["database.url", "database.password", "database.migrations.url"])
+const SECRET_KEYS = new Set([
+  "database.url",
+  "database.password",
+  "database.migrations.url",
+  "database.permissionCache.listenUrl"
+])
 
 const describeSource = (raw: RawConfig, path: ReadonlyArray<PropertyKey>): string => {
   const source = sourceOf(raw, path)
@@ -36,13 +53,12 @@ const describeSource = (raw: RawConfig, path: ReadonlyArray<PropertyKey>): strin
 
 const describeValue = (raw: RawConfig, path: ReadonlyArray<PropertyKey>): string => {
   if (path.some((_, index) => SECRET_KEYS.has(path.slice(0, index + 1).join(".")))) return "<redacted>"
-  const value = valueAt(raw.values, path)
-  return JSON.stringify(value) ?? String(value)
+  return describeRefusedValue(valueAt(raw.values, path))
 }
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
-/** One line per problem: key, what was expected, what was given and where it came from. */
+/** One line per problem: key, what was expected, what was given (described, never repeated) and where it came from. */
 const explainSchemaError = (raw: RawConfig, error: Schema.SchemaError): string =>
   formatter(error.issue)
     .issues.map(({ message, path: rawPath }) => {
@@ -56,7 +72,8 @@ const explainSchemaError = (raw: RawConfig, error: Schema.SchemaError): string =
       if (message.startsWith("Unexpected key") || message.startsWith("Expected no excess property")) {
         return `${key}: unknown key (from ${from})`
       }
-      const expected = expectationAt(path) ?? message
+      // The formatter's own message may quote the value, so it is never used.
+      const expected = expectationAt(path) ?? "a valid value"
       return `${key}: expected ${expected}, got ${describeValue(raw, path)} (from ${from})`
     })
     .join("\n")
@@ -66,7 +83,7 @@ const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues, ownFile: 
   if (pool.minConnections > pool.maxConnections) {
     const path = ["database", "pool", "minConnections"]
     return Option.some(
-      `database.pool.minConnections: expected at most database.pool.maxConnections (${pool.maxConnections}), got ${pool.minConnections} (from ${describeSource(raw, path)})`
+      `database.pool.minConnections: expected at most database.pool.maxConnections, got a larger number (from ${describeSource(raw, path)})`
     )
   }
   const service = config.database.migrations.service
@@ -79,7 +96,7 @@ const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues, ownFile: 
     }
     if (service.table === config.database.migrations.table) {
       return Option.some(
-        `database.migrations.service.table: expected a table other than the kernel's database.migrations.table, got ${JSON.stringify(service.table)} (from ${describeSource(raw, tablePath)})`
+        `database.migrations.service.table: expected a table other than the kernel's database.migrations.table, got the same name (from ${describeSource(raw, tablePath)})`
       )
     }
   }
@@ -95,12 +112,17 @@ const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues, ownFile: 
     const { key, problem } = endpoint.failure
     return Option.some(`${key.join(".")}: ${problem} (from ${describeSource(raw, key)})`)
   }
-  const migrationsUrl = config.database.migrations.url
-  if (Redacted.value(migrationsUrl) !== "") {
-    const migrationsEndpoint = databaseEndpointOf({ ...config.database, url: migrationsUrl })
-    if (Result.isFailure(migrationsEndpoint)) {
-      const { key, problem } = migrationsEndpoint.failure
-      const at = key.join(".") === "database.url" ? MIGRATIONS_URL_PATH : key
+  // The other URLs are read as database.url is, with its TLS settings as defaults.
+  const otherUrls = [
+    [MIGRATIONS_URL_PATH, config.database.migrations.url],
+    [LISTEN_URL_PATH, config.database.permissionCache.listenUrl]
+  ] as const
+  for (const [path, url] of otherUrls) {
+    if (Redacted.value(url) === "") continue
+    const otherEndpoint = databaseEndpointOf({ ...config.database, url })
+    if (Result.isFailure(otherEndpoint)) {
+      const { key, problem } = otherEndpoint.failure
+      const at = key.join(".") === "database.url" ? path : key
       return Option.some(`${at.join(".")}: ${problem} (from ${describeSource(raw, at)})`)
     }
   }
@@ -150,7 +172,7 @@ const withOtelEnvironment = (
   const useEndpoint = endpoint !== undefined && endpoint !== "" && !isExplicit(raw, OTLP_ENDPOINT_PATH, ownFile)
   if (useEndpoint && !/^https?:\/\/\S+$/.test(endpoint)) {
     return Result.fail(
-      `telemetry.otlp.endpoint: expected an http(s):// URL of an OTLP/HTTP collector, got ${JSON.stringify(endpoint)} (from OTEL_EXPORTER_OTLP_ENDPOINT)`
+      `telemetry.otlp.endpoint: expected an http(s):// URL of an OTLP/HTTP collector, got ${describeRefusedValue(endpoint)} (from OTEL_EXPORTER_OTLP_ENDPOINT)`
     )
   }
   const useServiceName = serviceName !== undefined && serviceName !== "" && !isExplicit(raw, SERVICE_NAME_PATH, ownFile)
@@ -161,10 +183,26 @@ const withOtelEnvironment = (
   })
 }
 
+/**
+ * Why `path` could not be read as configuration. For a syntax error, only where the parser gave up and its
+ * error code: its message quotes the text around that place, which can be a value.
+ */
+const yamlProblem = (path: string, cause: unknown): string => {
+  const { code, linePos, message } = (Predicate.isObject(cause) ? cause : {}) as {
+    code?: unknown
+    linePos?: ReadonlyArray<{ line: number; col: number }>
+    message?: unknown
+  }
+  if (typeof code !== "string") return typeof message === "string" ? message : `${path}: not valid YAML`
+  const at = linePos?.[0] !== undefined ? ` at line ${linePos[0].line}, column ${linePos[0].col}` : ""
+  return `${path}: not valid YAML: ${code}${at}`
+}
+
 const OTLP_ENDPOINT_PATH = ["telemetry", "otlp", "endpoint"]
 const SERVICE_NAME_PATH = ["telemetry", "serviceName"]
 const PREPARE_PATH = ["database", "prepare"]
 const MIGRATIONS_URL_PATH = ["database", "migrations", "url"]
+const LISTEN_URL_PATH = ["database", "permissionCache", "listenUrl"]
 
 /** Whether the operator set `path` (in the environment, or in a file of their own), rather than the default. */
 const isExplicit = (raw: RawConfig, path: ReadonlyArray<string>, ownFile: boolean): boolean =>
@@ -184,7 +222,7 @@ export const loadAppConfig = Effect.fn("loadAppConfig")(function* (options: Load
       Effect.flatMap((text) =>
         Effect.try({
           try: () => parseYamlDocument(text, path),
-          catch: (cause) => new ConfigLoadError({ message: `${path}: not valid YAML: ${String(cause).split("\n")[0]}` })
+          catch: (cause) => new ConfigLoadError({ message: yamlProblem(path, cause) })
         })
       )
     )

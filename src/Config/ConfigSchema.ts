@@ -135,7 +135,7 @@ export const DatabaseConfig = Schema.Struct({
     service: ServiceMigrationsConfig
   }),
   embedded: Schema.Struct({ dataDir: text, port }),
-  permissionCache: Schema.Struct({ enabled: flag, maxUsers: positiveInt }),
+  permissionCache: Schema.Struct({ enabled: flag, maxUsers: positiveInt, listenUrl: secret }),
   replicas: Schema.Struct({
     url: secret,
     host: text,
@@ -145,6 +145,20 @@ export const DatabaseConfig = Schema.Struct({
   }),
   readFrom: described(Schema.Literals(["primary", "replicas"]), "primary or replicas"),
   readYourWrites: Schema.Struct({ timeout: duration })
+})
+
+/** `audit_logs` partitions, retention and archive (README "Audit partitions"). */
+export const AuditConfig = Schema.Struct({
+  partitions: Schema.Struct({
+    period: described(Schema.Literals(["day", "week", "month"]), "day, week or month"),
+    ahead: positiveInt,
+    checkInterval: positiveDuration
+  }),
+  retention: described(
+    Schema.Union([Schema.Literal("off"), positiveDuration]),
+    'off, or a positive duration such as "400 days"'
+  ),
+  archive: Schema.Struct({ directory: text })
 })
 
 export const RbacRole = Schema.Struct({
@@ -162,9 +176,11 @@ export const AppConfigSchema = Schema.Struct({
       Schema.Literals(["all", "trace", "debug", "info", "warn", "error", "fatal", "none"]),
       "one of all, trace, debug, info, warn, error, fatal, none"
     ),
-    format: described(Schema.Literals(["pretty", "json"]), "pretty or json")
+    format: described(Schema.Literals(["pretty", "json"]), "pretty or json"),
+    destination: described(Schema.Literals(["stdout", "stderr"]), "stdout or stderr")
   }),
   rbac: Schema.Struct({ roles: described(Schema.Array(RbacRole), "a list of roles") }),
+  audit: AuditConfig,
   telemetry: Schema.Struct({
     serviceName: described(Schema.NonEmptyString, "a non-empty string"),
     metrics: Schema.Struct({ enabled: flag }),

@@ -1,4 +1,5 @@
 import { Redacted, Result } from "effect"
+import { describeRefusedValue } from "./ConfigError.ts"
 import { type DatabaseConfigValues, type SslMode, SslModes } from "./ConfigSchema.ts"
 import {
   addressesOf,
@@ -51,7 +52,8 @@ const URL_KEY = ["database", "url"]
 
 const isSslMode = (value: string): value is SslMode => (SslModes as ReadonlyArray<string>).includes(value)
 
-const unknownSslMode = (value: string) => `unknown sslmode "${value}" (expected one of ${SslModes.join(", ")})`
+const unknownSslMode = (value: string) =>
+  `unknown sslmode, got ${describeRefusedValue(value)} (expected one of ${SslModes.join(", ")})`
 
 const decoded = (value: string, what: string): Result.Result<string, EndpointProblem> => {
   try {

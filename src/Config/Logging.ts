@@ -13,14 +13,17 @@ const LEVELS = {
 } as const
 
 /**
- * One line per event: JSON objects for log collectors, logfmt for people. `toStderr` keeps stdout free
- * for commands whose output is data (`status`, `health`).
+ * One line per event: JSON objects for log collectors, logfmt for people, written to `log.destination`.
+ * `toStderr` writes to stderr whatever that says, keeping stdout free for commands whose output is data
+ * (`status`, `health`).
  */
 export const layer = (
-  log: AppConfigValues["log"],
+  // `destination` may be left out (stdout), as before it existed.
+  log: Omit<AppConfigValues["log"], "destination"> & { readonly destination?: AppConfigValues["log"]["destination"] },
   options: { readonly toStderr?: boolean } = {}
 ): Layer.Layer<never> => {
   const format = log.format === "json" ? Logger.formatJson : Logger.formatLogFmt
-  const logger = options.toStderr ? Logger.withConsoleError(format) : Logger.withConsoleLog(format)
+  const toStderr = options.toStderr === true || log.destination === "stderr"
+  const logger = toStderr ? Logger.withConsoleError(format) : Logger.withConsoleLog(format)
   return Layer.merge(Logger.layer([logger]), Layer.succeed(References.MinimumLogLevel, LEVELS[log.level]))
 }

@@ -5,6 +5,7 @@ import { AppConfig, type LoadOptions } from "../Config/AppConfig.ts"
 import type { ConfigLoadError } from "../Config/ConfigError.ts"
 import * as Logging from "../Config/Logging.ts"
 import { PermissionCache } from "./Access/PermissionCache.ts"
+import * as AuditMaintenance from "./AuditPartitions/AuditMaintenance.ts"
 import * as RbacBaseline from "./Bootstrap/RbacBaseline.ts"
 import type { DatabaseTarget } from "./Client/DatabaseTarget.ts"
 import * as Database from "./Database.ts"
@@ -29,6 +30,12 @@ export interface Options {
    * exporters: they get the same spans and metrics.
    */
   readonly telemetry?: boolean | undefined
+  /**
+   * Keep the audit log's time partitions (default true): made ahead at startup and every
+   * `audit.partitions.checkInterval`, expired ones dropped when `audit.retention` is set (README "Audit
+   * partitions"). Set false when `platform-kernel serve` or a job of the service's own does it.
+   */
+  readonly auditPartitions?: boolean | undefined
   /** Apply the `rbac.roles` baseline when built (default true). */
   readonly rbacBaseline?: boolean | undefined
   /**
@@ -71,6 +78,10 @@ export const layerWith = (options: Options = {}): Layer.Layer<Services, Error> =
   )
   const withBaseline =
     options.rbacBaseline === false ? repositories : RbacBaseline.layer.pipe(Layer.provideMerge(repositories))
+  const withUpkeep =
+    options.auditPartitions === false
+      ? withBaseline
+      : Layer.merge(withBaseline, AuditMaintenance.layerSchedule.pipe(Layer.provide(database)))
   const logging =
     options.logging === false
       ? Layer.empty
@@ -82,7 +93,7 @@ export const layerWith = (options: Options = {}): Layer.Layer<Services, Error> =
         )
   // Built after logging, so exported logs go beside the console's; its last batch leaves after the pool closed.
   const telemetry = options.telemetry === false ? Layer.empty : Telemetry.layer
-  const kernel = withBaseline.pipe(
+  const kernel = withUpkeep.pipe(
     Layer.provideMerge(telemetry),
     Layer.provideMerge(logging),
     Layer.provideMerge(AppConfig.layer(options.config ?? {}))

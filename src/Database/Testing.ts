@@ -13,6 +13,12 @@ export { MemoryDatabase, type MemoryDatabaseServices } from "./Memory/MemoryData
 export { MemoryStore } from "./Memory/MemoryStore.ts"
 export { mockLayer, partialMock, UnimplementedMockMethod } from "./Memory/PartialMock.ts"
 export {
+  type EntityContractCase,
+  type EntityContractOptions,
+  type EntityContractServices,
+  entityContract
+} from "./Testing/EntityContract.ts"
+export {
   TestDatabase,
   TestDatabaseError,
   type TestDatabaseOptions,

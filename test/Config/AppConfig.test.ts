@@ -76,6 +76,7 @@ describe("AppConfig", () => {
         assert.strictEqual(db.pgbouncer, false)
         assert.strictEqual(Duration.toMillis(db.pool.acquireTimeout), 10_000)
         assert.strictEqual(Redacted.value(db.migrations.url), "")
+        assert.strictEqual(Redacted.value(db.permissionCache.listenUrl), "")
         assert.strictEqual(db.pool.maxConnections, 10)
         assert.strictEqual(db.pool.minConnections, 1)
         assert.strictEqual(Duration.toMillis(db.pool.connectionLifetime), 3_600_000)
@@ -90,7 +91,7 @@ describe("AppConfig", () => {
         assert.strictEqual(db.embedded.port, 54329)
         assert.deepStrictEqual(config.http, { host: "0.0.0.0", port: 8080 })
         assert.strictEqual(Duration.toMillis(config.shutdown.timeout), 10_000)
-        assert.deepStrictEqual(config.log, { level: "info", format: "pretty" })
+        assert.deepStrictEqual(config.log, { level: "info", format: "pretty", destination: "stdout" })
         assert.deepStrictEqual(config.rbac, { roles: [] })
       })
     )
@@ -137,6 +138,31 @@ describe("AppConfig", () => {
     )
   })
 
+  describe("log.destination", () => {
+    it.effect("is stdout by default, stderr from LOG_DESTINATION or the file", () =>
+      Effect.gen(function* () {
+        assert.strictEqual((yield* load({ env: {} })).log.destination, "stdout")
+        assert.strictEqual((yield* load({ env: { LOG_DESTINATION: "stderr" } })).log.destination, "stderr")
+        const path = yamlFile("log:\n  destination: stderr\n")
+        const fromFile = yield* load({ path, env: {} })
+        assert.strictEqual(fromFile.log.destination, "stderr")
+        // The rest of the section keeps its defaults.
+        assert.strictEqual(fromFile.log.format, "pretty")
+        assert.strictEqual((yield* load({ path, env: { LOG_DESTINATION: "stdout" } })).log.destination, "stdout")
+      })
+    )
+
+    it.effect("anything but stdout or stderr is refused, naming the key and where it came from", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({ env: { LOG_DESTINATION: "syslog" } })
+        assert.include(message, "log.destination: expected stdout or stderr")
+        assert.include(message, "(from LOG_DESTINATION)")
+        const path = yamlFile("log:\n  destination: file\n")
+        assert.include(yield* loadError({ path, env: {} }), `log.destination: expected stdout or stderr`)
+      })
+    )
+  })
+
   describe("database.pgbouncer and database.migrations.url", () => {
     it.effect("pgbouncer alone turns prepared statements off", () =>
       Effect.gen(function* () {
@@ -163,12 +189,52 @@ describe("AppConfig", () => {
         const message = yield* loadError({
           env: { DATABASE_MIGRATIONS_URL: `postgres://owner:${SECRET}@db.internal:5432/platform?sslmode=sometimes` }
         })
-        assert.match(message, /^database\.migrations\.url: unknown sslmode "sometimes"/)
+        assert.match(message, /^database\.migrations\.url: unknown sslmode, got a string of 9 characters/)
         assert.include(message, "(from DATABASE_MIGRATIONS_URL)")
         assert.notInclude(message, SECRET)
         const notPostgres = yield* loadError({ env: { DATABASE_MIGRATIONS_URL: `mysql://owner:${SECRET}@db/x` } })
         assert.notInclude(notPostgres, SECRET)
         assert.match(notPostgres, /^database\.migrations\.url: /)
+      })
+    )
+  })
+
+  describe("database.permissionCache.listenUrl", () => {
+    it.effect("is set from DATABASE_PERMISSION_CACHE_LISTEN_URL or the file, and kept redacted", () =>
+      Effect.gen(function* () {
+        const fromEnv = yield* load({ env: { DATABASE_PERMISSION_CACHE_LISTEN_URL: SECRET_URL } })
+        const listenUrl = fromEnv.database.permissionCache.listenUrl
+        assert.strictEqual(Redacted.value(listenUrl), SECRET_URL)
+        assert.notInclude(String(listenUrl), SECRET)
+        assert.notInclude(JSON.stringify(fromEnv), SECRET)
+        const path = yamlFile(`database:\n  permissionCache:\n    listenUrl: "${SECRET_URL}"\n`)
+        const fromFile = yield* load({ path, env: {} })
+        assert.strictEqual(Redacted.value(fromFile.database.permissionCache.listenUrl), SECRET_URL)
+      })
+    )
+
+    it.effect("a bad listen URL is refused like a bad database.url, naming its key and never showing it", () =>
+      Effect.gen(function* () {
+        const badMode = yield* loadError({
+          env: {
+            DATABASE_PERMISSION_CACHE_LISTEN_URL: `postgres://app:${SECRET}@db.internal:5432/platform?sslmode=sometimes`
+          }
+        })
+        assert.match(badMode, /^database\.permissionCache\.listenUrl: unknown sslmode, got a string of 9 characters/)
+        assert.include(badMode, "(from DATABASE_PERMISSION_CACHE_LISTEN_URL)")
+        assert.notInclude(badMode, SECRET)
+        const notPostgres = yield* loadError({
+          env: { DATABASE_PERMISSION_CACHE_LISTEN_URL: `mysql://app:${SECRET}@db/x` }
+        })
+        assert.strictEqual(
+          notPostgres,
+          "database.permissionCache.listenUrl: expected a postgres:// or postgresql:// URL, got <redacted> (from DATABASE_PERMISSION_CACHE_LISTEN_URL)"
+        )
+        const wrongType = yield* loadError({
+          path: yamlFile("database:\n  permissionCache:\n    listenUrl: [1]\n"),
+          env: {}
+        })
+        assert.match(wrongType, /^database\.permissionCache\.listenUrl: expected a string, got <redacted>/)
       })
     )
   })
@@ -209,13 +275,98 @@ describe("AppConfig", () => {
         const path = yamlFile("http:\n  port: 0\n")
         assert.strictEqual(
           yield* loadError({ path, env: {} }),
-          `http.port: expected a port number (1-65535), got 0 (from ${path})`
+          `http.port: expected a port number (1-65535), got zero (from ${path})`
         )
         const min = yamlFile("database:\n  pool:\n    minConnections: 50\n")
         assert.strictEqual(
           yield* loadError({ path: min, env: {} }),
-          `database.pool.minConnections: expected at most database.pool.maxConnections (10), got 50 (from ${min})`
+          `database.pool.minConnections: expected at most database.pool.maxConnections, got a larger number (from ${min})`
         )
+      })
+    )
+  })
+
+  describe("a refused value is described, never repeated (it may be a secret under the wrong key)", () => {
+    const PASSWORD = "S3cr3t-Pa55"
+
+    it.effect.each([
+      ["DATABASE_POOL_MAX_CONNECTIONS", "database.pool.maxConnections: expected a positive integer"],
+      ["HTTP_PORT", "http.port: expected a port number (1-65535)"],
+      ["DATABASE_PREPARE", "database.prepare: expected true or false"],
+      ["SHUTDOWN_DRAIN_DELAY", 'shutdown.drainDelay: expected a duration such as "5 seconds" or "500 millis"'],
+      ["LOG_FORMAT", "log.format: expected pretty or json"],
+      [
+        "DATABASE_SSL",
+        "database.ssl: expected one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable)"
+      ],
+      ["DATABASE_MIGRATIONS_TABLE", "database.migrations.table: expected an SQL identifier (letters, digits and _)"],
+      [
+        "TELEMETRY_OTLP_ENDPOINT",
+        "telemetry.otlp.endpoint: expected an http(s):// URL of an OTLP/HTTP collector, or empty"
+      ]
+    ] as const)("the password in %s: the key, the expectation, a description and the variable", ([name, start]) =>
+      Effect.gen(function* () {
+        const message = yield* loadError({ env: { [name]: PASSWORD } })
+        assert.strictEqual(message, `${start}, got a string of 11 characters (from ${name})`)
+      })
+    )
+
+    it.effect("numbers are described by kind: negative, decimal, too many digits", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({
+          env: { DATABASE_POOL_MAX_CONNECTIONS: "-3", DATABASE_PORT: "54.32", HTTP_PORT: "845112" }
+        })
+        assert.deepStrictEqual(message.split("\n").toSorted(), [
+          "database.pool.maxConnections: expected a positive integer, got a negative number (from DATABASE_POOL_MAX_CONNECTIONS)",
+          "database.port: expected a port number (1-65535), or a comma-separated list of them (one per host), got a decimal number (from DATABASE_PORT)",
+          "http.port: expected a port number (1-65535), got a positive integer of 6 digits (from HTTP_PORT)"
+        ])
+      })
+    )
+
+    it.effect("from a file: a list, an empty string and a mapping, naming the file", () =>
+      Effect.gen(function* () {
+        const path = yamlFile(
+          `http:\n  host: ["${PASSWORD}"]\nlog:\n  level: ""\ntelemetry:\n  serviceName: { secret: "${PASSWORD}" }\n`
+        )
+        const message = yield* loadError({ path, env: {} })
+        assert.notInclude(message, PASSWORD)
+        assert.deepStrictEqual(message.split("\n").toSorted(), [
+          `http.host: expected a string, got a list of 1 item (from ${path})`,
+          `log.level: expected one of all, trace, debug, info, warn, error, fatal, none, got an empty string (from ${path})`,
+          `telemetry.serviceName: expected a non-empty string, got a mapping of 1 key (from ${path})`
+        ])
+      })
+    )
+
+    it.effect("cross-field rules name the keys, not the values", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({
+          env: { DATABASE_POOL_MIN_CONNECTIONS: "845112", DATABASE_POOL_MAX_CONNECTIONS: "845111" }
+        })
+        assert.strictEqual(
+          message,
+          "database.pool.minConnections: expected at most database.pool.maxConnections, got a larger number (from DATABASE_POOL_MIN_CONNECTIONS)"
+        )
+      })
+    )
+
+    it.effect("OTEL_EXPORTER_OTLP_ENDPOINT is described too", () =>
+      Effect.gen(function* () {
+        const message = yield* loadError({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: PASSWORD } })
+        assert.strictEqual(
+          message,
+          "telemetry.otlp.endpoint: expected an http(s):// URL of an OTLP/HTTP collector, got a string of 11 characters (from OTEL_EXPORTER_OTLP_ENDPOINT)"
+        )
+      })
+    )
+
+    it.effect("a YAML syntax error gives its place, not the text around it", () =>
+      Effect.gen(function* () {
+        const path = yamlFile(`http:\n  host: ${PASSWORD}: [\n`)
+        const message = yield* loadError({ path, env: {} })
+        assert.notInclude(message, PASSWORD)
+        assert.match(message, /: not valid YAML: [A-Z_]+ at line \d+, column \d+$/)
       })
     )
   })
@@ -226,7 +377,7 @@ describe("AppConfig", () => {
         const message = yield* loadError({ env: { DATABASE_POOL_MAX_CONNECTIONS: "ten" } })
         assert.strictEqual(
           message,
-          `database.pool.maxConnections: expected a positive integer, got "ten" (from DATABASE_POOL_MAX_CONNECTIONS)`
+          `database.pool.maxConnections: expected a positive integer, got a string of 3 characters (from DATABASE_POOL_MAX_CONNECTIONS)`
         )
       })
     )
@@ -237,7 +388,7 @@ describe("AppConfig", () => {
         const message = yield* loadError({ path, env: {} })
         assert.strictEqual(
           message,
-          `database.pool.maxConnections: expected a positive integer, got "ten" (from ${path})`
+          `database.pool.maxConnections: expected a positive integer, got a string of 3 characters (from ${path})`
         )
       })
     )
@@ -247,7 +398,7 @@ describe("AppConfig", () => {
         const message = yield* loadError({ env: { DATABASE_POOL_MAX_CONNECTIONS: "0" } })
         assert.strictEqual(
           message,
-          "database.pool.maxConnections: expected a positive integer, got 0 (from DATABASE_POOL_MAX_CONNECTIONS)"
+          "database.pool.maxConnections: expected a positive integer, got zero (from DATABASE_POOL_MAX_CONNECTIONS)"
         )
       })
     )
@@ -256,8 +407,8 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         const message = yield* loadError({ env: { DATABASE_POOL_MAX_CONNECTIONS: "ten", HTTP_PORT: "http" } })
         assert.deepStrictEqual(message.split("\n").toSorted(), [
-          `database.pool.maxConnections: expected a positive integer, got "ten" (from DATABASE_POOL_MAX_CONNECTIONS)`,
-          `http.port: expected a port number (1-65535), got "http" (from HTTP_PORT)`
+          `database.pool.maxConnections: expected a positive integer, got a string of 3 characters (from DATABASE_POOL_MAX_CONNECTIONS)`,
+          `http.port: expected a port number (1-65535), got a string of 4 characters (from HTTP_PORT)`
         ])
       })
     )
@@ -269,7 +420,7 @@ describe("AppConfig", () => {
         })
         assert.strictEqual(
           message,
-          "database.pool.minConnections: expected at most database.pool.maxConnections (2), got 5 (from DATABASE_POOL_MIN_CONNECTIONS)"
+          "database.pool.minConnections: expected at most database.pool.maxConnections, got a larger number (from DATABASE_POOL_MIN_CONNECTIONS)"
         )
       })
     )
@@ -279,7 +430,7 @@ describe("AppConfig", () => {
         const message = yield* loadError({ env: { DATABASE_POOL_IDLE_TIMEOUT: "soon" } })
         assert.strictEqual(
           message,
-          `database.pool.idleTimeout: expected a positive duration such as "5 seconds" or "500 millis", got "soon" (from DATABASE_POOL_IDLE_TIMEOUT)`
+          `database.pool.idleTimeout: expected a positive duration such as "5 seconds" or "500 millis", got a string of 4 characters (from DATABASE_POOL_IDLE_TIMEOUT)`
         )
       })
     )
@@ -288,11 +439,11 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         assert.strictEqual(
           yield* loadError({ env: { HTTP_PORT: "70000" } }),
-          "http.port: expected a port number (1-65535), got 70000 (from HTTP_PORT)"
+          "http.port: expected a port number (1-65535), got a positive integer of 5 digits (from HTTP_PORT)"
         )
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_PORT: "abc" } }),
-          `database.port: expected a port number (1-65535), or a comma-separated list of them (one per host), got "abc" (from DATABASE_PORT)`
+          `database.port: expected a port number (1-65535), or a comma-separated list of them (one per host), got a string of 3 characters (from DATABASE_PORT)`
         )
       })
     )
@@ -301,7 +452,7 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_PREPARE: "maybe" } }),
-          `database.prepare: expected true or false, got "maybe" (from DATABASE_PREPARE)`
+          `database.prepare: expected true or false, got a string of 5 characters (from DATABASE_PREPARE)`
         )
       })
     )
@@ -459,7 +610,7 @@ describe("AppConfig", () => {
           ],
           [
             { DATABASE_TARGET_SESSION_ATTRS: "master" },
-            'database.targetSessionAttrs: expected one of any, read-write, read-only, primary, standby, prefer-standby, or empty, got "master" (from DATABASE_TARGET_SESSION_ATTRS)'
+            "database.targetSessionAttrs: expected one of any, read-write, read-only, primary, standby, prefer-standby, or empty, got a string of 6 characters (from DATABASE_TARGET_SESSION_ATTRS)"
           ]
         ]
         for (const [env, expected] of cases) {
@@ -490,7 +641,7 @@ describe("AppConfig", () => {
         assert.strictEqual(Duration.toMillis(set.readYourWrites.timeout), 250)
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_READ_FROM: "standby" } }),
-          'database.readFrom: expected primary or replicas, got "standby" (from DATABASE_READ_FROM)'
+          "database.readFrom: expected primary or replicas, got a string of 7 characters (from DATABASE_READ_FROM)"
         )
         const badReplicaUrl = yield* loadError({ env: { DATABASE_REPLICAS_URL: `mysql://app:${SECRET}@r1/platform` } })
         assert.match(badReplicaUrl, /^database\.replicas\.url: /)
@@ -522,7 +673,7 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_SSL: "verify_full" } }),
-          'database.ssl: expected one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable), got "verify_full" (from DATABASE_SSL)'
+          "database.ssl: expected one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable), got a string of 11 characters (from DATABASE_SSL)"
         )
       })
     )
@@ -531,7 +682,7 @@ describe("AppConfig", () => {
       Effect.gen(function* () {
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_URL: `postgres://app:${SECRET}@db.internal/platform?sslmode=verify` } }),
-          'database.url: unknown sslmode "verify" (expected one of disable, allow, prefer, require, verify-ca, verify-full) (from DATABASE_URL)'
+          "database.url: unknown sslmode, got a string of 6 characters (expected one of disable, allow, prefer, require, verify-ca, verify-full) (from DATABASE_URL)"
         )
       })
     )
@@ -710,4 +861,58 @@ describe("telemetry", () => {
       assert.include(standard, "OTEL_EXPORTER_OTLP_ENDPOINT")
     })
   )
+
+  describe("audit partitions, retention and archive", () => {
+    it.effect("defaults: monthly partitions three ahead, checked hourly, no retention, no archive", () =>
+      Effect.gen(function* () {
+        const { audit } = yield* load({ env: {} })
+        assert.strictEqual(audit.partitions.period, "month")
+        assert.strictEqual(audit.partitions.ahead, 3)
+        assert.strictEqual(Duration.toMillis(audit.partitions.checkInterval), 3_600_000)
+        assert.strictEqual(audit.retention, "off")
+        assert.strictEqual(audit.archive.directory, "")
+      })
+    )
+
+    it.effect("the environment sets each, typed", () =>
+      Effect.gen(function* () {
+        const { audit } = yield* load({
+          env: {
+            AUDIT_PARTITIONS_PERIOD: "day",
+            AUDIT_PARTITIONS_AHEAD: "7",
+            AUDIT_PARTITIONS_CHECK_INTERVAL: "10 minutes",
+            AUDIT_RETENTION: "400 days",
+            AUDIT_ARCHIVE_DIRECTORY: "/var/lib/audit-archive"
+          }
+        })
+        assert.strictEqual(audit.partitions.period, "day")
+        assert.strictEqual(audit.partitions.ahead, 7)
+        assert.strictEqual(Duration.toMillis(audit.partitions.checkInterval), 600_000)
+        assert.notStrictEqual(audit.retention, "off")
+        assert.strictEqual(Duration.toMillis(audit.retention as Duration.Duration), 400 * 86_400_000)
+        assert.strictEqual(audit.archive.directory, "/var/lib/audit-archive")
+      })
+    )
+
+    it.effect("bad values name the key, what it takes and where they came from", () =>
+      Effect.gen(function* () {
+        assert.strictEqual(
+          yield* loadError({ env: { AUDIT_PARTITIONS_PERIOD: "year" } }),
+          `audit.partitions.period: expected day, week or month, got a string of 4 characters (from AUDIT_PARTITIONS_PERIOD)`
+        )
+        assert.strictEqual(
+          yield* loadError({ env: { AUDIT_PARTITIONS_AHEAD: "0" } }),
+          `audit.partitions.ahead: expected a positive integer, got zero (from AUDIT_PARTITIONS_AHEAD)`
+        )
+        assert.strictEqual(
+          yield* loadError({ env: { AUDIT_RETENTION: "forever" } }),
+          `audit.retention: expected off, or a positive duration such as "400 days", got a string of 7 characters (from AUDIT_RETENTION)`
+        )
+        assert.strictEqual(
+          yield* loadError({ env: { AUDIT_RETENTION: "0 days" } }),
+          `audit.retention: expected off, or a positive duration such as "400 days", got a string of 6 characters (from AUDIT_RETENTION)`
+        )
+      })
+    )
+  })
 })

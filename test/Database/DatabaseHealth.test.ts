@@ -81,7 +81,7 @@ layer(Layer.provideMerge(DatabaseHealth.layer, TestDatabaseLayer({ DATABASE_POOL
       assert.strictEqual(report.status, "up")
       assert.isString(report.serverVersion)
       assert.match(report.serverVersion!, /^\d+(\.\d+)?/)
-      assert.deepStrictEqual(report.migrations, { latest: 5, pending: 0 })
+      assert.deepStrictEqual(report.migrations, { latest: 6, pending: 0 })
       assert.strictEqual(report.pool.max, 7)
       assert.strictEqual(report.pool.max, config.database.pool.maxConnections)
       // The check's own session is one of them.
@@ -108,7 +108,7 @@ describe("DatabaseHealth", () => {
         )
       )
       assert.strictEqual(report.status, "up")
-      assert.deepStrictEqual(report.migrations, { latest: null, pending: 5 })
+      assert.deepStrictEqual(report.migrations, { latest: null, pending: 6 })
     }).pipe(Effect.scoped)
   )
 

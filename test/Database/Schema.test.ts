@@ -86,16 +86,29 @@ const insertUser = (email: string) =>
 
 layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) => {
   describe("catalog", () => {
-    it.effect("has the seven tables, plus the migrations table", () =>
+    it.effect("has the seven tables, plus the migrations table; audit_logs is partitioned by time", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         const rows = yield* sql<{ readonly name: string }>`
-          SELECT table_name AS name FROM information_schema.tables
-          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`
+          SELECT relname AS name FROM pg_class
+          WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition
+          ORDER BY relname`
         assert.deepStrictEqual(
           rows.map((row) => row.name),
           [...TABLES, "schema_migrations"].toSorted()
         )
+        const partitions = yield* sql<{ readonly name: string; readonly bound: string }>`
+          SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhparent = 'audit_logs'::regclass ORDER BY c.relname`
+        assert.deepStrictEqual(
+          partitions.map((row) => row.name),
+          ["audit_logs_default", "audit_logs_legacy"]
+        )
+        assert.strictEqual(partitions[0]!.bound, "DEFAULT")
+        assert.match(partitions[1]!.bound, /^FOR VALUES FROM \(MINVALUE\) TO \('.+'\)$/)
+        const [key] = yield* sql<{ readonly key: string }>`SELECT pg_get_partkeydef('audit_logs'::regclass) AS key`
+        assert.strictEqual(key!.key, 'RANGE ("timestamp")')
       })
     )
 
@@ -143,7 +156,9 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) =>
           ["users_pkey", "users", "p", "id"],
           ["roles_pkey", "roles", "p", "id"],
           ["permissions_pkey", "permissions", "p", "id"],
-          ["audit_logs_pkey", "audit_logs", "p", "id"],
+          // No key on the partitioned parent (it would have to include "timestamp"): one per partition.
+          ["audit_logs_legacy_pkey", "audit_logs_legacy", "p", "id"],
+          ["audit_logs_default_pkey", "audit_logs_default", "p", "id"],
           ["user_roles_pkey", "user_roles", "p", "user_id,role_id"],
           ["role_permissions_pkey", "role_permissions", "p", "role_id,permission_id"],
           ["permission_version_pkey", "permission_version", "p", "id"],
@@ -194,10 +209,10 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) =>
         const expected: Record<string, string> = {
           user_roles_role_id_idx: "ON public.user_roles USING btree (role_id)",
           role_permissions_permission_id_idx: "ON public.role_permissions USING btree (permission_id)",
-          audit_logs_actor_idx: 'ON public.audit_logs USING btree (actor_id, "timestamp" DESC, id DESC)',
-          audit_logs_target_idx: 'ON public.audit_logs USING btree (target_id, "timestamp" DESC, id DESC)',
-          audit_logs_action_idx: 'ON public.audit_logs USING btree (action, "timestamp" DESC, id DESC)',
-          audit_logs_timestamp_idx: 'ON public.audit_logs USING btree ("timestamp" DESC, id DESC)'
+          audit_logs_actor_idx: 'ON ONLY public.audit_logs USING btree (actor_id, "timestamp" DESC, id DESC)',
+          audit_logs_target_idx: 'ON ONLY public.audit_logs USING btree (target_id, "timestamp" DESC, id DESC)',
+          audit_logs_action_idx: 'ON ONLY public.audit_logs USING btree (action, "timestamp" DESC, id DESC)',
+          audit_logs_timestamp_idx: 'ON ONLY public.audit_logs USING btree ("timestamp" DESC, id DESC)'
         }
         for (const [name, tail] of Object.entries(expected)) {
           const definition = definitions.get(name)
@@ -206,8 +221,8 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) =>
         }
         assert.deepStrictEqual(
           rows
+            .filter((row) => row.definition.includes(" ON ONLY public.audit_logs "))
             .map((row) => row.name)
-            .filter((name) => name.startsWith("audit_logs_") && name !== "audit_logs_pkey")
             .toSorted(),
           ["audit_logs_action_idx", "audit_logs_actor_idx", "audit_logs_target_idx", "audit_logs_timestamp_idx"]
         )
@@ -220,11 +235,15 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) =>
         const rows = yield* sql<{ readonly name: string; readonly table: string; readonly definition: string }>`
           SELECT tg.tgname AS name, t.relname AS table, pg_get_triggerdef(tg.oid) AS definition
           FROM pg_trigger tg JOIN pg_class t ON t.oid = tg.tgrelid
-          WHERE NOT tg.tgisinternal AND t.relnamespace = current_schema()::regnamespace
+          WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND t.relnamespace = current_schema()::regnamespace
           ORDER BY tg.tgname`
         assert.deepStrictEqual(
           rows.map((row) => [row.name, row.table]),
           [
+            // Row triggers of audit_logs are cloned onto each partition (tgparentid set, left out above); a
+            // TRUNCATE trigger is not, so each partition has its own.
+            ["audit_logs_default_no_truncate", "audit_logs_default"],
+            ["audit_logs_legacy_no_truncate", "audit_logs_legacy"],
             ["audit_logs_no_truncate", "audit_logs"],
             ["audit_logs_no_update_delete", "audit_logs"],
             ["audit_logs_stamp_time", "audit_logs"],
@@ -280,21 +299,36 @@ layer(TestDatabaseLayer(), { timeout: "60 seconds" })("database schema", (it) =>
       })
     )
 
-    it.effect("audit_logs timestamps are the database's: a back-dated or future one given is replaced", () =>
-      Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        const stamped = yield* sql.withTransaction(
-          Effect.gen(function* () {
-            const rows = yield* sql<{ readonly transactionTime: boolean }>`
-              INSERT INTO audit_logs (id, action, "timestamp")
-              VALUES (${randomUUID()}::uuid, 'iam.user.created', '2001-01-01T00:00:00Z'),
-                     (${randomUUID()}::uuid, 'iam.user.created', '2999-01-01T00:00:00Z')
-              RETURNING "timestamp" = now() AS transaction_time`
-            return rows.map((row) => row.transactionTime)
-          })
-        )
-        assert.deepStrictEqual(stamped, [true, true])
-      })
+    it.effect(
+      "audit_logs timestamps are the database's: one given is replaced, or refused when it names another partition",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          // 2001 routes to the legacy partition, which also holds now(): the trigger's time replaces it.
+          const stamped = yield* sql.withTransaction(
+            Effect.gen(function* () {
+              const rows = yield* sql<{ readonly transactionTime: boolean }>`
+                INSERT INTO audit_logs (id, action, "timestamp")
+                VALUES (${randomUUID()}::uuid, 'iam.user.created', '2001-01-01T00:00:00Z')
+                RETURNING "timestamp" = now() AS transaction_time`
+              return rows.map((row) => row.transactionTime)
+            })
+          )
+          assert.deepStrictEqual(stamped, [true])
+          // 2999 routes to the default partition; PostgreSQL does not move a row in a BEFORE trigger, so the
+          // insert fails whole and nothing is stored.
+          const id = randomUUID()
+          const refused = yield* rejected(
+            sql`INSERT INTO audit_logs (id, action, "timestamp")
+                VALUES (${id}::uuid, 'iam.user.created', '2999-01-01T00:00:00Z')`
+          )
+          assert.strictEqual(refused.code, "0A000")
+          assert.include(refused.message, "moving row to another partition")
+          const [count] = yield* sql<{
+            readonly n: number
+          }>`SELECT count(*)::int AS n FROM audit_logs WHERE id = ${id}::uuid`
+          assert.strictEqual(count!.n, 0)
+        })
     )
 
     it.effect("audit_logs metadata defaults to an empty object and must be an object", () =>

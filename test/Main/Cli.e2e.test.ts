@@ -66,7 +66,7 @@ describe("platform-kernel CLI", () => {
       Effect.gen(function* () {
         const result = yield* run(["--help"])
         assert.strictEqual(result.code, 0, describeRun(result))
-        for (const word of ["serve", "migrate", "status", "health"]) {
+        for (const word of ["serve", "migrate", "status", "health", "audit"]) {
           assert.match(result.stdout, new RegExp(`^\\s+${word}\\s+\\S`, "m"), `${word} is not listed`)
         }
         assert.include(result.stdout, "--config")
@@ -132,7 +132,7 @@ describe("platform-kernel CLI", () => {
           )
           const report = ready.body as { status: string; migrations: unknown; pool: { max: number } }
           assert.strictEqual(report.status, "up")
-          assert.deepStrictEqual(report.migrations, { latest: 5, pending: 0 })
+          assert.deepStrictEqual(report.migrations, { latest: 6, pending: 0 })
           assert.strictEqual(report.pool.max, 10)
           const healthz = yield* Effect.promise(() => getJson(`http://127.0.0.1:${port}/healthz`))
           assert.deepStrictEqual(healthz, { status: 200, body: { status: "ok" } })
@@ -191,7 +191,7 @@ describe("platform-kernel CLI", () => {
         assert.strictEqual(result.code, 1, describeRun(result))
         assert.strictEqual(
           result.stderr.trim(),
-          `platform-kernel: database.pool.maxConnections: expected a positive integer, got "ten" (from DATABASE_POOL_MAX_CONNECTIONS)`
+          `platform-kernel: database.pool.maxConnections: expected a positive integer, got a string of 3 characters (from DATABASE_POOL_MAX_CONNECTIONS)`
         )
         assertNoStackTrace(result)
       })
@@ -213,7 +213,7 @@ describe("platform-kernel CLI", () => {
           assert.strictEqual(result.code, 1, describeRun(result))
           assert.strictEqual(
             result.stderr.trim(),
-            `platform-kernel: database.pool.maxConnections: expected a positive integer, got "ten" (from ${path})`
+            `platform-kernel: database.pool.maxConnections: expected a positive integer, got a string of 3 characters (from ${path})`
           )
         }
       })
@@ -228,7 +228,7 @@ describe("platform-kernel CLI", () => {
         assert.strictEqual(result.code, 0, describeRun(result))
         const report = JSON.parse(result.stdout.trim())
         assert.strictEqual(report.status, "up")
-        assert.deepStrictEqual(report.migrations, { latest: 5, pending: 0 })
+        assert.deepStrictEqual(report.migrations, { latest: 6, pending: 0 })
         assert.isString(report.serverVersion)
       }).pipe(Effect.scoped)
     )
@@ -286,7 +286,7 @@ describe("platform-kernel CLI", () => {
       Effect.gen(function* () {
         const database = yield* scopedDatabase({ from: "template" })
         const directory = migrationsCopy()
-        writeFileSync(join(directory, "0006_next.sql"), "CREATE TABLE next_thing (id int);\n")
+        writeFileSync(join(directory, "0007_next.sql"), "CREATE TABLE next_thing (id int);\n")
         const result = yield* run(["status"], { DATABASE_URL: database.url, DATABASE_MIGRATIONS_DIRECTORY: directory })
         assert.strictEqual(result.code, 0, describeRun(result))
         const lines = nonEmptyLines(result.stdout)
@@ -299,7 +299,8 @@ describe("platform-kernel CLI", () => {
             "  applied   3_audit_logs",
             "  applied   4_audit_timestamp",
             "  applied   5_permission_version",
-            "  pending   0006_next.sql"
+            "  applied   6_audit_partitions",
+            "  pending   0007_next.sql"
           ]
         )
       }).pipe(Effect.scoped)
@@ -326,9 +327,74 @@ describe("platform-kernel CLI", () => {
           status.drift.map((drift: { kind: string; id: number }) => [drift.kind, drift.id]),
           [["changed", 2]]
         )
-        assert.strictEqual(status.latest, 5)
+        assert.strictEqual(status.latest, 6)
         assert.deepStrictEqual(status.pending, [])
       }).pipe(Effect.scoped)
+    )
+  })
+
+  describe("audit", () => {
+    it.live(
+      "partitions lists them and counts the default one; retain makes them; verify-archive refuses a damaged archive",
+      () =>
+        Effect.gen(function* () {
+          const database = yield* scopedDatabase({ from: "template" })
+          const archive = mkdtempSync(join(tempRoot, "archive-"))
+          const env = {
+            DATABASE_URL: database.url,
+            AUDIT_PARTITIONS_PERIOD: "week",
+            AUDIT_PARTITIONS_AHEAD: "2",
+            AUDIT_ARCHIVE_DIRECTORY: archive
+          }
+          // A row of 2020 in the legacy partition, and one far outside every partition (the default's).
+          yield* withAdmin(database.url, (sql) =>
+            sql.withTransaction(
+              Effect.andThen(
+                sql`SET LOCAL session_replication_role = replica`,
+                sql`INSERT INTO audit_logs (id, action, "timestamp") VALUES
+                    (gen_random_uuid(), 'test.old', '2020-01-01T00:00:00Z'),
+                    (gen_random_uuid(), 'test.far', '2999-01-01T00:00:00Z')`
+              )
+            )
+          ).pipe(Effect.orDie)
+          const listed = yield* run(["audit", "partitions", "--json", "--exact"], env)
+          assert.strictEqual(listed.code, 1, describeRun(listed))
+          const report = JSON.parse(listed.stdout) as {
+            partitions: ReadonlyArray<{ partition: string; rows: number; rowsAre: string; archive: string }>
+            defaultRows: number
+          }
+          assert.strictEqual(report.defaultRows, 1)
+          assert.deepStrictEqual(
+            report.partitions.map((p) => [p.partition, p.rows, p.rowsAre, p.archive]),
+            [
+              ["audit_logs_legacy", 1, "exact", "none"],
+              ["audit_logs_default", 1, "exact", "none"]
+            ]
+          )
+          // Retention of one day dropping nothing yet: the legacy partition ends tomorrow. Partitions are made.
+          const retained = yield* run(["audit", "retain", "--json"], { ...env, AUDIT_RETENTION: "1 day" })
+          assert.strictEqual(retained.code, 0, describeRun(retained))
+          const summary = JSON.parse(retained.stdout) as {
+            created: ReadonlyArray<string>
+            dropped: ReadonlyArray<unknown>
+          }
+          assert.isAtLeast(summary.created.length, 2)
+          assert.deepStrictEqual(summary.dropped, [])
+          const text = yield* run(["audit", "partitions"], env)
+          assert.match(text.stdout, /^partition\s+from\s+to\s+rows\s+size\s+archive$/m)
+          assert.match(text.stdout, /^audit_logs_legacy\s+MINVALUE\s+\S+\s+/m)
+          assert.include(text.stdout, "WARNING: audit_logs_default holds 1 row(s)")
+          // An archive made by the library, then damaged.
+          const file = join(archive, "audit_logs_legacy.csv")
+          writeFileSync(file, "id,actor_id,action,target_id,metadata,timestamp\n")
+          writeFileSync(`${file}.sha256`, `${"0".repeat(64)}  audit_logs_legacy.csv\n`)
+          const damaged = yield* run(["audit", "verify-archive", file], env)
+          assert.strictEqual(damaged.code, 1, describeRun(damaged))
+          assert.match(
+            damaged.stderr,
+            /audit archive .*audit_logs_legacy\.csv: its sha256 is [0-9a-f]{64}, the checksum file says 0{64}: the archive is damaged/
+          )
+        }).pipe(Effect.scoped)
     )
   })
 

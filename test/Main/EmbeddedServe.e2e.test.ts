@@ -106,7 +106,7 @@ const serveOnce = (dataDir: string, databasePort: number, firstRun: boolean) =>
     )
     const report = ready.body as { status: string; migrations: unknown }
     assert.strictEqual(report.status, "up")
-    assert.deepStrictEqual(report.migrations, { latest: 5, pending: 0 })
+    assert.deepStrictEqual(report.migrations, { latest: 6, pending: 0 })
     assert.isTrue(existsSync(join(dataDir, "PG_VERSION")), "the cluster is not in the configured data dir")
     assert.isAtLeast(processesMentioning(dataDir).length, 1, "no postgres process runs on the data dir")
     assert.isFalse(yield* Effect.promise(() => portIsFree(databasePort)), "nothing listens on the embedded port")

@@ -142,10 +142,24 @@ describe("least privilege", () => {
           )
         ).pipe(Effect.orDie)
 
+        // migrate made the audit partitions ahead, as the owner.
+        const partitions = yield* withAdmin(
+          database.url,
+          (sql) =>
+            sql<{ readonly tablename: string; readonly tableowner: string }>`
+            SELECT tablename, tableowner FROM pg_tables WHERE tablename LIKE 'audit\_logs\_%' ORDER BY tablename`
+              .withoutTransform
+        ).pipe(Effect.orDie)
+        assert.isAtLeast(partitions.filter((row) => /^audit_logs_p\d{8}$/.test(row.tablename)).length, 4)
+        assert.isTrue(
+          partitions.every((row) => row.tableowner === roles.owner),
+          JSON.stringify(partitions)
+        )
+
         // The default (database.migrations.run: true) with nothing pending: it starts.
         const { report, result } = yield* serveUntilReady({ DATABASE_URL: serviceUrl })
         assert.strictEqual(report.status, "up")
-        assert.deepStrictEqual(report.migrations, { latest: 5, pending: 0 })
+        assert.deepStrictEqual(report.migrations, { latest: 6, pending: 0 })
         assert.strictEqual(result.code, 0, describeRun(result))
         assert.include(
           jsonLines(result.stdout).map((line) => line.message),
@@ -198,6 +212,19 @@ describe("least privilege", () => {
           "UPDATE audit_logs": yield* refusedWith(serviceUrl, "UPDATE audit_logs SET action = 'test.rewritten'"),
           "DELETE FROM audit_logs": yield* refusedWith(serviceUrl, "DELETE FROM audit_logs"),
           "TRUNCATE audit_logs": yield* refusedWith(serviceUrl, "TRUNCATE audit_logs"),
+          // Nor touch a partition: only the owner makes, detaches or drops one (retention).
+          "TRUNCATE audit_logs_legacy": yield* refusedWith(serviceUrl, "TRUNCATE audit_logs_legacy"),
+          "DELETE FROM audit_logs_default": yield* refusedWith(serviceUrl, "DELETE FROM audit_logs_default"),
+          "UPDATE audit_logs_legacy": yield* refusedWith(serviceUrl, "UPDATE audit_logs_legacy SET action = 'x.y'"),
+          "DROP TABLE audit_logs_legacy": yield* refusedWith(serviceUrl, "DROP TABLE audit_logs_legacy"),
+          "DETACH PARTITION": yield* refusedWith(
+            serviceUrl,
+            "ALTER TABLE audit_logs DETACH PARTITION audit_logs_legacy"
+          ),
+          "CREATE TABLE ... PARTITION OF": yield* refusedWith(
+            serviceUrl,
+            "CREATE TABLE audit_logs_p29990101 PARTITION OF audit_logs FOR VALUES FROM ('2999-01-01') TO ('2999-02-01')"
+          ),
           "INSERT INTO schema_migrations": yield* refusedWith(
             serviceUrl,
             "INSERT INTO schema_migrations (migration_id, name) VALUES (99, 'forged')"
@@ -233,14 +260,14 @@ describe("least privilege", () => {
         assert.strictEqual(refused.code, 1, describeRun(refused))
         const lines = refused.stderr.trim().split("\n")
         assert.lengthOf(lines, 1, describeRun(refused))
-        assert.match(lines[0]!, /cannot apply 5 pending migration\(s\) as this role: .*database\.migrations\.url/)
+        assert.match(lines[0]!, /cannot apply 6 pending migration\(s\) as this role: .*database\.migrations\.url/)
 
         const { report, result } = yield* serveUntilReady({
           DATABASE_URL: serviceUrl,
           DATABASE_MIGRATIONS_URL: ownerUrl
         })
         assert.strictEqual(report.status, "up")
-        assert.deepStrictEqual(report.migrations, { latest: 5, pending: 0 })
+        assert.deepStrictEqual(report.migrations, { latest: 6, pending: 0 })
         assert.strictEqual(result.code, 0, describeRun(result))
         assert.notInclude(result.stdout + result.stderr, roles.password)
 

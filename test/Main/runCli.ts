@@ -37,12 +37,16 @@ export interface RunningCli {
   readonly exited: Promise<CliResult>
 }
 
-export const startCli = (
-  args: ReadonlyArray<string>,
-  options: { readonly env?: Readonly<Record<string, string>>; readonly timeoutMs?: number } = {}
-): RunningCli => {
+export interface CliOptions {
+  readonly env?: Readonly<Record<string, string>>
+  readonly timeoutMs?: number
+  /** The entry point to run, relative to the repository: `src/Main.ts` unless a built bundle is given. */
+  readonly main?: string
+}
+
+export const startCli = (args: ReadonlyArray<string>, options: CliOptions = {}): RunningCli => {
   const startedAt = Date.now()
-  const child = spawn(process.execPath, ["src/Main.ts", ...args], {
+  const child = spawn(process.execPath, [options.main ?? "src/Main.ts", ...args], {
     cwd: REPO_ROOT,
     env: childEnv(options.env),
     stdio: ["ignore", "pipe", "pipe"]
@@ -74,10 +78,8 @@ export const startCli = (
 }
 
 /** Runs the CLI to completion. */
-export const runCli = (
-  args: ReadonlyArray<string>,
-  options: { readonly env?: Readonly<Record<string, string>>; readonly timeoutMs?: number } = {}
-): Promise<CliResult> => startCli(args, options).exited
+export const runCli = (args: ReadonlyArray<string>, options: CliOptions = {}): Promise<CliResult> =>
+  startCli(args, options).exited
 
 /** Polls `check` every `intervalMs` until it returns a value, or fails after `timeoutMs`. */
 export const pollUntil = async <A>(

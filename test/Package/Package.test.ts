@@ -319,7 +319,9 @@ describe("the packed package in a consumer project", () => {
       join("access-service", "src", "AccessService.ts"),
       join("access-service", "test", "AccessService.test.ts"),
       join("compose", "Onboarding.ts"),
-      join("compose", "Testing.test.ts")
+      join("compose", "Testing.test.ts"),
+      join("auth-sessions", "src", "AuthEntities.ts"),
+      join("auth-sessions", "test", "AuthEntities.test.ts")
     ])
     // Only public entry points: no way into the repository's sources or test helpers.
     for (const path of examples) {
@@ -337,5 +339,22 @@ describe("the packed package in a consumer project", () => {
     writeFileSync(join(consumer, "examples", "strictness-probe.ts"), STRICTNESS_PROBE)
     writeFileSync(join(consumer, "tsconfig.examples.json"), JSON.stringify(EXAMPLES_TSCONFIG, null, 2))
     execOk(join(REPO_ROOT, "node_modules", ".bin", "tsc"), ["-p", join(consumer, "tsconfig.examples.json")], consumer)
+  }, 120_000)
+
+  // Issue 17: a service's own entities, declared against the installed package, pass the exported contract.
+  it("(SLOW: vitest, ~15 s) runs examples/auth-sessions' entity contract in the consumer, in memory and on PostgreSQL", (context) => {
+    const databaseUrl = process.env.TEST_DATABASE_URL
+    if (databaseUrl === undefined || databaseUrl === "") {
+      context.skip("TEST_DATABASE_URL is not set: the consumer has no embedded server to test on")
+      return
+    }
+    if (!existsSync(join(consumer, "examples")))
+      cpSync(join(REPO_ROOT, "examples"), join(consumer, "examples"), { recursive: true })
+    const run = exec(join(modules, ".bin", "vitest"), ["run", "examples/auth-sessions", "--reporter=dot"], consumer, {
+      TEST_DATABASE_URL: databaseUrl
+    })
+    assert.strictEqual(run.code, 0, `${run.stdout}\n${run.stderr}`)
+    const plain = run.stdout.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "")
+    assert.match(plain, /Tests\s+56 passed \(56\)/)
   }, 120_000)
 })

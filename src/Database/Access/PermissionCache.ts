@@ -1,8 +1,11 @@
+import { randomBytes } from "node:crypto"
 import { PgClient, PgConnection } from "@effect/sql-pg"
-import { Context, Data, Deferred, Duration, Effect, Layer, Metric, Queue } from "effect"
+import { Context, Data, Deferred, Duration, Effect, Fiber, Layer, Metric, Queue, Redacted } from "effect"
 import { SqlError } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
+import type { ConfigLoadError } from "../../Config/ConfigError.ts"
 import type { PermissionName, UserId } from "../../Domain/index.ts"
+import { DatabaseTarget } from "../Client/DatabaseTarget.ts"
 import { describeSqlError } from "../Client/SqlFailure.ts"
 import type { StoreFailure } from "../Front/RepositoryStore.ts"
 import { DatabaseMigrations } from "../Migrations/DatabaseMigrations.ts"
@@ -10,9 +13,12 @@ import { ACCESS_VERSION_CHANNEL, CURRENT_VERSION_SQL, makeAccessVersionPg } from
 
 /** What the permission cache is doing: for probes, metrics and tests. */
 export interface PermissionCacheStatus {
-  /** Configured on (`database.permissionCache.enabled`, and not under `database.pgbouncer`). */
+  /** Configured on (`database.permissionCache.enabled`; under `database.pgbouncer` only with a `listenUrl`). */
   readonly enabled: boolean
-  /** The notification connection is up and the version known: only then are answers kept and served. */
+  /**
+   * The notification connection is up, has heard its own notification, and the version is known: only then are
+   * answers kept and served.
+   */
   readonly listening: boolean
   /** The access version the kept answers were read at. */
   readonly version: bigint | undefined
@@ -32,11 +38,18 @@ export interface PermissionCacheOptions {
   /** Longest wait between two attempts to reconnect (default 5 seconds). */
   readonly maxReconnectDelay?: Duration.Input | undefined
   /**
-   * How often the notification connection is asked for the version (default 500 ms). A connection that dies
-   * without a word (a half-open socket) is noticed by this, not only by TCP keepalive, and a version read
-   * higher than the one held drops everything even if its notification was lost.
+   * How often the notification connection is asked for the version and proves again that it hears
+   * notifications (default 500 ms). A connection that dies without a word (a half-open socket) is noticed by
+   * this, not only by TCP keepalive, a version read higher than the one held drops everything even if its
+   * notification was lost, and a session that no longer hears its own notification is given up.
    */
   readonly heartbeatInterval?: Duration.Input | undefined
+  /**
+   * Where the listening session connects, instead of where the `PgClient`'s pool does: straight to the server
+   * when the pool goes through a transaction pooler (`database.permissionCache.listenUrl`). Its other
+   * settings (timeouts, keepalive, application name) are the pool's.
+   */
+  readonly listenTarget?: DatabaseTarget["Service"]["connection"] | undefined
 }
 
 const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
@@ -115,28 +128,59 @@ export class PermissionCache extends Context.Service<
     )
 
   /**
-   * The cache as `database.permissionCache` says; off under `database.pgbouncer` (transaction pooling cannot
-   * keep a session listening), with a log line saying so.
+   * The cache as `database.permissionCache` says, listening at `listenUrl` when set. Off under
+   * `database.pgbouncer` without a `listenUrl` (transaction pooling cannot keep a session listening), with a
+   * log line saying so. Fails when the `listenUrl`'s root certificate file cannot be read.
    */
-  static readonly layer: Layer.Layer<PermissionCache, never, PgClient.PgClient | DatabaseMigrations | AppConfig> =
-    Layer.unwrap(
-      Effect.gen(function* () {
-        const { database } = yield* AppConfig
-        if (database.permissionCache.enabled && database.pgbouncer) {
-          yield* Effect.logInfo(
-            "permission cache off: database.pgbouncer is true, and PgBouncer in transaction mode cannot keep the LISTEN session that proves the cache current; every permission check asks the database"
-          )
-        }
-        return PermissionCache.layerWith({
-          enabled: database.permissionCache.enabled && !database.pgbouncer,
-          maxUsers: database.permissionCache.maxUsers
-        })
+  static readonly layer: Layer.Layer<
+    PermissionCache,
+    ConfigLoadError,
+    PgClient.PgClient | DatabaseMigrations | AppConfig
+  > = Layer.unwrap(
+    Effect.gen(function* () {
+      const { database } = yield* AppConfig
+      const { enabled, maxUsers, listenUrl } = database.permissionCache
+      const direct = Redacted.value(listenUrl) !== ""
+      if (enabled && database.pgbouncer && !direct) {
+        yield* Effect.logInfo(
+          "permission cache off: database.pgbouncer is true, and PgBouncer in transaction mode cannot keep the LISTEN session that proves the cache current; set database.permissionCache.listenUrl to the server itself to have it; every permission check asks the database"
+        )
+      }
+      // Read as database.url is, with its TLS settings as defaults (checked when the configuration loaded).
+      const listenTarget =
+        enabled && direct ? yield* DatabaseTarget.fromConfig({ ...database, url: listenUrl }) : undefined
+      return PermissionCache.layerWith({
+        enabled: enabled && (direct || !database.pgbouncer),
+        maxUsers,
+        listenTarget: listenTarget?.connection
       })
-    )
+    })
+  )
 }
 
 /** Appended to `database.applicationName` for the cache's listening session. */
 export const LISTENER_SUFFIX = "-permission-cache"
+
+/**
+ * How the payload of a cache's own test notification starts: never a version, so every cache tells it from a
+ * change (and ignores the other caches' ones).
+ */
+export const PROBE_PREFIX = "probe:"
+
+// Where the pool connects: replaced as a whole by a listen target (its own URL, TLS and socket factory).
+const ENDPOINT_KEYS = ["url", "host", "port", "database", "username", "password", "ssl", "stream"] as const
+
+/** The driver settings of the listening session: the pool's, at `listenTarget` when given. */
+const listenerConfig = (
+  pool: PgClient.PgClient["config"],
+  applicationName: string,
+  listenTarget: PermissionCacheOptions["listenTarget"]
+): PgConnection.Config => {
+  if (listenTarget === undefined) return { ...pool, applicationName }
+  const settings: Record<string, unknown> = { ...pool }
+  for (const key of ENDPOINT_KEYS) delete settings[key]
+  return { ...(settings as PgConnection.Config), ...listenTarget, applicationName }
+}
 
 const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: PermissionCacheOptions) {
   const statements = makeAccessVersionPg(pg)
@@ -157,7 +201,8 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
     generation: 0,
     users: new Map<UserId, ReadonlySet<string>>(),
     listenerProcessId: undefined as number | undefined,
-    // When the notification connection last proved itself alive (performance.now()); served only while recent.
+    // When the latest test notification the session heard was sent (performance.now()): every change committed
+    // before then has been taken in. Served only while recent.
     provenAt: 0
   }
   // Every change of state is one synchronous step (no yield inside), so no fiber sees a half-done change.
@@ -243,52 +288,112 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
 
   // Told apart from the pool's sessions in pg_stat_activity (and not counted as one of them).
   const listenerName = `${pg.config.applicationName ?? "platform-kernel"}${LISTENER_SUFFIX}`
+  const listenConfig = listenerConfig(pg.config, listenerName, options.listenTarget)
   const firstAttempt = yield* Deferred.make<void>()
   let connectedOnce = false
 
-  // One session: its own connection (a pool's reserved one would be taken from the callers for good), LISTEN
-  // confirmed before the version is read, so no change committed after the read can go unnoticed.
+  // This cache's test notifications: its own prefix among every instance's, and the one it waits for now.
+  const probePrefix = `${PROBE_PREFIX}${randomBytes(9).toString("base64url")}:`
+  let probeCount = 0
+  let awaitedProbe: { readonly payload: string; readonly heard: Deferred.Deferred<void> } | undefined
+
+  const onPayload = (payload: string): Effect.Effect<void> => {
+    if (!payload.startsWith(PROBE_PREFIX)) return onNotification(payload)
+    // Another instance's test (or one of ours given up on) says nothing about access data.
+    if (awaitedProbe === undefined || payload !== awaitedProbe.payload) return Effect.void
+    return Effect.asVoid(Deferred.succeed(awaitedProbe.heard, undefined))
+  }
+
+  // Sent from the pool, never from the listening session: through a transaction pooler that session's own
+  // NOTIFY may run on the very server session that ran its LISTEN and be heard, proving nothing. Notifications
+  // are delivered in commit order, so once the probe is heard every change committed before it was taken in.
+  // Returns when it was sent, or fails with `NotificationNotHeard`; `undefined` when it could not be sent
+  // within `heartbeatTimeout` (the pool busy): nothing is proven then, and nothing held against the session.
+  const probe = Effect.gen(function* () {
+    const heard = yield* Deferred.make<void>()
+    const payload = `${probePrefix}${++probeCount}`
+    awaitedProbe = { payload, heard }
+    const sentAt = performance.now()
+    const sent = yield* pg
+      .notify(ACCESS_VERSION_CHANNEL, payload)
+      .pipe(Effect.as(true), Effect.timeoutOrElse({ duration: heartbeatTimeout, orElse: () => Effect.succeed(false) }))
+    if (!sent) return undefined
+    yield* Deferred.await(heard).pipe(
+      Effect.timeoutOrElse({
+        duration: heartbeatTimeout,
+        orElse: () => Effect.fail(new NotificationNotHeard({ within: heartbeatTimeout }))
+      })
+    )
+    return sentAt
+  }).pipe(
+    Effect.ensuring(
+      Effect.sync(() => {
+        awaitedProbe = undefined
+      })
+    )
+  )
+
+  // One session: its own connection (a pool's reserved one would be taken from the callers for good). LISTEN
+  // confirmed, then its own notification heard, then the version read, then serve: no change committed after
+  // the read can go unnoticed, and a session that cannot hear (LISTEN through a transaction pooler is
+  // accepted and never delivers) never serves.
   const listenOnce = Effect.scoped(
     Effect.gen(function* () {
-      const connection = yield* PgConnection.make({ ...pg.config, applicationName: listenerName })
+      // Versions seen by an earlier session say nothing about the server this one reached.
+      state.version = undefined
+      const connection = yield* PgConnection.make(listenConfig)
       // Pinned, so the heartbeat's queries run on the listening session itself (unpinned ones would wait).
       const session = yield* connection.pin
       const notifications = yield* session.listen(ACCESS_VERSION_CHANNEL)
-      const version = yield* statements.currentVersion
       yield* Effect.addFinalizer(() => markDown)
-      state.generation++
-      dropAll()
-      state.version = version
-      state.listenerProcessId = connection.processId
-      state.listening = true
-      state.provenAt = performance.now()
-      connectedOnce = true
-      yield* Effect.logDebug("permission cache listening").pipe(Effect.annotateLogs({ version: String(version) }))
-      yield* Deferred.succeed(firstAttempt, undefined)
-      const notified = Effect.forever(
-        Effect.flatMap(Queue.take(notifications), (notification) => onNotification(notification.payload))
+      // Notifications are taken in from now on (versions before serving only raise the version held), so the
+      // probe can be heard; a lost connection fails the queue, which ends the session.
+      const notified = yield* Effect.forkScoped(
+        Effect.forever(Effect.flatMap(Queue.take(notifications), (notification) => onPayload(notification.payload)))
       )
-      // Each beat reads the version on the listening session: an answer proves it alive, and a higher version
-      // (its notification lost) is taken like a notification. No answer in time ends the session.
-      const heartbeat = Effect.forever(
-        Effect.gen(function* () {
-          yield* Effect.sleep(heartbeatInterval)
-          const result = yield* session.query(CURRENT_VERSION_SQL, [], true).pipe(
-            Effect.timeoutOrElse({
-              duration: heartbeatTimeout,
-              orElse: () => Effect.fail(new HeartbeatTimedOut())
-            })
-          )
-          state.provenAt = performance.now()
-          yield* onNotification(String(result.rows[0]?.version))
-        })
-      )
-      return yield* Effect.raceFirst(notified, heartbeat)
+      const serving = Effect.gen(function* () {
+        const firstProof = yield* probe
+        if (firstProof === undefined) return yield* new NotificationNotSent({ within: heartbeatTimeout })
+        const version = yield* statements.currentVersion
+        state.generation++
+        dropAll()
+        // A notification taken in meanwhile may carry a newer version than the read.
+        if (state.version === undefined || version > state.version) state.version = version
+        state.listenerProcessId = connection.processId
+        state.listening = true
+        state.provenAt = firstProof
+        connectedOnce = true
+        yield* Effect.logDebug("permission cache listening").pipe(
+          Effect.annotateLogs({ version: String(state.version) })
+        )
+        yield* Deferred.succeed(firstAttempt, undefined)
+        // Each beat reads the version on the listening session: an answer proves it alive, and a higher version
+        // (its notification lost) is taken like a notification; no answer in time ends the session. Then the
+        // session proves again that it hears: not hearing its own notification ends it too.
+        return yield* Effect.forever(
+          Effect.gen(function* () {
+            yield* Effect.sleep(heartbeatInterval)
+            const result = yield* session.query(CURRENT_VERSION_SQL, [], true).pipe(
+              Effect.timeoutOrElse({
+                duration: heartbeatTimeout,
+                orElse: () => Effect.fail(new HeartbeatTimedOut())
+              })
+            )
+            yield* onNotification(String(result.rows[0]?.version))
+            const proven = yield* probe
+            if (proven !== undefined) state.provenAt = proven
+          })
+        )
+      })
+      return yield* Effect.raceFirst(Fiber.join(notified), serving)
     })
   )
 
   const listenForever = Effect.gen(function* () {
     let delay = firstReconnectDelay
+    // A session that cannot hear (a pooler in the way) will not hear on the next attempt either: one warning
+    // says so, and the attempts after it are logged at debug level until a session serves again.
+    let warnedNotHeard = false
     while (true) {
       connectedOnce = false
       const failure = yield* Effect.flip(listenOnce)
@@ -297,11 +402,17 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
       // After a connection that served, start again from the shortest wait; else wait longer each time.
       const wait = connectedOnce ? firstReconnectDelay : delay
       delay = Duration.min(Duration.times(wait, 2), maxReconnectDelay)
-      yield* Effect.logWarning(
-        "permission cache bypassed: its notification connection failed; every permission check asks the database until it reconnects"
+      const notHeard = failure instanceof NotificationNotHeard
+      if (connectedOnce) warnedNotHeard = false
+      const log = notHeard && warnedNotHeard ? Effect.logDebug : Effect.logWarning
+      if (notHeard) warnedNotHeard = true
+      yield* log(
+        notHeard
+          ? "permission cache bypassed: its listening session does not hear notifications; every permission check asks the database"
+          : "permission cache bypassed: its notification connection failed; every permission check asks the database until it reconnects"
       ).pipe(
         Effect.annotateLogs({
-          reason: SqlError.isSqlError(failure) ? describeSqlError(failure) : String(failure),
+          reason: SqlError.isSqlError(failure) ? describeSqlError(failure) : failure.message,
           retryIn: Duration.format(wait)
         })
       )
@@ -330,6 +441,20 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
 class HeartbeatTimedOut extends Data.TaggedError("HeartbeatTimedOut") {
   override get message() {
     return "the notification connection did not answer its heartbeat in time"
+  }
+}
+
+/** The listening session did not hear the notification the cache sent itself after it was committed. */
+class NotificationNotHeard extends Data.TaggedError("NotificationNotHeard")<{ readonly within: Duration.Duration }> {
+  override get message() {
+    return `its own notification was not heard within ${Duration.format(this.within)} of its commit: a transaction pooler between the session and the server? (database.permissionCache.listenUrl names the server itself)`
+  }
+}
+
+/** The first test notification could not be sent through the pool in time. */
+class NotificationNotSent extends Data.TaggedError("NotificationNotSent")<{ readonly within: Duration.Duration }> {
+  override get message() {
+    return `its first test notification could not be sent through the pool within ${Duration.format(this.within)}`
   }
 }
 

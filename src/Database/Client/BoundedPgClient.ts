@@ -234,6 +234,13 @@ export const make = Effect.fnUntraced(function* (
   return pgClient
 })
 
+/**
+ * The driver's session under a connection of a `BoundedPgClient` (`reserve`, a transaction), for what only the
+ * session knows: the process id the server announced at connection (BackendKeyData).
+ */
+export const sessionOf = (connection: SqlConnection.Connection): PgConnection.PgConnection | undefined =>
+  connection instanceof BoundedConnection ? connection.connection : undefined
+
 // The driver's compiler binds this custom fragment as jsonb (see `PgClient.makeCompiler`).
 const pgJson = (value: unknown): Statement.Custom<"PgJson", unknown> =>
   Statement.custom<Statement.Custom<"PgJson", unknown>>("PgJson")(value, undefined, undefined)

@@ -96,7 +96,9 @@ export const make = Effect.fnUntraced(function* (options: {
 
   if (!options.awaitServer) return client
   const lastFailure = yield* Ref.make("no answer yet")
-  yield* client`SELECT 1`.pipe(
+  // The first statement is the pooler check: it runs before anything is prepared, so a refused startup leaves
+  // no named statement on a pooler's server connection for another client to trip over.
+  const identity = yield* sessionIdentity(client).pipe(
     Effect.retry({
       schedule: Schedule.exponential("100 millis").pipe(
         Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, MAX_RETRY_DELAY)))
@@ -130,6 +132,7 @@ export const make = Effect.fnUntraced(function* (options: {
         )
     })
   )
+  yield* ensureNoUndeclaredPooler(identity, database, target)
   yield* ensureStatementTimeoutApplied(client, database, target)
   yield* Effect.logInfo("database connected").pipe(
     Effect.annotateLogs({ host: target.host, port: target.port, database: target.database })
@@ -147,6 +150,44 @@ const describeStartupFailure = (error: SqlError.SqlError): string => {
   const text = describeSqlError(error)
   return /unsupported startup parameter/i.test(text) ? `${text}; ${PGBOUNCER_HINT}` : text
 }
+
+/** The process id one session was given at connection (BackendKeyData) and the one its statements run in. */
+interface SessionIdentity {
+  readonly announced: number | undefined
+  readonly actual: number
+}
+
+/** Both process ids of one reserved session: on one session, so the pool cannot mix two backends' answers. */
+const sessionIdentity = (client: SqlClient.SqlClient): Effect.Effect<SessionIdentity, SqlError.SqlError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const connection = yield* client.reserve
+      const rows = yield* connection.executeUnprepared("SELECT pg_backend_pid() AS pid", [], undefined)
+      return { announced: BoundedPgClient.sessionOf(connection)?.processId, actual: Number(rows[0]?.pid) }
+    })
+  )
+
+/**
+ * A pooler between the client and the server answers the connection itself, with a process id of its own
+ * (PgBouncer makes one up), while statements run in one of its server sessions: the two differ. Without
+ * `database.pgbouncer` the client would prepare statements and keep session state that a transaction pooler
+ * loses between transactions, and wedge its server sessions (`prepared statement "…" does not exist`, "idle in
+ * transaction (aborted)"); stop at startup, in one line, instead. Whatever the other settings: a pooler that
+ * accepts or ignores every startup parameter is caught too.
+ */
+const ensureNoUndeclaredPooler = (
+  identity: SessionIdentity,
+  database: DatabaseConfigValues,
+  target: DatabaseTarget["Service"]
+): Effect.Effect<void, DatabaseStartupError> =>
+  database.pgbouncer || identity.announced === undefined || identity.announced === identity.actual
+    ? Effect.void
+    : Effect.fail(
+        startupError(
+          target,
+          `a connection pooler stands between the client and the server (the session runs in server process ${identity.actual}, but process ${identity.announced} was announced at connection); ${PGBOUNCER_HINT}`
+        )
+      )
 
 /**
  * The statement timeout sent at startup must be the one the session has. A pooler that ignores startup

@@ -184,7 +184,8 @@ const readRootCertificate = (path: string, key: string) =>
   Effect.tryPromise({
     try: () => readFile(path, "utf8"),
     catch: (cause) => {
-      const { code, message } = cause as NodeJS.ErrnoException
-      return new ConfigLoadError({ message: `${key}: cannot read the root certificate ${path} (${code ?? message})` })
+      // Neither the path nor Node's message (which quotes it): the value may be a secret under the wrong key.
+      const { code } = cause as NodeJS.ErrnoException
+      return new ConfigLoadError({ message: `${key}: cannot read the root certificate file (${code ?? "unreadable"})` })
     }
   })

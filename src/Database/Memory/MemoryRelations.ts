@@ -1,12 +1,8 @@
 import { HashMap, Option } from "effect"
 import type { Permission, PermissionId, Role, RoleId, UserId } from "../../Domain/index.ts"
+import { withoutReferencing } from "../Entity/MemoryEntityTables.ts"
 import type { MemoryTables } from "./MemoryStore.ts"
-
-/**
- * Text order by UTF-16 code unit: PostgreSQL's order under the "C" (or "C.UTF-8") collation, which the test
- * servers use. Under a linguistic collation (e.g. en_US) PostgreSQL may order '-', '_' and '.' differently.
- */
-export const compareText = (left: string, right: string): number => (left < right ? -1 : left > right ? 1 : 0)
+import { compareText } from "./TextOrder.ts"
 
 const byName = (left: { readonly name: string }, right: { readonly name: string }): number =>
   compareText(left.name, right.name)
@@ -59,23 +55,38 @@ export const permissionsOfUser = (tables: MemoryTables, userId: UserId): Array<P
   return [...distinct.values()].sort(byName)
 }
 
-// ON DELETE CASCADE of the link tables.
+// ON DELETE CASCADE of the link tables, and the ON DELETE of the service entities referencing the row.
 
-export const withoutUser = (tables: MemoryTables, userId: UserId): MemoryTables => ({
-  ...tables,
-  users: HashMap.remove(tables.users, userId),
-  userRoles: HashMap.filter(tables.userRoles, (link) => link.userId !== userId)
-})
+export const withoutUser = (tables: MemoryTables, userId: UserId): MemoryTables =>
+  withoutReferencing(
+    {
+      ...tables,
+      users: HashMap.remove(tables.users, userId),
+      userRoles: HashMap.filter(tables.userRoles, (link) => link.userId !== userId)
+    },
+    "users",
+    userId
+  )
 
-export const withoutRole = (tables: MemoryTables, roleId: RoleId): MemoryTables => ({
-  ...tables,
-  roles: HashMap.remove(tables.roles, roleId),
-  userRoles: HashMap.filter(tables.userRoles, (link) => link.roleId !== roleId),
-  rolePermissions: HashMap.filter(tables.rolePermissions, (grant) => grant.roleId !== roleId)
-})
+export const withoutRole = (tables: MemoryTables, roleId: RoleId): MemoryTables =>
+  withoutReferencing(
+    {
+      ...tables,
+      roles: HashMap.remove(tables.roles, roleId),
+      userRoles: HashMap.filter(tables.userRoles, (link) => link.roleId !== roleId),
+      rolePermissions: HashMap.filter(tables.rolePermissions, (grant) => grant.roleId !== roleId)
+    },
+    "roles",
+    roleId
+  )
 
-export const withoutPermission = (tables: MemoryTables, permissionId: PermissionId): MemoryTables => ({
-  ...tables,
-  permissions: HashMap.remove(tables.permissions, permissionId),
-  rolePermissions: HashMap.filter(tables.rolePermissions, (grant) => grant.permissionId !== permissionId)
-})
+export const withoutPermission = (tables: MemoryTables, permissionId: PermissionId): MemoryTables =>
+  withoutReferencing(
+    {
+      ...tables,
+      permissions: HashMap.remove(tables.permissions, permissionId),
+      rolePermissions: HashMap.filter(tables.rolePermissions, (grant) => grant.permissionId !== permissionId)
+    },
+    "permissions",
+    permissionId
+  )

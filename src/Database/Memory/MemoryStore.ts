@@ -1,5 +1,7 @@
 import { Clock, Context, DateTime, Effect, Exit, HashMap, Layer, Semaphore } from "effect"
 import type { AuditLog, AuditLogId, Permission, PermissionId, Role, RoleId, User, UserId } from "../../Domain/index.ts"
+import type { MemoryEntityTable } from "../Entity/MemoryEntityTables.ts"
+import { type AuditLogIndex, emptyAuditLogIndex } from "./AuditLogIndex.ts"
 
 /** A row of `user_roles`. */
 export interface UserRoleRow {
@@ -28,6 +30,10 @@ export interface MemoryTables {
   /** Keyed by `linkKey(roleId, permissionId)`, the primary key of `role_permissions`. */
   readonly rolePermissions: HashMap.HashMap<string, RolePermissionRow>
   readonly auditLogs: HashMap.HashMap<AuditLogId, AuditLog>
+  /** The rows of `auditLogs` in keyset order, for pages without sorting (written with it, never alone). */
+  readonly auditLogOrder: AuditLogIndex
+  /** The tables of the service's declared entities (Entity/), by qualified table name. */
+  readonly entities: ReadonlyMap<string, MemoryEntityTable>
 }
 
 export const emptyTables: MemoryTables = {
@@ -36,7 +42,9 @@ export const emptyTables: MemoryTables = {
   permissions: HashMap.empty(),
   userRoles: HashMap.empty(),
   rolePermissions: HashMap.empty(),
-  auditLogs: HashMap.empty()
+  auditLogs: HashMap.empty(),
+  auditLogOrder: emptyAuditLogIndex,
+  entities: new Map()
 }
 
 /** The composite primary key of a link table. UUIDs contain no "/", so the key is unambiguous. */

@@ -2,6 +2,7 @@ import { Clock, Context, Effect, type FileSystem, Layer, Option, Path } from "ef
 import { SqlClient, SqlError } from "effect/sql"
 import * as Migrator from "effect/sql/Migrator"
 import { AppConfig } from "../../Config/AppConfig.ts"
+import { describeRefusedValue } from "../../Config/ConfigError.ts"
 import { type AppConfigValues, SCHEMA_NAME, SQL_IDENTIFIER } from "../../Config/ConfigSchema.ts"
 import * as NodeFiles from "../../Config/NodeFiles.ts"
 import { describeSqlError, sqlStateOf } from "../Client/SqlFailure.ts"
@@ -48,19 +49,19 @@ const badOptions = (message: string) => new Migrator.MigrationError({ kind: "Bad
 /** Refuses options the history table cannot be named after; `field` names them in the message. */
 const validateOptions = (options: MigrationOptions, field: string) => {
   if (options.directory === "") {
-    return Effect.fail(badOptions(`${field}.directory: expected a folder of NNNN_name.sql files, got ""`))
+    return Effect.fail(badOptions(`${field}.directory: expected a folder of NNNN_name.sql files, got an empty string`))
   }
   if (!SQL_IDENTIFIER.test(options.table)) {
     return Effect.fail(
       badOptions(
-        `${field}.table: expected an SQL identifier (letters, digits and _, at most 63), got ${JSON.stringify(options.table)}`
+        `${field}.table: expected an SQL identifier (letters, digits and _, at most 63), got ${describeRefusedValue(options.table)}`
       )
     )
   }
   if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
     return Effect.fail(
       badOptions(
-        `${field}.schema: expected a schema name (letters, digits and _, at most 63, not starting with pg_), got ${JSON.stringify(options.schema)}`
+        `${field}.schema: expected a schema name (letters, digits and _, at most 63, not starting with pg_), got ${describeRefusedValue(options.schema)}`
       )
     )
   }
@@ -218,7 +219,7 @@ const resolveServiceMigrations = (
     yield* validateOptions(service.value, field)
     if (service.value.table === kernel.table) {
       return yield* badOptions(
-        `${field}.table: expected a table other than the kernel's (database.migrations.table), got ${JSON.stringify(service.value.table)}`
+        `${field}.table: expected a table other than the kernel's (database.migrations.table), got the same name`
       )
     }
     return service

@@ -16,13 +16,17 @@ const FILE_NAME = /^(\d+)_([A-Za-z0-9_-]+)\.sql$/
 
 const fail = (message: string, cause?: unknown) => new MigrationError({ kind: "BadState", message, cause })
 
+// The kind of failure (NotFound, PermissionDenied...), not the error's message: that quotes the path, which is
+// a configuration value (a secret put under the wrong key must not be printed).
+const reasonOf = (cause: { readonly reason?: { readonly _tag?: string } }): string => cause.reason?._tag ?? "unreadable"
+
 /** Reads every migration of `directory`, in id order; duplicate ids and unsplittable files are refused. */
 export const readMigrationFiles = Effect.fn("readMigrationFiles")(function* (directory: string) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const entries = yield* fs
     .readDirectory(directory)
-    .pipe(Effect.mapError((cause) => fail(`cannot read the migrations folder ${directory}: ${cause.message}`, cause)))
+    .pipe(Effect.mapError((cause) => fail(`cannot read the migrations folder (${reasonOf(cause)})`, cause)))
   const files: Array<MigrationFile> = []
   for (const fileName of entries.toSorted()) {
     if (!fileName.endsWith(".sql")) continue
@@ -32,7 +36,7 @@ export const readMigrationFiles = Effect.fn("readMigrationFiles")(function* (dir
     }
     const text = yield* fs
       .readFileString(path.join(directory, fileName))
-      .pipe(Effect.mapError((cause) => fail(`${fileName}: cannot be read: ${cause.message}`, cause)))
+      .pipe(Effect.mapError((cause) => fail(`${fileName}: cannot be read (${reasonOf(cause)})`, cause)))
     const statements = yield* Effect.try({
       try: () => splitSqlStatements(text),
       catch: (cause) => fail(`${fileName}: ${(cause as Error).message}`, cause)

@@ -144,7 +144,9 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
         ...(query.after === undefined
           ? []
           : [
-              sql`("timestamp", id) < ('epoch'::timestamptz + ${query.after[0]}::bigint * interval '1 microsecond', ${query.after[1]}::uuid)`
+              sql`("timestamp", id) < ('epoch'::timestamptz + ${query.after[0]}::bigint * interval '1 microsecond', ${query.after[1]}::uuid)`,
+              // Implied by the row comparison, but only this form lets PostgreSQL skip the newer partitions.
+              sql`"timestamp" <= 'epoch'::timestamptz + ${query.after[0]}::bigint * interval '1 microsecond'`
             ]),
         ...(query.actorId === undefined ? [] : [sql`actor_id = ${query.actorId}`]),
         ...(query.targetId === undefined ? [] : [sql`target_id = ${query.targetId}`]),

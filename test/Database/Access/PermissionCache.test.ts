@@ -5,7 +5,7 @@
  * transactions (never served or kept from inside one), two instances, and no session left after the scope.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Metric, Redacted, Scope } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Redacted, Scope } from "effect"
 import { SqlClient, Statement } from "effect/sql"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
 import {
@@ -22,6 +22,7 @@ import { UserRepository } from "../../../src/Database/Repositories/UserRepositor
 import * as RepositoryLayers from "../../../src/Database/RepositoryLayers.ts"
 import { newPermission, newRole, newUser } from "../../Contract/Fixtures.ts"
 import { withAdmin } from "../../support/adminClient.ts"
+import { type Deafness, deafenableSocket } from "../../support/DeafSocket.ts"
 import { eventually } from "../../support/Eventually.ts"
 import { CachedRepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
 import { sessionsNamed } from "../../support/Sessions.ts"
@@ -359,6 +360,70 @@ layer(SlowReconnect, { excludeTestServices: true, timeout: "60 seconds" })(
     )
   }
 )
+
+describe("permission cache, a session that stops hearing notifications", () => {
+  it.live(
+    "still answering its heartbeat but deaf to notifications: given up with one warning, checks go to the database, back once it hears",
+    () =>
+      Effect.gen(function* () {
+        const database = yield* scopedDatabase({ from: "template" })
+        const server = new URL(database.url)
+        const deafness: Deafness = { deaf: false, dropped: 0 }
+        const warnings: Array<string> = []
+        const capture = Logger.make(({ logLevel, message }) => {
+          if (logLevel === "Warn") warnings.push([message].flat().map(String).join(" "))
+        })
+        const config = yield* testConfig({ DATABASE_URL: database.url })
+        const services = yield* Layer.build(
+          RepositoryLayers.layer.pipe(
+            Layer.provideMerge(
+              PermissionCache.layerWith({
+                enabled: true,
+                maxUsers: 1000,
+                maxReconnectDelay: "200 millis",
+                // The listening session's socket drops what the server notifies while deaf.
+                listenTarget: {
+                  url: Redacted.make(database.url),
+                  ssl: false,
+                  stream: deafenableSocket(server.hostname, Number(server.port || 5432), deafness)
+                }
+              })
+            ),
+            Layer.provideMerge(Database.layer),
+            Layer.provideMerge(AppConfig.layerFrom(config))
+          )
+        ).pipe(Effect.provide(Logger.layer([capture])))
+        const run = <A, E>(effect: Effect.Effect<A, E, UserRepository | RoleRepository | PermissionRepository>) =>
+          Effect.provide(effect, services)
+        const cache = Context.get(services, PermissionCache)
+        const users = Context.get(services, UserRepository)
+        const { user, permission } = yield* run(grantedUser)
+        assert.isTrue((yield* cache.status).listening)
+        assert.isTrue(yield* users.hasPermission(user.id, permission.name))
+        yield* expectHit(users.hasPermission(user.id, permission.name), true)
+
+        deafness.deaf = true
+        const deaf = yield* eventually(cache.status, (s) => !s.listening, "10 seconds")
+        assert.isFalse(deaf.listening, "a session that does not hear its own notification was given up")
+        assert.isAbove(deafness.dropped, 0)
+        const bypassedBefore = yield* bypasses
+        assert.isTrue(yield* users.hasPermission(user.id, permission.name), "answered by the database")
+        assert.strictEqual(yield* bypasses, bypassedBefore + 1, "not from the cache")
+        // Its reconnections cannot hear either: still not serving after several attempts, and one warning.
+        yield* Effect.sleep("3 seconds")
+        assert.isFalse((yield* cache.status).listening)
+        const notHearing = warnings.filter((line) => line.includes("does not hear notifications"))
+        assert.strictEqual(notHearing.length, 1, warnings.join("\n"))
+
+        deafness.deaf = false
+        const up = yield* eventually(cache.status, (s) => s.listening, "10 seconds")
+        assert.isTrue(up.listening, "serves again once its session hears")
+        assert.isTrue(yield* users.hasPermission(user.id, permission.name))
+        yield* expectHit(users.hasPermission(user.id, permission.name), true)
+      }).pipe(Effect.scoped),
+    { timeout: 60_000 }
+  )
+})
 
 describe("permission cache, one instance against another", () => {
   it.live("a revocation committed by one instance is seen by the other, which holds a connection of its own", () =>

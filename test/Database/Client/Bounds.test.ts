@@ -134,7 +134,7 @@ describe("bounded waits", () => {
       assert.isTrue(exit._tag === "Success")
       if (exit._tag === "Success") {
         assert.strictEqual(exit.value.status, "up", exit.value.error)
-        assert.deepStrictEqual(exit.value.migrations, { latest: 5, pending: 0 })
+        assert.deepStrictEqual(exit.value.migrations, { latest: 6, pending: 0 })
       }
       assert.isBelow(elapsedMs, 1_000)
       yield* Fiber.interrupt(load)

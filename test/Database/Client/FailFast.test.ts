@@ -119,7 +119,7 @@ describe("startup fails at once on what cannot heal", () => {
       Effect.gen(function* () {
         const config = yield* testConfig({ DATABASE_STARTUP_TIMEOUT: STARTUP_TIMEOUT })
         const outcome = yield* startClient(withUrl(config, `${adminUrl()}?sslmode=verify`), selectOne)
-        assertFailedAtOnce(outcome, /^database\.url: unknown sslmode "verify"/)
+        assertFailedAtOnce(outcome, /^database\.url: unknown sslmode, got a string of 6 characters/)
       })
     )
 
@@ -140,10 +140,7 @@ describe("startup fails at once on what cannot heal", () => {
           DATABASE_STARTUP_TIMEOUT: STARTUP_TIMEOUT
         })
         const outcome = yield* startClient(config, selectOne)
-        assertFailedAtOnce(
-          outcome,
-          /^database\.sslRootCert: cannot read the root certificate \/nonexistent\/root\.crt \(ENOENT\)$/
-        )
+        assertFailedAtOnce(outcome, /^database\.sslRootCert: cannot read the root certificate file \(ENOENT\)$/)
       })
     )
   })

@@ -31,11 +31,11 @@ describe("concurrent migrate processes", () => {
         const applied = results.flatMap((result) =>
           jsonLines(result.stdout).filter((line) => line.message === "migration applied")
         )
-        assert.strictEqual(applied.length, 5, results.map((result) => result.stdout).join("\n---\n"))
+        assert.strictEqual(applied.length, 6, results.map((result) => result.stdout).join("\n---\n"))
         const appliedIds = applied
           .map((line) => Number((line.annotations as { migration_id?: string }).migration_id))
           .toSorted()
-        assert.deepStrictEqual(appliedIds, [1, 2, 3, 4, 5])
+        assert.deepStrictEqual(appliedIds, [1, 2, 3, 4, 5, 6])
         // One process did all the work; the others found nothing to do.
         const workers = results.filter((result) => result.stdout.includes('"migration applied"'))
         assert.strictEqual(workers.length, 1)
@@ -60,7 +60,8 @@ describe("concurrent migrate processes", () => {
             { id: 2, hasSha: true },
             { id: 3, hasSha: true },
             { id: 4, hasSha: true },
-            { id: 5, hasSha: true }
+            { id: 5, hasSha: true },
+            { id: 6, hasSha: true }
           ]
         )
       }).pipe(Effect.scoped),

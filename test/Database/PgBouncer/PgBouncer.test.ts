@@ -14,10 +14,13 @@ import { Transactions } from "../../../src/Database/Repositories/Transactions.ts
 import { UserRepository } from "../../../src/Database/Repositories/UserRepository.ts"
 import * as RepositoryLayers from "../../../src/Database/RepositoryLayers.ts"
 import { makeHash, uniqueEmail } from "../../Contract/Fixtures.ts"
+import { runCli } from "../../Main/runCli.ts"
 import { withAdmin } from "../../support/adminClient.ts"
 import { startClient } from "../../support/ClientStartup.ts"
+import { freePort } from "../../support/freePort.ts"
 import { pgBouncerUnavailable, startPgBouncer } from "../../support/PgBouncer.ts"
 import { adminUrl, scopedDatabase, testConfig } from "../../support/TestDatabase.ts"
+import { MIGRATIONS_TABLE } from "../../support/urls.ts"
 
 const unavailable = pgBouncerUnavailable()
 if (unavailable !== undefined) console.warn(`PgBouncer tests skipped: ${unavailable}`)
@@ -52,7 +55,7 @@ describe.skipIf(unavailable !== undefined)(
               Context.get(services, DatabaseMigrations).appliedAtStartup.map(([id]) => id)
             )
           )
-          assert.deepStrictEqual(yield* migrate, [1, 2, 3, 4, 5])
+          assert.deepStrictEqual(yield* migrate, [1, 2, 3, 4, 5, 6])
           assert.deepStrictEqual(yield* migrate, [])
           const history = yield* withAdmin(
             database.url,
@@ -61,7 +64,7 @@ describe.skipIf(unavailable !== undefined)(
           ).pipe(Effect.orDie)
           assert.deepStrictEqual(
             history.map((row) => row.id),
-            [1, 2, 3, 4, 5]
+            [1, 2, 3, 4, 5, 6]
           )
         }).pipe(Effect.scoped),
       { timeout: 60_000 }
@@ -191,7 +194,7 @@ describe.skipIf(unavailable !== undefined)(
       )
 
       it.live(
-        "pgbouncer mode off behind a bouncer that drops the parameter: the missing statement timeout is noticed",
+        "pgbouncer mode off behind a bouncer that drops the parameter: the pooler is noticed before anything runs",
         () =>
           Effect.gen(function* () {
             const database = yield* scopedDatabase({ from: "template" })
@@ -205,10 +208,82 @@ describe.skipIf(unavailable !== undefined)(
             })
             assertRefusedAtOnce(
               yield* startClient(wrong, selectOne),
-              /statement_timeout is 0 ms, not the 30000 ms sent at connection .*set database\.pgbouncer: true/
+              /a connection pooler stands between the client and the server .*set database\.pgbouncer: true/
             )
             const right = yield* testConfig({ DATABASE_URL: bouncer.url(database.name), DATABASE_PGBOUNCER: "true" })
             assert.isTrue(Exit.isSuccess((yield* startClient(right, selectOne)).exit))
+          }).pipe(Effect.scoped),
+        { timeout: 60_000 }
+      )
+
+      it.live(
+        "pgbouncer mode off with no statement timeout (nothing sent at startup, prepare on): the pooler itself is detected",
+        () =>
+          Effect.gen(function* () {
+            const database = yield* scopedDatabase({ from: "template" })
+            const bouncer = yield* startPgBouncer({ upstreamUrl: adminUrl(), poolSize: 2 })
+            const wrong = yield* testConfig({
+              DATABASE_URL: bouncer.url(database.name),
+              DATABASE_STATEMENT_TIMEOUT: "0 millis",
+              DATABASE_STARTUP_TIMEOUT: "20 seconds"
+            })
+            assert.isTrue(wrong.database.prepare && !wrong.database.pgbouncer)
+            const outcome = yield* startClient(wrong, selectOne)
+            assertRefusedAtOnce(
+              outcome,
+              /a connection pooler stands between the client and the server \(the session runs in server process \d+, but process -?\d+ was announced at connection\); .*set database\.pgbouncer: true/
+            )
+            console.info(`wedge case refused: ${outcome.message}`)
+            // Nothing was left behind on the bouncer's server sessions: none inside a transaction, none wedged.
+            const sessions = yield* serverSessions(database)
+            assert.deepStrictEqual(
+              sessions.filter((session) => session.state.startsWith("idle in transaction")),
+              [],
+              "a server connection was left inside a transaction"
+            )
+            const right = yield* testConfig({
+              DATABASE_URL: bouncer.url(database.name),
+              DATABASE_PGBOUNCER: "true",
+              DATABASE_STATEMENT_TIMEOUT: "0 millis"
+            })
+            assert.isTrue(Exit.isSuccess((yield* startClient(right, selectOne)).exit))
+          }).pipe(Effect.scoped),
+        { timeout: 60_000 }
+      )
+
+      it.live(
+        "the same wedge case through the CLI: serve exits non-zero at once with one line naming database.pgbouncer",
+        () =>
+          Effect.gen(function* () {
+            const database = yield* scopedDatabase({ from: "template" })
+            const bouncer = yield* startPgBouncer({ upstreamUrl: adminUrl(), poolSize: 2 })
+            const httpPort = yield* Effect.promise(freePort)
+            const result = yield* Effect.promise(() =>
+              runCli(["serve"], {
+                env: {
+                  DATABASE_URL: bouncer.url(database.name),
+                  DATABASE_MIGRATIONS_TABLE: MIGRATIONS_TABLE,
+                  DATABASE_STATEMENT_TIMEOUT: "0 millis",
+                  DATABASE_STARTUP_TIMEOUT: "20 seconds",
+                  HTTP_HOST: "127.0.0.1",
+                  HTTP_PORT: String(httpPort)
+                },
+                timeoutMs: 30_000
+              })
+            )
+            const described = `exit ${result.code}, ${result.elapsedMs} ms\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
+            assert.isFalse(result.timedOut, described)
+            assert.notStrictEqual(result.code, 0, described)
+            const lines = result.stderr.split("\n").filter((line) => line.trim() !== "")
+            assert.strictEqual(lines.length, 1, described)
+            assert.match(
+              lines[0]!,
+              new RegExp(
+                `^platform-kernel: cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${bouncer.port}, database "${database.name}": a connection pooler stands between the client and the server .*set database\\.pgbouncer: true`
+              ),
+              described
+            )
+            console.info(`serve refused: ${lines[0]}`)
           }).pipe(Effect.scoped),
         { timeout: 60_000 }
       )

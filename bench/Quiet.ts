@@ -1,0 +1,33 @@
+/**
+ * Whether a run was quiet enough for its ratios to mean anything. A loaded machine slows pgbench (one server
+ * process per client, on the same 2 cores) far more than it slows the library, so ratios taken under load
+ * flatter the library by 2–5× (issue 18). Each round records the 1-minute load average at its start; when any
+ * round started above the limit, the report withholds the ratio table and says which round and why.
+ */
+import { loadavg } from "node:os"
+
+/** Above this 1-minute load average at a round's start, the run's ratios are withheld (BENCH_MAX_LOAD). */
+export const DefaultMaxLoad = 1
+
+export interface RoundLoad {
+  /** 1-based. */
+  readonly round: number
+  /** The 1-minute load average when the round started. */
+  readonly load: number
+}
+
+/** The 1-minute load average now. */
+export const currentLoad = (): number => loadavg()[0] ?? 0
+
+export const formatLoads = (loads: ReadonlyArray<RoundLoad>): string =>
+  loads.map(({ round, load }) => `round ${round} ${load.toFixed(2)}`).join(", ")
+
+/**
+ * `undefined` when every round started at or below `maxLoad`; otherwise the sentence that replaces the ratio
+ * table, naming each round that started too loaded.
+ */
+export const ratiosWithheldReason = (loads: ReadonlyArray<RoundLoad>, maxLoad: number): string | undefined => {
+  const loaded = loads.filter(({ load }) => load > maxLoad)
+  if (loaded.length === 0) return undefined
+  return `**Ratios withheld: ${formatLoads(loaded)} started with a 1-minute load average above ${maxLoad}.** A loaded machine slows pgbench far more than the library, so these ratios would flatter it; stop whatever else runs (test suites, builds, helpers), wait for the load to fall below ${maxLoad}, and run again. The throughput and CPU tables below are printed for diagnosis only.`
+}

@@ -1,0 +1,217 @@
+import { Array as Arr, Effect, Option, Predicate, Schema, type Scope } from "effect"
+import { type SqlClient, SqlError } from "effect/sql"
+import type { Changed, StoreFailure } from "../Front/RepositoryStore.ts"
+import { makeAuditLogStorePg } from "../Postgres/AuditLogStorePg.ts"
+import { batchedLookup, type OrdinalRow } from "../Postgres/BatchedLookup.ts"
+import type { TableCatalog } from "./CatalogCheck.ts"
+import { type AnyEntity, columnName, quoteIdentifier, type ResolvedReference, type UniqueKey } from "./Entity.ts"
+import {
+  type EncodedRow,
+  EntityBadValue,
+  EntityKeyTaken,
+  type EntityPageQuery,
+  EntityReferenceMissing,
+  EntityStillReferenced,
+  type EntityStore,
+  type EntityWriteFailure
+} from "./EntityStore.ts"
+
+/** The fields PostgreSQL reports with a server error (the driver keeps them on the reason's cause). */
+interface ServerError {
+  readonly code?: string
+  readonly constraint?: string
+  readonly column?: string
+  readonly table?: string
+  readonly detail?: string
+  readonly message?: string
+}
+
+const serverErrorOf = (error: SqlError.SqlError): ServerError | undefined => {
+  const cause = error.reason.cause
+  return Predicate.hasProperty(cause, "severity") && Predicate.hasProperty(cause, "code")
+    ? (cause as ServerError)
+    : undefined
+}
+
+// Values the server refuses for their form: a malformed uuid or date, a number out of range, a text too long,
+// a NULL in a NOT NULL column, a CHECK, a value too large for an index (a unique key of several kB).
+const badValueStates: ReadonlySet<string> = new Set([
+  "22P02",
+  "22007",
+  "22008",
+  "22003",
+  "22001",
+  "23502",
+  "23514",
+  "54000"
+])
+
+// `Key (user_id)=(0190...) is not present in table "users".`: the value the reference did not find.
+const referencedValue = (detail: string | undefined): string =>
+  /\)=\((.*)\) is not present/.exec(detail ?? "")?.[1] ?? ""
+
+const camelOf = (column: string): string => column.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase())
+
+/**
+ * The statements of one declared entity, built once: its columns selected under their field names (so the rows
+ * decode with the Model whatever the client's name transforms), `findById` batched like the kernel's. The
+ * constraint names come from the catalog (checked before), so a violation maps to the key or the reference it
+ * broke.
+ */
+export const makeEntityStorePg = <E extends AnyEntity>(
+  sql: SqlClient.SqlClient,
+  entity: E,
+  catalog: TableCatalog
+): Effect.Effect<EntityStore<E["Model"]["Type"]>, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    type Row = E["Model"]["Type"]
+    const table = sql.literal(entity.qualifiedTable)
+    const selectList = (prefix: string) =>
+      entity.columns.map((column) => `${prefix}${quoteIdentifier(column.name)} AS "${column.field}"`).join(", ")
+    const columns = sql.literal(selectList(""))
+    const qualifiedColumns = sql.literal(selectList("t."))
+    const typeOf = new Map(entity.columns.map((column) => [column.field, column.sqlType]))
+    const pkColumn = sql.literal(quoteIdentifier(columnName(entity.primaryKey)))
+    const pkType = sql.literal(typeOf.get(entity.primaryKey) ?? "text")
+    const decodeRow = Schema.decodeUnknownEffect(entity.Model as Schema.Decoder<Row>)
+    const decodeRows = Schema.decodeUnknownEffect(Schema.Array(entity.Model as Schema.Decoder<Row>))
+
+    // Constraint name -> what it guards, from the catalog.
+    const keyByConstraint = new Map<string, UniqueKey>()
+    for (const key of entity.keys) {
+      const keyColumns = key.fields.map(columnName)
+      for (const unique of catalog.uniques)
+        if (unique.columns.length === keyColumns.length && keyColumns.every((name) => unique.columns.includes(name)))
+          keyByConstraint.set(unique.name, key)
+    }
+    const referenceByConstraint = new Map<string, ResolvedReference>()
+    for (const reference of entity.references)
+      for (const foreignKey of catalog.foreignKeys)
+        if (foreignKey.columns.length === 1 && foreignKey.columns[0] === columnName(reference.field))
+          referenceByConstraint.set(foreignKey.name, reference)
+
+    const checkColumn = new Map(
+      catalog.checks.flatMap((check) =>
+        check.columns[0] === undefined ? [] : [[check.name, check.columns[0]] as const]
+      )
+    )
+
+    /** The failures of a write in the store's terms; other SQL errors (transient ones included) go on. */
+    const writeFailure = <A, R>(
+      statement: Effect.Effect<A, StoreFailure, R>
+    ): Effect.Effect<A, StoreFailure | EntityWriteFailure, R> =>
+      Effect.catch(statement, (error): Effect.Effect<never, StoreFailure | EntityWriteFailure> => {
+        const server = SqlError.isSqlError(error) ? serverErrorOf(error) : undefined
+        if (server === undefined) return Effect.fail(error)
+        const constraint = server.constraint ?? ""
+        switch (server.code) {
+          case "23505": {
+            const key = keyByConstraint.get(constraint)
+            return key === undefined ? Effect.fail(error) : Effect.fail(new EntityKeyTaken({ key }))
+          }
+          case "23503": {
+            const reference = referenceByConstraint.get(constraint)
+            return reference === undefined
+              ? Effect.fail(new EntityStillReferenced({ by: server.table ?? "another table" }))
+              : Effect.fail(new EntityReferenceMissing({ reference, id: referencedValue(server.detail) }))
+          }
+          default:
+            return server.code !== undefined && badValueStates.has(server.code)
+              ? Effect.fail(
+                  new EntityBadValue({
+                    field: camelOf(server.column ?? checkColumn.get(constraint) ?? "input"),
+                    rule: server.message ?? "is refused by the database"
+                  })
+                )
+              : Effect.fail(error)
+        }
+      })
+
+    const snakeKeys = (row: EncodedRow): Record<string, unknown> => {
+      const out: Record<string, unknown> = {}
+      for (const [field, value] of Object.entries(row)) out[columnName(field)] = value
+      return out
+    }
+
+    const insert = (rows: Arr.NonEmptyReadonlyArray<EncodedRow>) =>
+      writeFailure(
+        Effect.flatMap(
+          sql`INSERT INTO ${table} ${sql.insert(Arr.map(rows, snakeKeys))} RETURNING ${columns}`.withoutTransform,
+          decodeRows
+        )
+      )
+
+    const findById = batchedLookup(sql, {
+      execute: (ids: Arr.NonEmptyReadonlyArray<string>) =>
+        sql<OrdinalRow>`SELECT q.ord, ${qualifiedColumns}
+          FROM unnest(${ids}::${pkType}[]) WITH ORDINALITY AS q(id, ord) JOIN ${table} t ON t.${pkColumn} = q.id`
+          .withoutTransform,
+      executeOne: (id) =>
+        sql<OrdinalRow>`SELECT 1 AS ord, ${columns} FROM ${table} WHERE ${pkColumn} = ${id}`.withoutTransform,
+      decode: decodeRow
+    })
+
+    const equals = (field: string, value: unknown) => sql`${sql.literal(quoteIdentifier(columnName(field)))} = ${value}`
+
+    const findByKey = (key: UniqueKey, values: ReadonlyArray<unknown>) =>
+      sql`SELECT ${columns} FROM ${table} WHERE ${sql.and(key.fields.map((field, index) => equals(field, values[index])))}`.withoutTransform.pipe(
+        Effect.flatMap((rows) => (rows[0] === undefined ? Effect.succeedNone : Effect.asSome(decodeRow(rows[0]))))
+      )
+
+    const orderColumns = entity.order.map((field) => quoteIdentifier(columnName(field)))
+    const orderBy = sql.literal(orderColumns.join(", "))
+    const orderTuple = sql.literal(`(${orderColumns.join(", ")})`)
+    const list = (query: EntityPageQuery) => {
+      const after =
+        query.after === undefined
+          ? []
+          : [
+              sql`${orderTuple} > (${sql.csv(
+                entity.order.map(
+                  (field, index) => sql`${query.after![index]}::${sql.literal(typeOf.get(field) ?? "text")}`
+                )
+              )})`
+            ]
+      const where = query.where.map(([field, value]) => equals(field, value))
+      return sql`SELECT ${columns} FROM ${table} WHERE ${sql.and([...after, ...where])}
+        ORDER BY ${orderBy} LIMIT ${query.limit}`.withoutTransform.pipe(Effect.flatMap(decodeRows))
+    }
+
+    const update = (id: string, changes: EncodedRow) =>
+      writeFailure(
+        Effect.gen(function* () {
+          const rows = yield* sql<{ readonly version: "before" | "after" }>`
+            WITH previous AS (SELECT ${columns} FROM ${table} WHERE ${pkColumn} = ${id} FOR UPDATE),
+              updated AS (
+                UPDATE ${table} SET ${sql.update(snakeKeys(changes))}
+                WHERE ${pkColumn} IN (SELECT ${sql.literal(`"${entity.primaryKey}"`)} FROM previous)
+                RETURNING ${columns}
+              )
+            SELECT 'before' AS version, * FROM previous UNION ALL SELECT 'after' AS version, * FROM updated`
+            .withoutTransform
+          const before = rows.find((row) => row.version === "before")
+          const after = rows.find((row) => row.version === "after")
+          if (before === undefined || after === undefined) return Option.none<Changed<Row>>()
+          return Option.some({ before: yield* decodeRow(before), after: yield* decodeRow(after) })
+        })
+      )
+
+    const delete_ = (id: string) =>
+      writeFailure(
+        sql`DELETE FROM ${table} WHERE ${pkColumn} = ${id} RETURNING ${columns}`.withoutTransform.pipe(
+          Effect.flatMap((rows) => (rows[0] === undefined ? Effect.succeedNone : Effect.asSome(decodeRow(rows[0]))))
+        )
+      )
+
+    const store: EntityStore<Row> = {
+      insert,
+      findById,
+      findByKey,
+      list,
+      update,
+      delete: delete_,
+      auditLogs: yield* makeAuditLogStorePg(sql),
+      transaction: sql.withTransaction
+    }
+    return store
+  })

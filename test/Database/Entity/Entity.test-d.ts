@@ -1,0 +1,67 @@
+/** Issue 17: a declaration is checked by the compiler, and the repository's types are the declared ones. */
+
+import type { Effect } from "effect"
+import { Schema } from "effect"
+import { Model } from "effect/schema"
+import { describe, expectTypeOf, it } from "vitest"
+import type {
+  ApiKey,
+  ApiKeyNameTaken,
+  ApiKeyNotFound,
+  ApiKeyRepository,
+  Session,
+  SessionNotFound,
+  SessionRepository,
+  SessionTokenTaken
+} from "../../../examples/auth-sessions/src/AuthEntities.ts"
+import * as Entity from "../../../src/Database/Entity/EntityKit.ts"
+import type { DatabaseUnavailable, InvalidInput, UserNotFound } from "../../../src/Domain/index.ts"
+
+class Thing extends Model.Class<Thing>("Thing")({ id: Schema.String, name: Schema.String }) {}
+class ThingNotFound extends Schema.TaggedError<ThingNotFound>()("ThingNotFound", Entity.NotFoundFields) {}
+class ThingTaken extends Schema.TaggedError<ThingTaken>()("ThingTaken", Entity.KeyTakenFields) {}
+
+describe("Entity.make", () => {
+  it("refuses names that are not fields", () => {
+    // @ts-expect-error a single-column key is named after its field
+    Entity.make(Thing, { table: "things", notFound: ThingNotFound, keys: { title: ThingTaken } })
+    Entity.make(Thing, {
+      table: "things",
+      notFound: ThingNotFound,
+      // @ts-expect-error a composite key names fields
+      keys: { k: { columns: ["title"], error: ThingTaken } }
+    })
+    // @ts-expect-error filters are fields
+    Entity.make(Thing, { table: "things", notFound: ThingNotFound, filters: ["title"] })
+    // @ts-expect-error references name a kernel table or an entity
+    Entity.make(Thing, { table: "things", notFound: ThingNotFound, references: { name: { to: "groups" } } })
+  })
+})
+
+describe("the repository", () => {
+  it("has a findBy method per unique key, typed by its fields", () => {
+    type Sessions = SessionRepository["Service"]
+    type ApiKeys = ApiKeyRepository["Service"]
+    expectTypeOf<Parameters<Sessions["findByTokenHash"]>[0]>().toEqualTypeOf<string>()
+    expectTypeOf<Parameters<ApiKeys["findByNameOfUser"]>[0]>().toEqualTypeOf<{
+      readonly userId: ApiKey["userId"]
+      readonly name: string
+    }>()
+    expectTypeOf<Sessions>().not.toHaveProperty("findByUserId")
+  })
+
+  it("fails with the declared errors only", () => {
+    type Sessions = SessionRepository["Service"]
+    expectTypeOf<ReturnType<Sessions["findById"]>>().toEqualTypeOf<
+      Effect.Effect<Session, SessionNotFound | InvalidInput | DatabaseUnavailable>
+    >()
+    type SessionCreateError = Effect.Error<ReturnType<Sessions["create"]>>
+    expectTypeOf<SessionCreateError>().toEqualTypeOf<
+      InvalidInput | SessionTokenTaken | UserNotFound | DatabaseUnavailable
+    >()
+    type ApiKeyUpdateError = Effect.Error<ReturnType<ApiKeyRepository["Service"]["update"]>>
+    expectTypeOf<ApiKeyUpdateError>().toEqualTypeOf<
+      ApiKeyNotFound | InvalidInput | ApiKeyNameTaken | UserNotFound | SessionNotFound | DatabaseUnavailable
+    >()
+  })
+})
