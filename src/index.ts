@@ -8,6 +8,8 @@
 export { AppConfig, type LoadOptions, loadAppConfig } from "./Config/AppConfig.ts"
 export { ConfigLoadError } from "./Config/ConfigError.ts"
 export { type AppConfigValues, type DatabaseConfigValues, type SslMode, SslModes } from "./Config/ConfigSchema.ts"
+// Several hosts, read replicas, read-your-writes
+export type { LoadBalanceHosts, TargetSessionAttrs } from "./Config/HostList.ts"
 export * as Logging from "./Config/Logging.ts"
 export {
   PermissionCache,
@@ -63,6 +65,10 @@ export {
 } from "./Database/Repositories/UserRepository.ts"
 export * as RepositoryLayers from "./Database/RepositoryLayers.ts"
 export * as Telemetry from "./Database/Telemetry/Telemetry.ts"
+export { ReadReplicas } from "./Database/Topology/ReadReplicas.ts"
+export * as ReadYourWrites from "./Database/Topology/ReadYourWrites.ts"
+export { TopologyReport } from "./Database/Topology/TopologyReport.ts"
+
 // The domain: who acts, ids, values, models, errors, paging, the audit vocabulary
 export { asSystem, CurrentActor, withActor } from "./Domain/Actor.ts"
 export { AuditAction } from "./Domain/AuditAction.ts"

@@ -126,6 +126,33 @@ const checkCrossFieldRules = (raw: RawConfig, config: AppConfigValues, ownFile: 
       return Option.some(`${at.join(".")}: ${problem} (from ${describeSource(raw, at)})`)
     }
   }
+  return checkReplicas(raw, config)
+}
+
+const REPLICAS_URL_PATH = ["database", "replicas", "url"]
+const READ_FROM_PATH = ["database", "readFrom"]
+
+/** `database.replicas` read as the replica pool will read it; `readFrom: replicas` needs replicas. */
+const checkReplicas = (raw: RawConfig, config: AppConfigValues): Option.Option<string> => {
+  const { replicas, readFrom } = config.database
+  const named = Redacted.value(replicas.url) !== "" || replicas.host !== ""
+  if (readFrom === "replicas" && !named) {
+    return Option.some(
+      `database.readFrom: replicas needs database.replicas.url or database.replicas.host (from ${describeSource(raw, READ_FROM_PATH)})`
+    )
+  }
+  if (!named) return Option.none()
+  const replicaEndpoint = databaseEndpointOf({
+    ...config.database,
+    url: Redacted.value(replicas.url) !== "" ? replicas.url : Redacted.make(""),
+    host: replicas.host === "" ? "localhost" : replicas.host,
+    port: replicas.port
+  })
+  if (Result.isFailure(replicaEndpoint)) {
+    const { key, problem } = replicaEndpoint.failure
+    const at = key[0] === "database" && key.length === 2 ? ["database", "replicas", key[1]!] : REPLICAS_URL_PATH
+    return Option.some(`${at.join(".")}: ${problem} (from ${describeSource(raw, at)})`)
+  }
   return Option.none()
 }
 

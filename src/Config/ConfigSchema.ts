@@ -1,4 +1,5 @@
 import { Duration, Schema, SchemaAST, SchemaTransformation } from "effect"
+import { LoadBalanceHostsValues, TargetSessionAttrsValues } from "./HostList.ts"
 
 // Every leaf carries a description: it is the "expected ..." part of a config error and the README reference.
 const described = <S extends Schema.Top>(schema: S, description: string): S["Rebuild"] =>
@@ -63,6 +64,20 @@ const sslMode = described(
   "one of disable, allow, prefer, require, verify-ca, verify-full (true means require, false disable)"
 )
 
+// libpq's port= list: one port for every host, or one per host (`database.host` is then a list too).
+const portOrPortList = described(
+  Schema.Union([
+    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 65535 })),
+    Schema.String.check(Schema.isPattern(/^\s*\d{1,5}\s*(,\s*\d{1,5}\s*)+$/))
+  ]),
+  "a port number (1-65535), or a comma-separated list of them (one per host)"
+)
+const targetSessionAttrs = described(
+  Schema.Literals(["", ...TargetSessionAttrsValues]),
+  "one of any, read-write, read-only, primary, standby, prefer-standby, or empty"
+)
+const loadBalanceHosts = described(Schema.Literals(LoadBalanceHostsValues), "disable or random")
+
 /** An SQL identifier PostgreSQL keeps whole (it truncates longer names to 63 bytes). */
 export const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 /** A schema name PostgreSQL accepts: an identifier, and not `pg_...` (reserved for the system). */
@@ -94,7 +109,9 @@ export const PoolConfig = Schema.Struct({
 export const DatabaseConfig = Schema.Struct({
   url: secret,
   host: text,
-  port,
+  port: portOrPortList,
+  targetSessionAttrs,
+  loadBalanceHosts,
   name: text,
   user: text,
   password: secret,
@@ -118,7 +135,16 @@ export const DatabaseConfig = Schema.Struct({
     service: ServiceMigrationsConfig
   }),
   embedded: Schema.Struct({ dataDir: text, port }),
-  permissionCache: Schema.Struct({ enabled: flag, maxUsers: positiveInt, listenUrl: secret })
+  permissionCache: Schema.Struct({ enabled: flag, maxUsers: positiveInt, listenUrl: secret }),
+  replicas: Schema.Struct({
+    url: secret,
+    host: text,
+    port: portOrPortList,
+    targetSessionAttrs,
+    loadBalanceHosts
+  }),
+  readFrom: described(Schema.Literals(["primary", "replicas"]), "primary or replicas"),
+  readYourWrites: Schema.Struct({ timeout: duration })
 })
 
 /** `audit_logs` partitions, retention and archive (README "Audit partitions"). */

@@ -9,6 +9,7 @@ import * as DatabaseClient from "./Client/DatabaseClient.ts"
 import type { DatabaseStartupError, EmbeddedPostgresError } from "./Client/DatabaseErrors.ts"
 import { DatabaseTarget } from "./Client/DatabaseTarget.ts"
 import { DatabaseMigrations, type DatabaseMigrationsOptions } from "./Migrations/DatabaseMigrations.ts"
+import { ReadReplicas } from "./Topology/ReadReplicas.ts"
 
 /** Why the database could not be made ready: the target, the connection or the migrations. */
 export type DatabaseError = ConfigLoadError | EmbeddedPostgresError | DatabaseStartupError | MigrationError | SqlError
@@ -18,10 +19,13 @@ export type DatabaseError = ConfigLoadError | EmbeddedPostgresError | DatabaseSt
  * configured), without running migrations.
  */
 export const layerConnection: Layer.Layer<
-  PgClient.PgClient | SqlClient.SqlClient | DatabaseTarget,
+  PgClient.PgClient | SqlClient.SqlClient | DatabaseTarget | ReadReplicas,
   DatabaseError,
   AppConfig
-> = DatabaseClient.layer.pipe(Layer.provideMerge(DatabaseTarget.layer({ embedded: "start" })))
+> = ReadReplicas.layer.pipe(
+  Layer.provideMerge(DatabaseClient.layer),
+  Layer.provideMerge(DatabaseTarget.layer({ embedded: "start" }))
+)
 
 /**
  * The database, migrated: `PgClient`, `SqlClient` and `DatabaseMigrations`. Building it connects (retrying
@@ -29,7 +33,7 @@ export const layerConnection: Layer.Layer<
  * when embedded, stops the server after the pool is closed.
  */
 export const layer: Layer.Layer<
-  PgClient.PgClient | SqlClient.SqlClient | DatabaseTarget | DatabaseMigrations,
+  PgClient.PgClient | SqlClient.SqlClient | DatabaseTarget | ReadReplicas | DatabaseMigrations,
   DatabaseError,
   AppConfig
 > = DatabaseMigrations.layer.pipe(Layer.provideMerge(layerConnection))
@@ -38,7 +42,7 @@ export const layer: Layer.Layer<
 export const layerWith = (
   options: DatabaseMigrationsOptions
 ): Layer.Layer<
-  PgClient.PgClient | SqlClient.SqlClient | DatabaseTarget | DatabaseMigrations,
+  PgClient.PgClient | SqlClient.SqlClient | DatabaseTarget | ReadReplicas | DatabaseMigrations,
   DatabaseError,
   AppConfig
 > => DatabaseMigrations.layerWith(options).pipe(Layer.provideMerge(layerConnection))

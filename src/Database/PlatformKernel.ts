@@ -13,6 +13,7 @@ import type { DatabaseMigrations, MigrationOptions } from "./Migrations/Database
 import type { Repositories } from "./Repositories/Repositories.ts"
 import * as RepositoryLayers from "./RepositoryLayers.ts"
 import * as Telemetry from "./Telemetry/Telemetry.ts"
+import type { ReadReplicas } from "./Topology/ReadReplicas.ts"
 
 /** Options of `PlatformKernel.layerWith`; each instance is built from its options alone. */
 export interface Options {
@@ -51,6 +52,7 @@ export type Services =
   | PgClient.PgClient
   | SqlClient.SqlClient
   | DatabaseTarget
+  | ReadReplicas
   | DatabaseMigrations
   | AppConfig
 

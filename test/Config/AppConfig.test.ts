@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Layer, Redacted } from "effect"
+import { Duration, Effect, Exit, Layer, Redacted, Result } from "effect"
 import { afterAll } from "vitest"
 import {
   AppConfig,
@@ -13,6 +13,7 @@ import {
   loadAppConfig
 } from "../../src/Config/AppConfig.ts"
 import { ConfigLoadError } from "../../src/Config/ConfigError.ts"
+import { databaseEndpointOf } from "../../src/Config/DatabaseEndpoint.ts"
 
 const FileServices = Layer.merge(NodeFileSystem.layer, NodePath.layer)
 
@@ -317,7 +318,7 @@ describe("AppConfig", () => {
         })
         assert.deepStrictEqual(message.split("\n").toSorted(), [
           "database.pool.maxConnections: expected a positive integer, got a negative number (from DATABASE_POOL_MAX_CONNECTIONS)",
-          "database.port: expected a port number (1-65535), got a decimal number (from DATABASE_PORT)",
+          "database.port: expected a port number (1-65535), or a comma-separated list of them (one per host), got a decimal number (from DATABASE_PORT)",
           "http.port: expected a port number (1-65535), got a positive integer of 6 digits (from HTTP_PORT)"
         ])
       })
@@ -442,7 +443,7 @@ describe("AppConfig", () => {
         )
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_PORT: "abc" } }),
-          `database.port: expected a port number (1-65535), got a string of 3 characters (from DATABASE_PORT)`
+          `database.port: expected a port number (1-65535), or a comma-separated list of them (one per host), got a string of 3 characters (from DATABASE_PORT)`
         )
       })
     )
@@ -506,6 +507,148 @@ describe("AppConfig", () => {
         assert.strictEqual(
           yield* loadError({ env: { DATABASE_URL: "postgres://app@db.internal:notaport/platform" } }),
           "database.url: expected a postgres:// or postgresql:// URL, got <redacted> (from DATABASE_URL)"
+        )
+      })
+    )
+  })
+
+  describe("several hosts (libpq's multi-host strings)", () => {
+    const endpoint = (env: Record<string, string>) =>
+      Effect.gen(function* () {
+        const config = yield* load({ env })
+        const checked = databaseEndpointOf(config.database)
+        if (Result.isFailure(checked)) return assert.fail(`refused: ${checked.failure.problem}`)
+        return checked.success
+      })
+
+    it.effect("a URL listing hosts: each with its port, target_session_attrs and load_balance_hosts read", () =>
+      Effect.gen(function* () {
+        const found = yield* endpoint({
+          DATABASE_URL: `postgres://app:${SECRET}@h1:5432,h2:5433,[::1]/platform?target_session_attrs=read-write&load_balance_hosts=random`
+        })
+        assert.deepStrictEqual(found.hosts, [
+          { host: "h1", port: 5432 },
+          { host: "h2", port: 5433 },
+          { host: "::1", port: 5432 }
+        ])
+        assert.strictEqual(found.host, "h1")
+        assert.strictEqual(found.database, "platform")
+        assert.strictEqual(found.targetSessionAttrs, "read-write")
+        assert.strictEqual(found.loadBalanceHosts, "random")
+      })
+    )
+
+    it.effect(
+      "several hosts without target_session_attrs are read-write (the pool writes); one host is unchecked",
+      () =>
+        Effect.gen(function* () {
+          assert.strictEqual(
+            (yield* endpoint({ DATABASE_URL: "postgres://app@h1,h2/platform" })).targetSessionAttrs,
+            "read-write"
+          )
+          assert.strictEqual(
+            (yield* endpoint({ DATABASE_URL: "postgres://app@h1/platform" })).targetSessionAttrs,
+            undefined
+          )
+          const explicit = yield* endpoint({ DATABASE_URL: "postgres://app@h1/platform?target_session_attrs=standby" })
+          assert.strictEqual(explicit.targetSessionAttrs, "standby")
+        })
+    )
+
+    it.effect("host= and port= parameters may be lists and win over the authority", () =>
+      Effect.gen(function* () {
+        const found = yield* endpoint({ DATABASE_URL: "postgres:///platform?user=app&host=a,b&port=6001,6002" })
+        assert.deepStrictEqual(found.hosts, [
+          { host: "a", port: 6001 },
+          { host: "b", port: 6002 }
+        ])
+      })
+    )
+
+    it.effect("database.host and database.port as comma lists, with database.targetSessionAttrs", () =>
+      Effect.gen(function* () {
+        const paired = yield* endpoint({
+          DATABASE_HOST: "db1, db2",
+          DATABASE_PORT: "5432,5433",
+          DATABASE_TARGET_SESSION_ATTRS: "primary"
+        })
+        assert.deepStrictEqual(paired.hosts, [
+          { host: "db1", port: 5432 },
+          { host: "db2", port: 5433 }
+        ])
+        assert.strictEqual(paired.targetSessionAttrs, "primary")
+        const onePort = yield* endpoint({ DATABASE_HOST: "db1,db2", DATABASE_PORT: "6543" })
+        assert.deepStrictEqual(
+          onePort.hosts.map((h) => h.port),
+          [6543, 6543]
+        )
+      })
+    )
+
+    it.effect("bad lists are one-line errors naming the key, never the URL", () =>
+      Effect.gen(function* () {
+        const cases: ReadonlyArray<readonly [Record<string, string>, string]> = [
+          [
+            { DATABASE_URL: `postgres://app:${SECRET}@h1,,h2/platform` },
+            "database.url: the URL's host list has an empty entry (from DATABASE_URL)"
+          ],
+          [
+            { DATABASE_URL: `postgres://app:${SECRET}@h1:5432,h2:99999/platform` },
+            "database.url: the port is not a port number (1-65535) (from DATABASE_URL)"
+          ],
+          [
+            { DATABASE_URL: `postgres://app:${SECRET}@h1,h2/platform?target_session_attrs=writable` },
+            "database.url: unknown target_session_attrs (expected one of any, read-write, read-only, primary, standby, prefer-standby) (from DATABASE_URL)"
+          ],
+          [
+            { DATABASE_URL: `postgres://app:${SECRET}@h/platform?host=a,b,c&port=1,2` },
+            "database.url: port parameter lists 2 ports for 3 hosts (from DATABASE_URL)"
+          ],
+          [
+            { DATABASE_HOST: "a,b,c", DATABASE_PORT: "5432,5433" },
+            "database.port: database.port lists 2 ports for 3 hosts (from DATABASE_PORT)"
+          ],
+          [
+            { DATABASE_TARGET_SESSION_ATTRS: "master" },
+            "database.targetSessionAttrs: expected one of any, read-write, read-only, primary, standby, prefer-standby, or empty, got a string of 6 characters (from DATABASE_TARGET_SESSION_ATTRS)"
+          ]
+        ]
+        for (const [env, expected] of cases) {
+          const message = yield* loadError({ env })
+          assert.strictEqual(message, expected)
+          assert.notInclude(message, SECRET)
+        }
+      })
+    )
+
+    it.effect("database.replicas, database.readFrom and database.readYourWrites.timeout", () =>
+      Effect.gen(function* () {
+        const defaults = (yield* load({ env: {} })).database
+        assert.strictEqual(Redacted.value(defaults.replicas.url), "")
+        assert.strictEqual(defaults.replicas.host, "")
+        assert.strictEqual(defaults.replicas.targetSessionAttrs, "prefer-standby")
+        assert.strictEqual(defaults.replicas.loadBalanceHosts, "random")
+        assert.strictEqual(defaults.readFrom, "primary")
+        assert.strictEqual(Duration.toMillis(defaults.readYourWrites.timeout), 1000)
+        const set = (yield* load({
+          env: {
+            DATABASE_REPLICAS_URL: `postgres://app:${SECRET}@r1,r2/platform`,
+            DATABASE_READ_FROM: "replicas",
+            DATABASE_READ_YOUR_WRITES_TIMEOUT: "250 millis"
+          }
+        })).database
+        assert.strictEqual(set.readFrom, "replicas")
+        assert.strictEqual(Duration.toMillis(set.readYourWrites.timeout), 250)
+        assert.strictEqual(
+          yield* loadError({ env: { DATABASE_READ_FROM: "standby" } }),
+          "database.readFrom: expected primary or replicas, got a string of 7 characters (from DATABASE_READ_FROM)"
+        )
+        const badReplicaUrl = yield* loadError({ env: { DATABASE_REPLICAS_URL: `mysql://app:${SECRET}@r1/platform` } })
+        assert.match(badReplicaUrl, /^database\.replicas\.url: /)
+        assert.notInclude(badReplicaUrl, SECRET)
+        assert.strictEqual(
+          yield* loadError({ env: { DATABASE_READ_FROM: "replicas" } }),
+          "database.readFrom: replicas needs database.replicas.url or database.replicas.host (from DATABASE_READ_FROM)"
         )
       })
     )

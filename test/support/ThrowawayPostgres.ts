@@ -37,12 +37,20 @@ export interface ThrowawayServer {
     readonly params?: Readonly<Record<string, string>>
   }) => string
   readonly stop: () => Promise<void>
+  /** Stops the server at once (`pg_ctl stop -m immediate`), as a crash would. */
+  readonly kill: () => Promise<void>
+  /** A standby: makes it a primary (`pg_ctl promote`). */
+  readonly promote: () => Promise<void>
+  /** Runs statements, each on its own, as the superuser over the server's Unix socket (psql -c ... -c ...). */
+  readonly psql: (...statements: ReadonlyArray<string>) => Promise<string>
 }
 
 export interface ThrowawayPostgres {
   /** Made when asked for (`tls: true`), else absent, and then servers run without TLS only. */
   readonly certificates: TestCertificates | undefined
   readonly start: (options: { readonly tls: boolean }) => Promise<ThrowawayServer>
+  /** A streaming standby of `primary` (`pg_basebackup -R`), without TLS, on a port of its own. */
+  readonly startStandby: (primary: ThrowawayServer) => Promise<ThrowawayServer>
   /** Stops every server started and removes the directory. */
   readonly close: () => Promise<void>
 }
@@ -167,34 +175,21 @@ export const makeThrowawayPostgres = async (options: { readonly tls: boolean }):
       return certificates
     }
 
-    const start = async (options: { readonly tls: boolean }): Promise<ThrowawayServer> => {
-      const dir = join(root, `server-${started.length}`)
+    const newDirectory = async () => {
+      const dir = join(root, `server-${started.length}-${Math.random().toString(36).slice(2, 8)}`)
       await mkdir(dir, { mode: 0o700 })
       await ownedByServer(dir)
-      const passwordFile = join(dir, "password")
-      await writeFile(passwordFile, PASSWORD, { mode: 0o600 })
-      await ownedByServer(passwordFile)
+      return dir
+    }
+
+    const launch = async (dir: string, port: number, options: { readonly tls: boolean }) => {
       const data = join(dir, "data")
-      await asServer("initdb", [
-        "-D",
-        data,
-        "-U",
-        SUPERUSER,
-        "--pwfile",
-        passwordFile,
-        "--auth-local=trust",
-        "--auth-host=scram-sha-256",
-        "--no-sync",
-        "-E",
-        "UTF8"
-      ])
-      await rm(passwordFile)
-      const port = await freePort()
       const settings = [
         `-c port=${port}`,
         "-c listen_addresses=localhost",
         `-c unix_socket_directories=${dir}`,
         "-c fsync=off",
+        "-c shared_buffers=16MB",
         ...(options.tls
           ? ["-c ssl=on", `-c ssl_cert_file=${tlsFiles().serverCert}`, `-c ssl_key_file=${tlsFiles().serverKey}`]
           : ["-c ssl=off"])
@@ -212,25 +207,83 @@ export const makeThrowawayPostgres = async (options: { readonly tls: boolean }):
         "start"
       ])
       let stopped = false
+      const stop = async () => {
+        if (stopped) return
+        stopped = true
+        await asServer("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined)
+      }
       const server: ThrowawayServer = {
         port,
         url: ({ host = "localhost", password = PASSWORD, database = "postgres", params = {} } = {}) => {
           const query = new URLSearchParams(params).toString()
           return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@${host}:${port}/${database}${query === "" ? "" : `?${query}`}`
         },
-        stop: async () => {
-          if (stopped) return
-          stopped = true
-          await asServer("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined)
-        }
+        stop,
+        kill: stop,
+        promote: async () => {
+          await asServer("pg_ctl", ["-D", data, "-w", "promote"])
+        },
+        psql: async (...statements) =>
+          (
+            await asServer("psql", [
+              "-h",
+              dir,
+              "-p",
+              String(port),
+              "-U",
+              SUPERUSER,
+              "-XAtq",
+              ...statements.flatMap((statement) => ["-c", statement])
+            ])
+          ).stdout
       }
       started.push(server)
       return server
     }
 
+    const start = async (options: { readonly tls: boolean }): Promise<ThrowawayServer> => {
+      const dir = await newDirectory()
+      const passwordFile = join(dir, "password")
+      await writeFile(passwordFile, PASSWORD, { mode: 0o600 })
+      await ownedByServer(passwordFile)
+      await asServer("initdb", [
+        "-D",
+        join(dir, "data"),
+        "-U",
+        SUPERUSER,
+        "--pwfile",
+        passwordFile,
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "--no-sync",
+        "-E",
+        "UTF8"
+      ])
+      await rm(passwordFile)
+      return launch(dir, await freePort(), options)
+    }
+
+    const startStandby = async (primary: ThrowawayServer): Promise<ThrowawayServer> => {
+      const dir = await newDirectory()
+      // -R writes primary_conninfo (this URL, password included) and standby.signal.
+      await asServer("pg_basebackup", [
+        "-D",
+        join(dir, "data"),
+        "-d",
+        primary.url(),
+        "-R",
+        "-X",
+        "stream",
+        "-c",
+        "fast"
+      ])
+      return launch(dir, await freePort(), { tls: false })
+    }
+
     return {
       certificates,
       start,
+      startStandby,
       close: async () => {
         for (const server of started) await server.stop()
         await rm(root, { recursive: true, force: true })

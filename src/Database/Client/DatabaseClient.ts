@@ -1,5 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, type Layer, Ref, Schedule, String as Str } from "effect"
+import { Duration, Effect, type Layer, Redacted, Ref, Schedule, String as Str } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import type { DatabaseConfigValues } from "../../Config/ConfigSchema.ts"
@@ -57,7 +57,8 @@ export const clientSettings = (
       statementDeadline: clientEnforced ? database.statementTimeout : database.queryTimeout,
       statementDeadlineSetting: clientEnforced
         ? "database.statementTimeout (enforced by the client under database.pgbouncer)"
-        : "database.queryTimeout"
+        : "database.queryTimeout",
+      hostChoice: target.resolver
     }
   }
 }
@@ -81,8 +82,14 @@ export const make = Effect.fnUntraced(function* (options: {
     )
   }
   const settings = clientSettings(database, target)
-  const bounds =
-    options.observed === true ? { ...settings.bounds, poolName: database.applicationName } : settings.bounds
+  // Reads may go to replicas: each write's commit position is kept for the writer's reads (ReadYourWrites).
+  const trackWrites =
+    database.readFrom === "replicas" && (Redacted.value(database.replicas.url) !== "" || database.replicas.host !== "")
+  const bounds = {
+    ...settings.bounds,
+    trackWrites,
+    ...(options.observed === true ? { poolName: database.applicationName } : {})
+  }
   const client = yield* BoundedPgClient.make(settings.options, bounds).pipe(
     Effect.mapError((error) => startupError(target, describeStartupFailure(error)))
   )

@@ -13,6 +13,8 @@ export interface PreferTlsOptions {
   readonly tls: Tls.ConnectionOptions
   /** TCP keepalive after this many idle milliseconds (the driver sets it only on the sockets it opens). */
   readonly keepAliveMs?: number | undefined
+  /** TLS or nothing (libpq's require and verify modes): a server without TLS or a failed handshake is an error. */
+  readonly required?: boolean | undefined
 }
 
 /**
@@ -42,6 +44,10 @@ class PreferTlsSocket extends Duplex {
       raw.off("error", failed).off("close", closed)
       if (this.destroyed) return
       if (chunk.length === 1 && chunk[0] === TLS_ACCEPTED) return this.handshake(raw)
+      if (this.options.required === true) {
+        raw.destroy()
+        return this.destroy(new Error("the server does not accept TLS, which the sslmode requires"))
+      }
       // "N": no TLS on this server. Anything else (an ErrorResponse) is the driver's to read and report.
       this.attach(raw, chunk.length === 1 ? undefined : chunk)
     })
@@ -69,11 +75,12 @@ class PreferTlsSocket extends Duplex {
     })
     this.opened.add(secure)
     let failed = false
-    const fallBack = () => {
+    const fallBack = (error: Error) => {
       if (failed) return
       failed = true
       secure.destroy()
       raw.destroy()
+      if (this.options.required === true) return this.destroy(error)
       if (!this.destroyed) this.attach(this.open())
     }
     // An error on either socket before the handshake completes is a failed handshake.

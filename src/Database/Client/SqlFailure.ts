@@ -1,5 +1,6 @@
 import { Predicate } from "effect"
 import { SqlError } from "effect/sql"
+import { NoMatchingHostError } from "../Topology/HostResolver.ts"
 
 /** The SQLSTATE the server sent, when the failure came from the server (not from the socket or the driver). */
 export const sqlStateOf = (error: SqlError.SqlError): string | undefined => {
@@ -95,7 +96,8 @@ export const isTransientSqlError = (error: SqlError.SqlError): boolean => {
   if (error.reason._tag === "ConnectionError") {
     if (state !== undefined) return state.startsWith("08") && state !== "08P01"
     const cause = error.reason.cause
-    if (cause instanceof DeadlineExceeded) return true
+    // No host takes such sessions now (a failover under way): another check of the hosts may find one.
+    if (cause instanceof DeadlineExceeded || cause instanceof NoMatchingHostError) return true
     if (isTlsFailure(cause)) return false
     return Predicate.hasProperty(cause, "syscall") || (cause instanceof Error && CLOSED_OR_TIMED_OUT.has(cause.message))
   }

@@ -69,7 +69,11 @@ export const makeEntityTablePg = <E extends AnyEntity>(
   sql: SqlClient.SqlClient,
   entity: E,
   catalog: EntityConstraints,
-  options?: { readonly decode?: Schema.Decoder<E["Model"]["Type"]> }
+  options?: {
+    readonly decode?: Schema.Decoder<E["Model"]["Type"]>
+    /** Where the lag-tolerant reads (by id, by key, pages) go: the replicas' client (see `ReadReplicas`). */
+    readonly reads?: SqlClient.SqlClient
+  }
 ): EntityTable<E["Model"]["Type"]> => {
   type Row = E["Model"]["Type"]
   const table = sql.literal(entity.qualifiedTable)
@@ -80,6 +84,7 @@ export const makeEntityTablePg = <E extends AnyEntity>(
   const typeOf = new Map(entity.columns.map((column) => [column.field, column.sqlType]))
   const pkColumn = sql.literal(quoteIdentifier(columnName(entity.primaryKey)))
   const pkType = sql.literal(typeOf.get(entity.primaryKey) ?? "text")
+  const reads = options?.reads ?? sql
   const RowSchema = options?.decode ?? (entity.Model as Schema.Decoder<Row>)
   const decodeRow = Schema.decodeUnknownEffect(RowSchema)
   const decodeRows = Schema.decodeUnknownEffect(Schema.Array(RowSchema))
@@ -147,13 +152,13 @@ export const makeEntityTablePg = <E extends AnyEntity>(
       )
     )
 
-  const findById = batchedLookup(sql, {
+  const findById = batchedLookup(reads, {
     execute: (ids: Arr.NonEmptyReadonlyArray<string>) =>
-      sql<OrdinalRow>`SELECT q.ord, ${qualifiedColumns}
+      reads<OrdinalRow>`SELECT q.ord, ${qualifiedColumns}
           FROM unnest(${ids}::${pkType}[]) WITH ORDINALITY AS q(id, ord) JOIN ${table} t ON t.${pkColumn} = q.id`
         .withoutTransform,
     executeOne: (id) =>
-      sql<OrdinalRow>`SELECT 1 AS ord, ${columns} FROM ${table} WHERE ${pkColumn} = ${id}`.withoutTransform,
+      reads<OrdinalRow>`SELECT 1 AS ord, ${columns} FROM ${table} WHERE ${pkColumn} = ${id}`.withoutTransform,
     decode: decodeRow
   })
 
@@ -161,7 +166,7 @@ export const makeEntityTablePg = <E extends AnyEntity>(
   const equals = (field: string, value: unknown) => sql`${columnOf(field)} = ${value}`
 
   const findByKey = (key: UniqueKey, values: ReadonlyArray<unknown>) =>
-    sql`SELECT ${columns} FROM ${table} WHERE ${sql.and(key.fields.map((field, index) => equals(field, values[index])))}`.withoutTransform.pipe(
+    reads`SELECT ${columns} FROM ${table} WHERE ${sql.and(key.fields.map((field, index) => equals(field, values[index])))}`.withoutTransform.pipe(
       Effect.flatMap((rows) => (rows[0] === undefined ? Effect.succeedNone : Effect.asSome(decodeRow(rows[0]))))
     )
 
@@ -237,7 +242,7 @@ export const makeEntityTablePg = <E extends AnyEntity>(
     const where = query.where.map(([field, value]) => equals(field, value))
     // starts_with rather than LIKE: the prefix may hold '_' or '%', LIKE's wildcards.
     const prefixed = (query.startsWith ?? []).map(([field, prefix]) => sql`starts_with(${columnOf(field)}, ${prefix})`)
-    return sql`SELECT ${columns} FROM ${table} WHERE ${sql.and([...after, ...where, ...prefixed])}
+    return reads`SELECT ${columns} FROM ${table} WHERE ${sql.and([...after, ...where, ...prefixed])}
         ORDER BY ${orderBy} LIMIT ${query.limit}`.withoutTransform.pipe(Effect.flatMap(decodeRows))
   }
 

@@ -10,7 +10,8 @@ import { withDeadlines } from "../Client/Deadline.ts"
 import { describeFailure } from "../Client/SqlFailure.ts"
 import { migrationStatusOf } from "../Migrations/DatabaseMigrations.ts"
 import { readMigrationFiles } from "../Migrations/MigrationFiles.ts"
-import { recordHealthCheck } from "../Telemetry/MetricsSwitch.ts"
+import { recordHealthCheck, recordTopology } from "../Telemetry/MetricsSwitch.ts"
+import { checkTopology, TopologyReport } from "../Topology/TopologyReport.ts"
 
 /** What a health check reports (the body of `/readyz` and of `platform-kernel health`). */
 export const HealthReport = Schema.Struct({
@@ -24,6 +25,8 @@ export const HealthReport = Schema.Struct({
     idle: Schema.NullOr(Schema.Number)
   }),
   migrations: Schema.NullOr(Schema.Struct({ latest: Schema.NullOr(Schema.Number), pending: Schema.Number })),
+  /** Several hosts or replicas configured: which host is primary, and each standby's lag. */
+  topology: Schema.optionalKey(TopologyReport),
   error: Schema.optionalKey(Schema.String)
 })
 export type HealthReport = typeof HealthReport.Type
@@ -42,7 +45,7 @@ interface ServerFacts {
 const makeHealthClient = Effect.gen(function* () {
   const config = yield* AppConfig
   const target = yield* DatabaseTarget
-  const { options } = clientSettings(config.database, target)
+  const { options, bounds } = clientSettings(config.database, target)
   // The check answers at database.health.timeout whatever happens (see `check`); these bounds, later than
   // that, only end the work it gave up on, so the connection is free for the next check.
   const timeout = config.database.health.timeout
@@ -53,7 +56,8 @@ const makeHealthClient = Effect.gen(function* () {
       acquireTimeout: cleanup,
       acquireTimeoutSetting: "twice database.health.timeout",
       statementDeadline: cleanup,
-      statementDeadlineSetting: "twice database.health.timeout"
+      statementDeadlineSetting: "twice database.health.timeout",
+      hostChoice: bounds.hostChoice
     }
   ).pipe(Effect.provide(Reactivity.layer))
 })
@@ -72,6 +76,18 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
       // Only a configuration the driver refuses fails here; the main client refuses it too, but the check
       // still answers (down, saying why) rather than failing.
       const client = yield* Effect.result(makeHealthClient)
+
+      // The hosts behind the write pool and the replicas (when several): checked on each probe, within its time.
+      const target = yield* DatabaseTarget
+      const replicaTarget =
+        config.database.readFrom === "replicas"
+          ? yield* Effect.orElseSucceed(DatabaseTarget.replicasFromConfig(config.database), () => undefined)
+          : undefined
+      const resolvers = { primary: target.resolver, replicas: replicaTarget?.resolver }
+      const topology =
+        resolvers.primary === undefined && resolvers.replicas === undefined
+          ? Effect.succeed(undefined)
+          : Effect.promise(() => checkTopology(resolvers))
 
       // The files do not change while the process runs: read them once, not on every probe.
       const files = yield* Effect.cached(readMigrationFiles(migrations.directory).pipe(Effect.provide(NodeFiles.layer)))
@@ -99,6 +115,12 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
             error: () => new Error(`no answer within ${Duration.format(timeout)}`)
           }
         }).pipe(Effect.result)
+        // Reported up or down: during a failover it says which hosts are left and what they are.
+        const hosts = yield* withDeadlines(() => topology, {
+          run: { millis: Duration.toMillis(timeout), error: () => new Error("no answer") }
+        }).pipe(Effect.orElseSucceed(() => undefined))
+        const withTopology = hosts === undefined ? {} : { topology: hosts }
+        if (hosts !== undefined) yield* recordTopology(hosts.hosts)
         const latencyMs = yield* elapsed
         if (outcome._tag === "Success") {
           const { facts, status } = outcome.success
@@ -107,7 +129,8 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
             latencyMs,
             serverVersion: facts.serverVersion,
             pool: { max: pool.maxConnections, open: facts.open, idle: facts.idle },
-            migrations: { latest: status.latest, pending: status.pending.length }
+            migrations: { latest: status.latest, pending: status.pending.length },
+            ...withTopology
           } satisfies HealthReport
         }
         return {
@@ -116,6 +139,7 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
           serverVersion: null,
           pool: { max: pool.maxConnections, open: null, idle: null },
           migrations: null,
+          ...withTopology,
           error: describeFailure(outcome.failure)
         } satisfies HealthReport
       }).pipe(

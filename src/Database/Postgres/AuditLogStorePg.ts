@@ -9,6 +9,7 @@ import {
   Fiber,
   Option,
   Queue,
+  Schedule,
   Schema,
   type Scope
 } from "effect"
@@ -21,6 +22,7 @@ import {
   type AuditTargetId,
   type UserId
 } from "../../Domain/index.ts"
+import { isTransientSqlError } from "../Client/SqlFailure.ts"
 import { EpochMicroseconds } from "../Front/RepositoryInputs.ts"
 import type { AuditLogStore, StoreFailure } from "../Front/RepositoryStore.ts"
 import { AuditLogRow, auditLogFromRow } from "./Rows.ts"
@@ -28,6 +30,13 @@ import { AuditLogRow, auditLogFromRow } from "./Rows.ts"
 const auditColumns = `id, actor_id, action, target_id, metadata, "timestamp"`
 
 type AuditRow = typeof AuditLog.insert.Type
+
+/** A turn whose commit is unknown (its connection lost) is checked and completed this often, this far apart. */
+const AmbiguousRetries = 50
+const AmbiguousRetryDelay = "200 millis"
+
+const isTransient = (failure: StoreFailure): failure is SqlError.SqlError =>
+  SqlError.isSqlError(failure) && isTransientSqlError(failure)
 
 /** At most this many appends share one statement (the rest wait for the next turn). */
 export const MaxAppendsPerTurn = 1_000
@@ -112,7 +121,8 @@ const decodePage = (
  * lives in the scope: closing it writes the appends already waiting, then refuses new ones.
  */
 export const makeAuditLogStorePg = Effect.fnUntraced(function* (
-  sql: SqlClient.SqlClient
+  sql: SqlClient.SqlClient,
+  reads: SqlClient.SqlClient = sql
 ): Effect.fn.Return<AuditLogStore, never, Scope.Scope> {
   const columns = sql.literal(auditColumns)
   // The inserts read their rows by the column names: no pass renaming the fields of every returned row.
@@ -121,13 +131,13 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
   const findById = SqlSchema.findOneOption({
     Request: AuditLogId,
     Result: AuditLogRow,
-    execute: (id) => sql`SELECT ${columns} FROM audit_logs WHERE id = ${id}`
+    execute: (id) => reads`SELECT ${columns} FROM audit_logs WHERE id = ${id}`
   })
 
   // Newest first on the (timestamp DESC, id DESC) indexes; each row also carries its exact timestamp for
   // the cursor, decoded next to the AuditLog (which ignores the extra column).
   const list: AuditLogStore["list"] = (query) =>
-    sql<{ readonly id: unknown; readonly timestampUs: unknown }>`SELECT ${columns},
+    reads<{ readonly id: unknown; readonly timestampUs: unknown }>`SELECT ${columns},
         (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS timestamp_us
       FROM audit_logs
       WHERE ${sql.and([
@@ -173,6 +183,26 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
     )
   }
 
+  // The rows of `rows` stored already (their ids are made here, so an id found is this append), the others
+  // inserted now; tried again while the failure is one that passes (a failover), at most `AmbiguousRetries`.
+  const insertMissing = (
+    rows: Arr.NonEmptyReadonlyArray<AuditRow>,
+    first: StoreFailure
+  ): Effect.Effect<Array<AuditLog>, StoreFailure> =>
+    Effect.gen(function* () {
+      const found = yield* untransformed<StoredRow>`SELECT ${columns} FROM audit_logs
+        WHERE id = ANY(${rows.map((row) => row.id)}::uuid[])`
+      const stored = new Map(found.map((row) => [row.id, storedLog(row)]))
+      const missing = rows.filter((row) => !stored.has(row.id))
+      if (Arr.isReadonlyArrayNonEmpty(missing)) {
+        for (const log of yield* insertAll(missing)) stored.set(log.id, log)
+      }
+      return rows.map((row) => stored.get(row.id)!)
+    }).pipe(
+      Effect.retry({ while: isTransient, schedule: Schedule.spaced(AmbiguousRetryDelay), times: AmbiguousRetries }),
+      Effect.catchIf(isTransient, () => Effect.fail(first))
+    )
+
   // Group commit: appends made outside a transaction wait in `queue`, and one fiber writes all those waiting
   // in one statement per turn (no timer: a lone append is written at once). Success means committed.
   const queue = yield* Queue.unbounded<PendingAppend, Cause.Done>()
@@ -181,8 +211,13 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
   // The statement runs with the first caller's services (its span, its statement hooks), as `SqlResolver` does.
   const writeTurn = (pending: Arr.NonEmptyReadonlyArray<PendingAppend>) =>
     Effect.gen(function* () {
+      const rows = Arr.map(pending, ({ row }) => row)
       const exit = yield* Effect.exit(
-        Effect.provideContext(insertAll(Arr.map(pending, ({ row }) => row)), pending[0].context)
+        Effect.provideContext(
+          // A lost connection leaves the commit unknown: the same rows again, those already stored found by id.
+          insertAll(rows).pipe(Effect.catchIf(isTransient, (first) => insertMissing(rows, first))),
+          pending[0].context
+        )
       )
       if (Exit.isSuccess(exit)) {
         for (const [index, log] of exit.value.entries()) Deferred.doneUnsafe(pending[index]!.done, Exit.succeed(log))

@@ -7,9 +7,12 @@ import type { PermissionStore } from "../Front/RepositoryStore.ts"
 import { PermissionRow } from "./Rows.ts"
 
 /** `permissions`: the kit's table of the `Permissions` declaration; a module lists the names under `module.`. */
-export const makePermissionStorePg = (sql: SqlClient.SqlClient): PermissionStore =>
-  makeNamedRowTable(makeEntityTablePg(sql, Permissions, kernelConstraints.permissions, { decode: PermissionRow }), {
-    entity: Permissions,
-    Insert: Permission.insert,
-    prefixOf: (query) => (query.module === undefined ? undefined : `${query.module}.`)
-  })
+export const makePermissionStorePg = (sql: SqlClient.SqlClient, reads: SqlClient.SqlClient = sql): PermissionStore =>
+  makeNamedRowTable(
+    makeEntityTablePg(sql, Permissions, kernelConstraints.permissions, { decode: PermissionRow, reads }),
+    {
+      entity: Permissions,
+      Insert: Permission.insert,
+      prefixOf: (query) => (query.module === undefined ? undefined : `${query.module}.`)
+    }
+  )

@@ -4,6 +4,7 @@ import { withPermissionCache } from "../Access/CachedRepositoryStore.ts"
 import { PermissionCache } from "../Access/PermissionCache.ts"
 import { RepositoryStore } from "../Front/RepositoryStore.ts"
 import { DatabaseMigrations } from "../Migrations/DatabaseMigrations.ts"
+import { ReadReplicas } from "../Topology/ReadReplicas.ts"
 import { makeAuditLogStorePg } from "./AuditLogStorePg.ts"
 import { makePermissionStorePg } from "./PermissionStorePg.ts"
 import { makeRoleStorePg } from "./RoleStorePg.ts"
@@ -21,12 +22,17 @@ export const make: Effect.Effect<
 > = Effect.gen(function* () {
   yield* DatabaseMigrations
   const sql = yield* SqlClient.SqlClient
+  // Lag-tolerant reads go to the replicas when `database.readFrom` says so (see `ReadReplicas`).
+  const reads = Option.match(yield* Effect.serviceOption(ReadReplicas), {
+    onNone: () => sql,
+    onSome: (replicas) => replicas.sql
+  })
   const cache = yield* Effect.serviceOption(PermissionCache)
   const store = RepositoryStore.of({
-    users: makeUserStorePg(sql),
-    roles: makeRoleStorePg(sql),
-    permissions: makePermissionStorePg(sql),
-    auditLogs: yield* makeAuditLogStorePg(sql),
+    users: makeUserStorePg(sql, reads),
+    roles: makeRoleStorePg(sql, reads),
+    permissions: makePermissionStorePg(sql, reads),
+    auditLogs: yield* makeAuditLogStorePg(sql, reads),
     transaction: sql.withTransaction
   })
   return Option.isSome(cache) && cache.value.enabled ? withPermissionCache(store, cache.value, sql) : store

@@ -15,12 +15,12 @@ const encodePatch = Schema.encodeEffect(RolePatch) as (
   patch: typeof RolePatch.Type
 ) => Effect.Effect<EncodedRow, Schema.SchemaError>
 
-/** `roles` (the kit's table of the `Roles` declaration) and `role_permissions`. */
-export const makeRoleStorePg = (sql: SqlClient.SqlClient): RoleStore => {
-  const roles = makeEntityTablePg(sql, Roles, kernelConstraints.roles, { decode: RoleRow })
+/** `roles` (the kit's table of the `Roles` declaration) and `role_permissions`; lag-tolerant reads through `reads`. */
+export const makeRoleStorePg = (sql: SqlClient.SqlClient, reads: SqlClient.SqlClient = sql): RoleStore => {
+  const roles = makeEntityTablePg(sql, Roles, kernelConstraints.roles, { decode: RoleRow, reads })
 
   const permissionsOf = (roleId: RoleId) =>
-    sql<{ readonly id: unknown }>`SELECT p.id, p.name, p.description, p.created_at FROM roles r
+    reads<{ readonly id: unknown }>`SELECT p.id, p.name, p.description, p.created_at FROM roles r
       LEFT JOIN role_permissions rp ON rp.role_id = r.id
       LEFT JOIN permissions p ON p.id = rp.permission_id
       WHERE r.id = ${roleId} ORDER BY p.name`.pipe(rowsOfOwner(PermissionRow))

@@ -19,7 +19,9 @@ export const makeTablePg = <Row, Insert extends Record<string, unknown>, Id exte
     readonly Id: Schema.ConstraintCodec<Id, string>
     readonly Key: Schema.ConstraintCodec<Key, string>
     readonly key: "email"
-  }
+  },
+  /** Where the lag-tolerant reads (by id, by key, pages) go: the replicas' client, or `sql` (see `ReadReplicas`). */
+  reads: SqlClient.SqlClient = sql
 ) => {
   const table = sql.literal(spec.table)
   const columns = sql.literal(spec.columns)
@@ -38,13 +40,13 @@ export const makeTablePg = <Row, Insert extends Record<string, unknown>, Id exte
   const findById = SqlSchema.findOneOption({
     Request: spec.Id,
     Result: spec.Row,
-    execute: (id) => sql`SELECT ${columns} FROM ${table} WHERE id = ${id}`
+    execute: (id) => reads`SELECT ${columns} FROM ${table} WHERE id = ${id}`
   })
 
   const findByKey = SqlSchema.findOneOption({
     Request: spec.Key,
     Result: spec.Row,
-    execute: (value) => sql`SELECT ${columns} FROM ${table} WHERE ${key} = ${value}`
+    execute: (value) => reads`SELECT ${columns} FROM ${table} WHERE ${key} = ${value}`
   })
 
   const delete_ = SqlSchema.findOneOption({
@@ -89,7 +91,7 @@ export const makeTablePg = <Row, Insert extends Record<string, unknown>, Id exte
   ): Effect.Effect<ReadonlyArray<Row>, StoreFailure> => {
     const order = sql.literal(orderBy)
     const after = query.after === undefined ? [] : [sql`${order} > ${query.after}`]
-    return sql`SELECT ${columns} FROM ${table} WHERE ${sql.and([...after, ...where])}
+    return reads`SELECT ${columns} FROM ${table} WHERE ${sql.and([...after, ...where])}
       ORDER BY ${order} LIMIT ${query.limit}`.pipe(Effect.flatMap(decodeRows))
   }
 

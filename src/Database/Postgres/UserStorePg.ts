@@ -13,49 +13,53 @@ import { makeTablePg } from "./TablePg.ts"
 const userColumns = "id, email, password_hash, verified, created_at, updated_at"
 const qualifiedUserColumns = "u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at"
 
-/** `users` and `user_roles`. */
-export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
-  const users = makeTablePg(sql, {
-    table: "users",
-    columns: userColumns,
-    Row: UserRow,
-    Insert: User.insert,
-    Id: UserId,
-    Key: Email,
-    key: "email"
-  })
+/** `users` and `user_roles`; lag-tolerant reads through `reads` (see `ReadReplicas`). */
+export const makeUserStorePg = (sql: SqlClient.SqlClient, reads: SqlClient.SqlClient = sql): UserStore => {
+  const users = makeTablePg(
+    sql,
+    {
+      table: "users",
+      columns: userColumns,
+      Row: UserRow,
+      Insert: User.insert,
+      Id: UserId,
+      Key: Email,
+      key: "email"
+    },
+    reads
+  )
 
   const decodeUser = decodeRowWith(User, userFromRow)
 
   // The hot reads are batched (BatchedLookup.ts): concurrent calls of one kind become one statement over an
   // array of keys (one bind parameter whatever the batch size), each row naming the position of its key.
   // Each key is looked up through the index of its column (test/Database/Plans.test.ts).
-  const findById = batchedLookup(sql, {
+  const findById = batchedLookup(reads, {
     execute: (ids: Arr.NonEmptyReadonlyArray<UserId>) =>
-      sql<OrdinalRow>`SELECT q.ord, ${sql.literal(qualifiedUserColumns)}
+      reads<OrdinalRow>`SELECT q.ord, ${sql.literal(qualifiedUserColumns)}
         FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`,
-    executeOne: (id) => sql<OrdinalRow>`SELECT 1 AS ord, ${sql.literal(userColumns)} FROM users WHERE id = ${id}`,
+    executeOne: (id) => reads<OrdinalRow>`SELECT 1 AS ord, ${sql.literal(userColumns)} FROM users WHERE id = ${id}`,
     decode: decodeUser
   })
 
   // citext: the e-mail matches whatever the case of the stored address.
-  const findByEmail = batchedLookup(sql, {
+  const findByEmail = batchedLookup(reads, {
     execute: (emails: Arr.NonEmptyReadonlyArray<Email>) =>
-      sql<OrdinalRow>`SELECT q.ord, ${sql.literal(qualifiedUserColumns)}
+      reads<OrdinalRow>`SELECT q.ord, ${sql.literal(qualifiedUserColumns)}
         FROM unnest(${emails}::citext[]) WITH ORDINALITY AS q(email, ord) JOIN users u ON u.email = q.email`,
     executeOne: (email) =>
-      sql<OrdinalRow>`SELECT 1 AS ord, ${sql.literal(userColumns)} FROM users WHERE email = ${email}`,
+      reads<OrdinalRow>`SELECT 1 AS ord, ${sql.literal(userColumns)} FROM users WHERE email = ${email}`,
     decode: decodeUser
   })
 
   const rolesOf = (userId: UserId) =>
-    sql<{ readonly id: unknown }>`SELECT r.id, r.name, r.description, r.created_at FROM users u
+    reads<{ readonly id: unknown }>`SELECT r.id, r.name, r.description, r.created_at FROM users u
       LEFT JOIN user_roles ur ON ur.user_id = u.id
       LEFT JOIN roles r ON r.id = ur.role_id
       WHERE u.id = ${userId} ORDER BY r.name`.pipe(rowsOfOwner(RoleRow))
 
   const permissionsOf = (userId: UserId) =>
-    sql<{ readonly id: unknown }>`SELECT DISTINCT ON (p.name) p.id, p.name, p.description, p.created_at FROM users u
+    reads<{ readonly id: unknown }>`SELECT DISTINCT ON (p.name) p.id, p.name, p.description, p.created_at FROM users u
       LEFT JOIN user_roles ur ON ur.user_id = u.id
       LEFT JOIN role_permissions rp ON rp.role_id = ur.role_id
       LEFT JOIN permissions p ON p.id = rp.permission_id
@@ -85,7 +89,7 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
 
   // One statement: each user's columns plus its roles, each with its permissions, as one json array.
   const decodeAccess = decodeRowWith(UserWithAccessRowSchema, userWithAccessFromRow)
-  const withAccess = (ord: Statement.Fragment, from: Statement.Fragment) => sql<
+  const withAccess = (ord: Statement.Fragment, from: Statement.Fragment) => reads<
     OrdinalRow & Record<string, unknown>
   >`SELECT ${ord}, u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at,
         COALESCE((
@@ -103,7 +107,7 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient): UserStore => {
           WHERE ur.user_id = u.id
         ), '[]'::json) AS roles
       FROM ${from}`
-  const findWithAccess = batchedLookup(sql, {
+  const findWithAccess = batchedLookup(reads, {
     execute: (ids: Arr.NonEmptyReadonlyArray<UserId>) =>
       withAccess(sql`q.ord`, sql`unnest(${ids}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`),
     executeOne: (id) => withAccess(sql`1 AS ord`, sql`users u WHERE u.id = ${id}`),

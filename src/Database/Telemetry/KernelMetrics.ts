@@ -79,6 +79,21 @@ export const catalog: ReadonlyArray<MetricDescription> = [
     unit: "s",
     description: "Duration of database health checks (/readyz, platform-kernel health), by result.",
     attributes: ["status"]
+  },
+  {
+    name: "platform_kernel.database.host.lag",
+    type: "Gauge",
+    unit: "By",
+    description:
+      "WAL bytes a host of the pools has still to replay (0 for the primary), at the last health check; absent while unreachable.",
+    attributes: ["server.address", "db.client.connection.pool.name", "platform_kernel.host.role"]
+  },
+  {
+    name: "platform_kernel.database.host.lag.duration",
+    type: "Gauge",
+    unit: "s",
+    description: "Seconds since the last commit a standby replayed (0 when nothing is left), at the last health check.",
+    attributes: ["server.address", "db.client.connection.pool.name", "platform_kernel.host.role"]
   }
 ]
 
@@ -122,6 +137,10 @@ export const migrationsApplied = counter("platform_kernel.migrations.applied")
 export const auditRecordsWritten = counter("platform_kernel.audit.records.written")
 /** Seconds a health check took, by `status`. */
 export const healthCheckDuration = histogram("platform_kernel.health.check.duration")
+/** A host's replay lag in bytes, by `server.address`, pool and role (see `TopologyReport`). */
+export const hostLag = gauge("platform_kernel.database.host.lag")
+/** A standby's replay lag in seconds, by `server.address`, pool and role. */
+export const hostLagDuration = gauge("platform_kernel.database.host.lag.duration")
 
 const PROMETHEUS_UNITS: Readonly<Record<string, string>> = { s: "seconds", ms: "milliseconds", By: "bytes" }
 

@@ -36,3 +36,36 @@ const healthDown = Metric.withAttributes(KernelMetrics.healthCheckDuration, { st
 /** Records how long a health check took (`platform_kernel.health.check.duration`), by its result. */
 export const recordHealthCheck = (status: "up" | "down", millis: number): Effect.Effect<void> =>
   record(status === "up" ? healthUp : healthDown, millis / 1000)
+
+/**
+ * Records each host's lag as the health check found it (`platform_kernel.database.host.lag` and `.duration`),
+ * labelled with its address, pool and role, so the series also show which host is primary.
+ */
+export const recordTopology = (
+  hosts: ReadonlyArray<{
+    readonly address: string
+    readonly pool: string
+    readonly role: string
+    readonly lagBytes: number | null
+    readonly lagSeconds: number | null
+  }>
+): Effect.Effect<void> =>
+  Effect.forEach(
+    hosts,
+    (host) => {
+      const labels = {
+        "server.address": host.address,
+        "db.client.connection.pool.name": host.pool,
+        "platform_kernel.host.role": host.role
+      }
+      return Effect.andThen(
+        host.lagBytes === null
+          ? Effect.void
+          : record(Metric.withAttributes(KernelMetrics.hostLag, labels), host.lagBytes),
+        host.lagSeconds === null
+          ? Effect.void
+          : record(Metric.withAttributes(KernelMetrics.hostLagDuration, labels), host.lagSeconds)
+      )
+    },
+    { discard: true }
+  )
