@@ -1,0 +1,259 @@
+/**
+ * `npm run bench:percall`: what one call costs the client, library against raw effect/sql running the same
+ * statement, in one process, one right after the other (issue 18). Figures that stay meaningful on a loaded
+ * machine, because they count work rather than time it against the clock:
+ * - client CPU per call (`process.cpuUsage`, user + system, over N calls);
+ * - bytes allocated per call (heap used at the end − at the start + what every GC in between freed, from
+ *   `v8.GCProfiler`);
+ * - self time per call in effect's core runtime (`effect` outside `unstable/`) and in GC: their shares of the
+ *   busy samples of a CPU profile of the same N calls (`node:inspector`, 100 µs sampling) times the CPU per call;
+ * - statements sent per call (`Statement.CurrentTransformer` counts them), the batching figure.
+ *
+ * Knobs: BENCH_PERCALL_CALLS (default 2,000 calls per case; appendMany a fiftieth), BENCH_PERCALL_CALLERS
+ * (default "1": comma-separated, e.g. "1,8,32" for the batching table), BENCH_ONLY (operation names),
+ * BENCH_SMOKE=1 (small seed, 50 calls). When the library has the per-operation batching table
+ * (`LookupBatching`), each batchable lookup is also run with batching turned off: "library, one statement
+ * per caller".
+ */
+import { Session } from "node:inspector/promises"
+import { GCProfiler, getHeapStatistics } from "node:v8"
+import { PgClient } from "@effect/sql-pg"
+import { Context, Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "effect"
+import { Statement } from "effect/sql"
+import * as Kernel from "../src/index.ts"
+import { libraryEnv } from "./Contenders/Library.ts"
+import { type LibraryApi, makeOperations, type Operation } from "./Operations.ts"
+import { withBenchDatabase } from "./Server.ts"
+import { readSettings } from "./Settings.ts"
+import { prepare } from "./Setup.ts"
+
+const settings = readSettings()
+const calls = Number(process.env.BENCH_PERCALL_CALLS || (settings.smoke ? 50 : 2_000))
+const callerCounts = (process.env.BENCH_PERCALL_CALLERS || "1").split(",").map(Number)
+
+type Run = (op: (i: number) => Effect.Effect<unknown, unknown>, callers: number, n: number) => Promise<void>
+
+/** `n` calls, `callers` fibers each running its share back to back. */
+const loop = (op: (i: number) => Effect.Effect<unknown, unknown>, callers: number, n: number) =>
+  Effect.forEach(
+    Array.from({ length: callers }, (_, caller) => caller),
+    (caller) =>
+      Effect.gen(function* () {
+        for (let i = caller; i < n; i += callers) yield* op(i)
+      }),
+    { concurrency: "unbounded", discard: true }
+  ).pipe(Effect.orDie)
+
+interface Figures {
+  readonly cpuMicros: number
+  readonly bytes: number
+  readonly effectCoreMicros: number
+  readonly gcMicros: number
+  readonly statements: number
+}
+
+const isEffectCore = (url: string) => /node_modules\/effect\/dist\//.test(url) && !url.includes("/unstable/")
+
+/**
+ * The shares of the busy samples (all but idle) of a CPU profile of `work` that fall in effect's core and in
+ * the garbage collector. Shares of samples, not their wall-clock deltas: on a loaded machine the process is
+ * descheduled between samples, which stretches the deltas but not the shares.
+ */
+const profiled = async (work: () => Promise<void>) => {
+  const session = new Session()
+  session.connect()
+  await session.post("Profiler.enable")
+  await session.post("Profiler.setSamplingInterval", { interval: 100 })
+  await session.post("Profiler.start")
+  await work()
+  const { profile } = await session.post("Profiler.stop")
+  session.disconnect()
+  const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]))
+  let busy = 0
+  let effectCore = 0
+  let gc = 0
+  for (const id of profile.samples ?? []) {
+    const frame = frames.get(id)
+    if (frame === undefined || frame.functionName === "(idle)") continue
+    busy++
+    if (frame.functionName === "(garbage collector)") gc++
+    else if (isEffectCore(frame.url)) effectCore++
+  }
+  return { effectCore: busy === 0 ? 0 : effectCore / busy, gc: busy === 0 ? 0 : gc / busy }
+}
+
+const measure = async (
+  run: Run,
+  count: (effect: Effect.Effect<unknown, unknown>) => Effect.Effect<unknown, unknown>,
+  op: (i: number) => Effect.Effect<unknown, unknown>,
+  callers: number,
+  n: number
+): Promise<Figures> => {
+  await run(op, callers, Math.max(n, 200)) // warm-up: JIT, pool, caches
+  // Statements: counted on a run of their own (the counting hook costs CPU too).
+  let statements = 0
+  const counter: Statement.Transformer = (statement) =>
+    Effect.sync(() => {
+      statements++
+      return statement
+    })
+  await run((i) => Effect.provideService(count(op(i)), Statement.CurrentTransformer, counter), callers, n)
+  const gc = new GCProfiler()
+  gc.start()
+  const heapBefore = getHeapStatistics().used_heap_size
+  const cpu = process.cpuUsage()
+  await run(op, callers, n)
+  const used = process.cpuUsage(cpu)
+  const heapAfter = getHeapStatistics().used_heap_size
+  const freed = gc
+    .stop()
+    .statistics.reduce(
+      (sum, entry) => sum + (entry.beforeGC.heapStatistics.usedHeapSize - entry.afterGC.heapStatistics.usedHeapSize),
+      0
+    )
+  const shares = await profiled(() => run(op, callers, n))
+  const cpuMicros = (used.user + used.system) / n
+  return {
+    cpuMicros,
+    bytes: (heapAfter - heapBefore + freed) / n,
+    statements: statements / n,
+    effectCoreMicros: cpuMicros * shares.effectCore,
+    gcMicros: cpuMicros * shares.gc
+  }
+}
+
+// The batching table, when this version of the library has one (issue 18).
+const batchingModule = (await import("../src/Database/Postgres/BatchedLookup.ts")) as {
+  readonly LookupBatching?: unknown
+  readonly BatchedLookups?: ReadonlyArray<string>
+}
+const batchable: Record<string, string> = {
+  findById: "findById",
+  findByEmail: "findByEmail",
+  "hasPermission (no cache)": "hasPermission",
+  findWithAccess: "findWithAccess"
+}
+
+const makeLibraryRuntime = (url: string, batchingOff: boolean) => {
+  const { PlatformKernel, RepositoryLayers, PermissionCache, UserRepository, AuditLogRepository } = Kernel
+  let kernel: Layer.Layer<Kernel.PlatformKernel.Services, Error> = PlatformKernel.layerWith({
+    config: { env: libraryEnv(url) }
+  })
+  if (batchingOff && batchingModule.LookupBatching !== undefined) {
+    const off = Object.fromEntries((batchingModule.BatchedLookups ?? []).map((name) => [name, false]))
+    kernel = kernel.pipe(Layer.provide(Layer.succeed(batchingModule.LookupBatching as never, off as never)))
+  }
+  const runtime = ManagedRuntime.make(kernel)
+  // The uncached repositories on the kernel's own pool, open until `close` (their store runs a fiber).
+  const uncachedScope = Scope.makeUnsafe()
+  const uncached = RepositoryLayers.layer.pipe(Layer.provide(Layer.succeed(PermissionCache, PermissionCache.off)))
+  return {
+    runtime,
+    api: runtime.runPromise(
+      Effect.gen(function* () {
+        const built = yield* Layer.buildWithScope(uncached, uncachedScope)
+        const api: LibraryApi = {
+          users: yield* UserRepository,
+          audit: yield* AuditLogRepository,
+          usersUncached: Context.get(built, UserRepository)
+        }
+        return api
+      })
+    ),
+    close: async () => {
+      await Effect.runPromise(Scope.close(uncachedScope, Exit.void))
+      await runtime.dispose()
+    }
+  }
+}
+
+const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "–")
+
+await withBenchDatabase(async (database) => {
+  const { library: setupLibrary, deep } = await prepare(database.url, settings.volume)
+  const poolSize = setupLibrary.poolSize
+  await setupLibrary.close()
+  const operations = makeOperations(settings.volume, deep).filter(
+    (operation) => settings.only === undefined || settings.only.has(operation.name)
+  )
+  const library = makeLibraryRuntime(database.url, false)
+  const api = await library.api
+  const unbatched = batchingModule.LookupBatching === undefined ? undefined : makeLibraryRuntime(database.url, true)
+  const unbatchedApi = unbatched === undefined ? undefined : await unbatched.api
+  const raw = ManagedRuntime.make(
+    PgClient.layer({
+      url: Redacted.make(database.url),
+      maxConnections: poolSize,
+      idleTimeout: "10 minutes",
+      applicationName: "pk-bench-raw"
+    })
+  )
+  const client = await raw.runPromise(
+    Effect.gen(function* () {
+      return yield* PgClient.PgClient
+    })
+  )
+  const runOn =
+    (runtime: { readonly runPromise: (effect: Effect.Effect<void>) => Promise<void> }): Run =>
+    (op, callers, n) =>
+      runtime.runPromise(loop(op, callers, n))
+  const lines = [
+    `## Per call: ${calls} calls per case, load average ${(await import("node:os")).loadavg()[0]!.toFixed(2)} at the start`,
+    "",
+    "| operation | callers | client | client CPU µs/call | effect-core self µs/call | GC µs/call | bytes/call | statements/call |",
+    "|---|---:|---|---:|---:|---:|---:|---:|"
+  ]
+  const row = (operation: Operation, callers: number, name: string, figures: Figures) => {
+    const line = `| ${operation.name} | ${callers} | ${name} | ${fmt(figures.cpuMicros)} | ${fmt(figures.effectCoreMicros)} | ${fmt(figures.gcMicros)} | ${fmt(figures.bytes, 0)} | ${fmt(figures.statements, 3)} |`
+    lines.push(line)
+    process.stderr.write(`${line}\n`)
+  }
+  for (const operation of operations) {
+    const n = operation.name === "appendMany" ? Math.max(5, Math.round(calls / 50)) : calls
+    for (const callers of operation.callers.length === 1 ? [1] : callerCounts) {
+      const total = Math.max(n, callers)
+      row(
+        operation,
+        callers,
+        "library",
+        await measure(
+          runOn(library.runtime),
+          (e) => e,
+          (i) => operation.library(api, i),
+          callers,
+          total
+        )
+      )
+      if (unbatched !== undefined && unbatchedApi !== undefined && batchable[operation.name] !== undefined) {
+        row(
+          operation,
+          callers,
+          "library, unbatched",
+          await measure(
+            runOn(unbatched.runtime),
+            (e) => e,
+            (i) => operation.library(unbatchedApi, i),
+            callers,
+            total
+          )
+        )
+      }
+      row(
+        operation,
+        callers,
+        "raw effect/sql",
+        await measure(
+          runOn(raw),
+          (e) => e,
+          (i) => client.unsafe(operation.sql, operation.params(i)),
+          callers,
+          total
+        )
+      )
+    }
+  }
+  await library.close()
+  await unbatched?.close()
+  await raw.dispose()
+  process.stdout.write(`${lines.join("\n")}\n`)
+})
