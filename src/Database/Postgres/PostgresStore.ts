@@ -5,6 +5,7 @@ import { PermissionCache } from "../Access/PermissionCache.ts"
 import { RepositoryStore } from "../Front/RepositoryStore.ts"
 import { DatabaseMigrations } from "../Migrations/DatabaseMigrations.ts"
 import { makeAuditLogStorePg } from "./AuditLogStorePg.ts"
+import { LookupBatching } from "./BatchedLookup.ts"
 import { makePermissionStorePg } from "./PermissionStorePg.ts"
 import { makeRoleStorePg } from "./RoleStorePg.ts"
 import { makeUserStorePg } from "./UserStorePg.ts"
@@ -23,7 +24,7 @@ export const make: Effect.Effect<
   const sql = yield* SqlClient.SqlClient
   const cache = yield* Effect.serviceOption(PermissionCache)
   const store = RepositoryStore.of({
-    users: makeUserStorePg(sql),
+    users: makeUserStorePg(sql, yield* LookupBatching),
     roles: makeRoleStorePg(sql),
     permissions: makePermissionStorePg(sql),
     auditLogs: yield* makeAuditLogStorePg(sql),
