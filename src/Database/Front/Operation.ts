@@ -66,11 +66,18 @@ export const methodsOf =
   <Eff extends Effect.Effect<unknown, unknown, unknown>, A, Args extends Array<unknown>>(
     body: (...args: Args) => Generator<Eff, A, never>
   ) => {
+    type E = Effect.Error<Eff>
+    type R = Effect.Services<Eff>
     const operation = `${service}.${name}`
     const observe = observeOperationMapping(operation, (cause) => domainCause(operation, cause))
-    const toDomainObserved = <A, E, R>(effect: Effect.Effect<A, E, R>, ..._args: Args) =>
-      observe(effect) as Effect.Effect<A, Exclude<E, StoreFailure> | DatabaseUnavailable, R>
-    return Effect.fnUntraced(body, toDomainObserved, Effect.withSpan(operation, undefined, untracedStack))
+    const span = Effect.withSpan(operation, undefined, untracedStack)
+    // A plain closure rather than `Effect.fnUntraced`, whose wrapper spreads `arguments` into every pipeable.
+    return (...args: Args): Effect.Effect<A, Exclude<E, StoreFailure> | DatabaseUnavailable, R> =>
+      span(observe(Effect.gen(() => body(...args)))) as Effect.Effect<
+        A,
+        Exclude<E, StoreFailure> | DatabaseUnavailable,
+        R
+      >
   }
 
 const untracedStack = { captureStackTrace: false } as const
