@@ -12,8 +12,8 @@
  * Knobs: BENCH_PERCALL_CALLS (default 2,000 calls per case; appendMany a fiftieth), BENCH_PERCALL_CALLERS
  * (default "1": comma-separated, e.g. "1,8,32" for the batching table), BENCH_ONLY (operation names),
  * BENCH_SMOKE=1 (small seed, 50 calls). When the library has the per-operation batching table
- * (`LookupBatching`), each batchable lookup is also run with batching turned off: "library, one statement
- * per caller".
+ * (`LookupBatching`), each batchable lookup is also run with the table turned all on ("library, batched") and
+ * all off ("library, unbatched": one statement per caller).
  */
 import { Session } from "node:inspector/promises"
 import { GCProfiler, getHeapStatistics } from "node:v8"
@@ -134,19 +134,24 @@ const batchable: Record<string, string> = {
   findWithAccess: "findWithAccess"
 }
 
-const makeLibraryRuntime = (url: string, batchingOff: boolean) => {
+/** The library; `batching` (when this version has the table) turns every batchable lookup on or off. */
+const makeLibraryRuntime = (url: string, batching: boolean | undefined) => {
   const { PlatformKernel, RepositoryLayers, PermissionCache, UserRepository, AuditLogRepository } = Kernel
-  let kernel: Layer.Layer<Kernel.PlatformKernel.Services, Error> = PlatformKernel.layerWith({
-    config: { env: libraryEnv(url) }
-  })
-  if (batchingOff && batchingModule.LookupBatching !== undefined) {
-    const off = Object.fromEntries((batchingModule.BatchedLookups ?? []).map((name) => [name, false]))
-    kernel = kernel.pipe(Layer.provide(Layer.succeed(batchingModule.LookupBatching as never, off as never)))
-  }
+  const off =
+    batching !== undefined && batchingModule.LookupBatching !== undefined
+      ? Layer.succeed(
+          batchingModule.LookupBatching as never,
+          Object.fromEntries((batchingModule.BatchedLookups ?? []).map((name) => [name, batching])) as never
+        )
+      : Layer.empty
+  const kernel = PlatformKernel.layerWith({ config: { env: libraryEnv(url) } }).pipe(Layer.provide(off))
   const runtime = ManagedRuntime.make(kernel)
   // The uncached repositories on the kernel's own pool, open until `close` (their store runs a fiber).
   const uncachedScope = Scope.makeUnsafe()
-  const uncached = RepositoryLayers.layer.pipe(Layer.provide(Layer.succeed(PermissionCache, PermissionCache.off)))
+  const uncached = RepositoryLayers.layer.pipe(
+    Layer.provide(Layer.succeed(PermissionCache, PermissionCache.off)),
+    Layer.provide(off)
+  )
   return {
     runtime,
     api: runtime.runPromise(
@@ -176,10 +181,18 @@ await withBenchDatabase(async (database) => {
   const operations = makeOperations(settings.volume, deep).filter(
     (operation) => settings.only === undefined || settings.only.has(operation.name)
   )
-  const library = makeLibraryRuntime(database.url, false)
+  const library = makeLibraryRuntime(database.url, undefined)
   const api = await library.api
-  const unbatched = batchingModule.LookupBatching === undefined ? undefined : makeLibraryRuntime(database.url, true)
-  const unbatchedApi = unbatched === undefined ? undefined : await unbatched.api
+  // Each batchable lookup is also run with the table turned all on and all off (when this version has one).
+  const variants =
+    batchingModule.LookupBatching === undefined
+      ? []
+      : await Promise.all(
+          [
+            { name: "library, batched", runtime: makeLibraryRuntime(database.url, true) },
+            { name: "library, unbatched", runtime: makeLibraryRuntime(database.url, false) }
+          ].map(async ({ name, runtime }) => ({ name, runtime, api: await runtime.api }))
+        )
   const raw = ManagedRuntime.make(
     PgClient.layer({
       url: Redacted.make(database.url),
@@ -224,19 +237,21 @@ await withBenchDatabase(async (database) => {
           total
         )
       )
-      if (unbatched !== undefined && unbatchedApi !== undefined && batchable[operation.name] !== undefined) {
-        row(
-          operation,
-          callers,
-          "library, unbatched",
-          await measure(
-            runOn(unbatched.runtime),
-            (e) => e,
-            (i) => operation.library(unbatchedApi, i),
+      if (batchable[operation.name] !== undefined) {
+        for (const variant of variants) {
+          row(
+            operation,
             callers,
-            total
+            variant.name,
+            await measure(
+              runOn(variant.runtime.runtime),
+              (e) => e,
+              (i) => operation.library(variant.api, i),
+              callers,
+              total
+            )
           )
-        )
+        }
       }
       row(
         operation,
@@ -253,7 +268,7 @@ await withBenchDatabase(async (database) => {
     }
   }
   await library.close()
-  await unbatched?.close()
+  for (const variant of variants) await variant.runtime.close()
   await raw.dispose()
   process.stdout.write(`${lines.join("\n")}\n`)
 })
