@@ -1,7 +1,9 @@
 import { Effect, Option, Schema, Stream } from "effect"
 import {
+  type Email,
   EmailAlreadyTaken,
   InvalidInput,
+  isNormalisedEmail,
   newUserId,
   PermissionName,
   type RoleId,
@@ -62,7 +64,9 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
     })
 
     const findByEmail = method("findByEmail")(function* (email: string) {
-      const normalised = yield* decodeEmail(email)
+      // An address already in normal form decodes to itself: checked with a plain test, no effect built.
+      const normalised =
+        typeof email === "string" && isNormalisedEmail(email) ? (email as Email) : yield* decodeEmail(email)
       const user = yield* users.findByEmail(normalised)
       if (Option.isNone(user)) return yield* new UserNotFound({ email: normalised })
       return user.value
