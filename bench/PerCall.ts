@@ -15,6 +15,7 @@
  * (`LookupBatching`), each batchable lookup is also run with the table turned all on ("library, batched") and
  * all off ("library, unbatched": one statement per caller).
  */
+import { readFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
 import { GCProfiler, getHeapStatistics } from "node:v8"
 import { PgClient } from "@effect/sql-pg"
@@ -23,7 +24,7 @@ import { Statement } from "effect/sql"
 import * as Kernel from "../src/index.ts"
 import { libraryEnv } from "./Contenders/Library.ts"
 import { type LibraryApi, makeOperations, type Operation } from "./Operations.ts"
-import { withBenchDatabase } from "./Server.ts"
+import { runStatement, withBenchDatabase } from "./Server.ts"
 import { readSettings } from "./Settings.ts"
 import { prepare } from "./Setup.ts"
 
@@ -46,6 +47,7 @@ const loop = (op: (i: number) => Effect.Effect<unknown, unknown>, callers: numbe
 
 interface Figures {
   readonly cpuMicros: number
+  readonly serverMicros: number
   readonly bytes: number
   readonly effectCoreMicros: number
   readonly gcMicros: number
@@ -82,14 +84,39 @@ const profiled = async (work: () => Promise<void>) => {
   return { effectCore: busy === 0 ? 0 : effectCore / busy, gc: busy === 0 ? 0 : gc / busy }
 }
 
+/**
+ * CPU (user + system, µs) used so far by the server processes serving `database`, read from /proc: the
+ * server runs on this machine and shares its cores with the client, so its work per call counts too. Clock
+ * ticks (10 ms) summed over thousands of calls. `undefined` where /proc cannot be read (another host).
+ */
+const serverCpuMicros = async (database: string): Promise<number | undefined> => {
+  const rows = await runStatement(
+    adminUrl,
+    `SELECT pid FROM pg_stat_activity WHERE datname = '${database}' AND pid <> pg_backend_pid()`
+  )
+  let ticks = 0
+  try {
+    for (const { pid } of rows) {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      ticks += Number(fields[11]) + Number(fields[12])
+    }
+  } catch {
+    return undefined
+  }
+  return (ticks * 1_000_000) / clockTicksPerSecond
+}
+const clockTicksPerSecond = 100
+let adminUrl = ""
+
 const measure = async (
+  database: string,
   run: Run,
-  count: (effect: Effect.Effect<unknown, unknown>) => Effect.Effect<unknown, unknown>,
   op: (i: number) => Effect.Effect<unknown, unknown>,
   callers: number,
   n: number
 ): Promise<Figures> => {
-  await run(op, callers, Math.max(n, 200)) // warm-up: JIT, pool, caches
   // Statements: counted on a run of their own (the counting hook costs CPU too).
   let statements = 0
   const counter: Statement.Transformer = (statement) =>
@@ -97,7 +124,8 @@ const measure = async (
       statements++
       return statement
     })
-  await run((i) => Effect.provideService(count(op(i)), Statement.CurrentTransformer, counter), callers, n)
+  await run((i) => Effect.provideService(op(i), Statement.CurrentTransformer, counter), callers, n)
+  const serverBefore = await serverCpuMicros(database)
   const gc = new GCProfiler()
   gc.start()
   const heapBefore = getHeapStatistics().used_heap_size
@@ -105,6 +133,7 @@ const measure = async (
   await run(op, callers, n)
   const used = process.cpuUsage(cpu)
   const heapAfter = getHeapStatistics().used_heap_size
+  const serverAfter = await serverCpuMicros(database)
   const freed = gc
     .stop()
     .statistics.reduce(
@@ -115,6 +144,8 @@ const measure = async (
   const cpuMicros = (used.user + used.system) / n
   return {
     cpuMicros,
+    serverMicros:
+      serverBefore === undefined || serverAfter === undefined ? Number.NaN : (serverAfter - serverBefore) / n,
     bytes: (heapAfter - heapBefore + freed) / n,
     statements: statements / n,
     effectCoreMicros: cpuMicros * shares.effectCore,
@@ -175,6 +206,7 @@ const makeLibraryRuntime = (url: string, batching: boolean | undefined) => {
 const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "–")
 
 await withBenchDatabase(async (database) => {
+  adminUrl = database.url
   const { library: setupLibrary, deep } = await prepare(database.url, settings.volume)
   const poolSize = setupLibrary.poolSize
   await setupLibrary.close()
@@ -213,11 +245,11 @@ await withBenchDatabase(async (database) => {
   const lines = [
     `## Per call: ${calls} calls per case, load average ${(await import("node:os")).loadavg()[0]!.toFixed(2)} at the start`,
     "",
-    "| operation | callers | client | client CPU µs/call | effect-core self µs/call | GC µs/call | bytes/call | statements/call |",
-    "|---|---:|---|---:|---:|---:|---:|---:|"
+    "| operation | callers | client | client CPU µs/call | effect-core self µs/call | GC µs/call | bytes/call | statements/call | server CPU µs/call |",
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|"
   ]
   const row = (operation: Operation, callers: number, name: string, figures: Figures) => {
-    const line = `| ${operation.name} | ${callers} | ${name} | ${fmt(figures.cpuMicros)} | ${fmt(figures.effectCoreMicros)} | ${fmt(figures.gcMicros)} | ${fmt(figures.bytes, 0)} | ${fmt(figures.statements, 3)} |`
+    const line = `| ${operation.name} | ${callers} | ${name} | ${fmt(figures.cpuMicros)} | ${fmt(figures.effectCoreMicros)} | ${fmt(figures.gcMicros)} | ${fmt(figures.bytes, 0)} | ${fmt(figures.statements, 3)} | ${fmt(figures.serverMicros, 0)} |`
     lines.push(line)
     process.stderr.write(`${line}\n`)
   }
@@ -225,46 +257,32 @@ await withBenchDatabase(async (database) => {
     const n = operation.name === "appendMany" ? Math.max(5, Math.round(calls / 50)) : calls
     for (const callers of operation.callers.length === 1 ? [1] : callerCounts) {
       const total = Math.max(n, callers)
-      row(
-        operation,
-        callers,
-        "library",
-        await measure(
-          runOn(library.runtime),
-          (e) => e,
-          (i) => operation.library(api, i),
+      const contenders: Array<{
+        readonly name: string
+        readonly run: Run
+        readonly op: (i: number) => Effect.Effect<unknown, unknown>
+      }> = [
+        { name: "library", run: runOn(library.runtime), op: (i) => operation.library(api, i) },
+        ...(batchable[operation.name] === undefined
+          ? []
+          : variants.map((variant) => ({
+              name: variant.name,
+              run: runOn(variant.runtime.runtime),
+              op: (i: number) => operation.library(variant.api, i)
+            }))),
+        { name: "raw effect/sql", run: runOn(raw), op: (i) => client.unsafe(operation.sql, operation.params(i)) }
+      ]
+      // Every contender warmed up before any is measured: the code they share (effect, the driver) is then
+      // as optimised for the first as for the last.
+      for (const contender of contenders) await contender.run(contender.op, callers, Math.max(total, 200))
+      for (const contender of contenders) {
+        row(
+          operation,
           callers,
-          total
+          contender.name,
+          await measure(database.name, contender.run, contender.op, callers, total)
         )
-      )
-      if (batchable[operation.name] !== undefined) {
-        for (const variant of variants) {
-          row(
-            operation,
-            callers,
-            variant.name,
-            await measure(
-              runOn(variant.runtime.runtime),
-              (e) => e,
-              (i) => operation.library(variant.api, i),
-              callers,
-              total
-            )
-          )
-        }
       }
-      row(
-        operation,
-        callers,
-        "raw effect/sql",
-        await measure(
-          runOn(raw),
-          (e) => e,
-          (i) => client.unsafe(operation.sql, operation.params(i)),
-          callers,
-          total
-        )
-      )
     }
   }
   await library.close()
