@@ -4,7 +4,7 @@
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, Statement } from "effect/sql"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
 import * as Database from "../../../src/Database/Database.ts"
 import { LookupBatching } from "../../../src/Database/Postgres/BatchedLookup.ts"
@@ -133,6 +133,31 @@ layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds
         answers.map((exit) => (Exit.isSuccess(exit) ? exit.value.user.id : "failed")),
         ids
       )
+    })
+  )
+
+  // Through the resolver the statement would run in a fiber the resolver forks; alone, it runs in the caller's.
+  it.effect("a lone caller runs the scalar statement in its own fiber, without the batching machinery", () =>
+    Effect.gen(function* () {
+      const users = yield* UserRepository
+      const { users: created } = yield* seed
+      const ranIn: Array<number> = []
+      const transformer: Statement.Transformer = (statement, _sql, fiber) =>
+        Effect.sync(() => {
+          ranIn.push(fiber.id)
+          return statement
+        })
+      const calls: ReadonlyArray<Effect.Effect<unknown, unknown>> = [
+        users.findById(created[0]!.id),
+        users.findByEmail(created[1]!.email),
+        users.hasPermission(created[2]!.id, "doc.pages.read")
+      ]
+      for (const call of calls) {
+        const caller = yield* Effect.withFiber((fiber) => Effect.succeed(fiber.id))
+        ranIn.length = 0
+        yield* Effect.provideService(call, Statement.CurrentTransformer, transformer)
+        assert.deepStrictEqual(ranIn, [caller])
+      }
     })
   )
 
