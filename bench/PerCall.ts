@@ -4,7 +4,7 @@
  * machine, because they count work rather than time it against the clock:
  * - client CPU per call (`process.cpuUsage`, user + system, over N calls);
  * - bytes allocated per call (heap used at the end − at the start + what every GC in between freed, from
- *   `v8.GCProfiler`);
+ *   `v8.GCProfiler`, after a full GC so that no older garbage is counted);
  * - self time per call in effect's core runtime (`effect` outside `unstable/`) and in GC: their shares of the
  *   busy samples of a CPU profile of the same N calls (`node:inspector`, 100 µs sampling) times the CPU per call;
  * - statements sent per call (`Statement.CurrentTransformer` counts them), the batching figure.
@@ -17,7 +17,8 @@
  */
 import { readFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
-import { GCProfiler, getHeapStatistics } from "node:v8"
+import { GCProfiler, getHeapStatistics, setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "effect"
 import { Statement } from "effect/sql"
@@ -110,6 +111,10 @@ const serverCpuMicros = async (database: string): Promise<number | undefined> =>
 const clockTicksPerSecond = 100
 let adminUrl = ""
 
+// `gc()` without starting node with --expose-gc: the flag set at run time, the function read from a new context.
+setFlagsFromString("--expose-gc")
+const collectGarbage = runInNewContext("gc") as () => void
+
 const measure = async (
   database: string,
   run: Run,
@@ -126,6 +131,8 @@ const measure = async (
     })
   await run((i) => Effect.provideService(op(i), Statement.CurrentTransformer, counter), callers, n)
   const serverBefore = await serverCpuMicros(database)
+  // Garbage made before the window is collected first, so what the window's GCs free was allocated in it.
+  collectGarbage()
   const gc = new GCProfiler()
   gc.start()
   const heapBefore = getHeapStatistics().used_heap_size
