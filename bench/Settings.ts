@@ -9,6 +9,8 @@
  *   BENCH_SMOKE=1        CI smoke: 1 round of 0.2 s on a small seed; proves the harness runs, measures nothing
  *   BENCH_MAX_LOAD       the highest 1-minute load average at a round's start for which ratios are reported
  *                        (default 1; see Quiet.ts)
+ *   BENCH_BATCHING       e.g. "findWithAccess=on": the library's batching table with these entries changed
+ *                        (Contenders/Library.ts), to time a batched lookup against one statement per caller
  */
 import { DefaultMaxLoad } from "./Quiet.ts"
 

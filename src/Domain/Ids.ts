@@ -55,7 +55,13 @@ const secureRandom = SecureRandom.make(makePooledRandomBytes())
 /** A time-ordered UUIDv7 string; the timestamp comes from the Effect `Clock`, so tests can control it. */
 export const makeUuidV7: Effect.Effect<string> = secureRandom.uuidV7()
 
-export const newUserId: Effect.Effect<UserId> = Effect.map(makeUuidV7, (uuid) => UserId.make(uuid))
-export const newRoleId: Effect.Effect<RoleId> = Effect.map(makeUuidV7, (uuid) => RoleId.make(uuid))
-export const newPermissionId: Effect.Effect<PermissionId> = Effect.map(makeUuidV7, (uuid) => PermissionId.make(uuid))
-export const newAuditLogId: Effect.Effect<AuditLogId> = Effect.map(makeUuidV7, (uuid) => AuditLogId.make(uuid))
+// A UUIDv7 made here is a valid id by construction: branded without running the UUID check again (`make` would,
+// at every append and create; test/Domain/Ids.test.ts checks that what is made passes the schema).
+const brandedAs =
+  <Id extends string>() =>
+  (uuid: string): Id =>
+    uuid as Id
+export const newUserId: Effect.Effect<UserId> = Effect.map(makeUuidV7, brandedAs<UserId>())
+export const newRoleId: Effect.Effect<RoleId> = Effect.map(makeUuidV7, brandedAs<RoleId>())
+export const newPermissionId: Effect.Effect<PermissionId> = Effect.map(makeUuidV7, brandedAs<PermissionId>())
+export const newAuditLogId: Effect.Effect<AuditLogId> = Effect.map(makeUuidV7, brandedAs<AuditLogId>())

@@ -71,10 +71,12 @@ export const checkId = <Id extends string, NotFound>(
   rule: IdRule<Id, NotFound>,
   field: string,
   id: unknown
-): Effect.Effect<Id, NotFound | InvalidInput> =>
-  Effect.flatMap(idArgument(field, id), (text) =>
-    Option.match(rule.validId(text), { onNone: () => Effect.fail(rule.notFound(text)), onSome: Effect.succeed })
-  )
+): Effect.Effect<Id, NotFound | InvalidInput> => {
+  // Checked at once, not in a chain of effects: this runs on every point read.
+  if (typeof id !== "string") return Effect.fail(InvalidInput.fromRule(field, "must be a string"))
+  const valid = rule.validId(id)
+  return Option.isSome(valid) ? Effect.succeed(valid.value) : Effect.fail(rule.notFound(id))
+}
 
 /** The row `lookup` found for the (checked) `id`, or the rule's NotFound. */
 export const orNotFound = <Id extends string, NotFound, A, E, R>(
@@ -93,8 +95,14 @@ export const lookupById = <Id extends string, NotFound, A, E, R>(
   field: string,
   id: unknown,
   lookup: (id: Id) => Effect.Effect<Option.Option<A>, E, R>
-): Effect.Effect<A, E | NotFound | InvalidInput, R> =>
-  Effect.flatMap(checkId(rule, field, id), (validId) => orNotFound(rule, validId, lookup(validId)))
+): Effect.Effect<A, E | NotFound | InvalidInput, R> => {
+  if (typeof id !== "string") return Effect.fail(InvalidInput.fromRule(field, "must be a string"))
+  const valid = rule.validId(id)
+  if (Option.isNone(valid)) return Effect.fail(rule.notFound(id))
+  return Effect.flatMap(lookup(valid.value), (found) =>
+    Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(rule.notFound(valid.value))
+  )
+}
 
 /** An optional request argument: absent (`undefined`) is the empty request; anything else is decoded as given. */
 export const requestOrEmpty = (request: unknown): unknown => (request === undefined ? {} : request)

@@ -1,8 +1,11 @@
-import { Effect, Option, Stream } from "effect"
+import { Effect, Option, Schema, Stream } from "effect"
 import {
+  type Email,
   EmailAlreadyTaken,
+  InvalidInput,
+  isNormalisedEmail,
   newUserId,
-  type PermissionName,
+  PermissionName,
   type RoleId,
   RoleNotFound,
   User,
@@ -22,7 +25,6 @@ import {
   decodePermissionToCheck,
   decodeRoleNameArgument,
   decodeUpdateUser,
-  idArgument,
   lookupById,
   lowerCaseId,
   orNotFound,
@@ -32,6 +34,8 @@ import {
   userIdRule
 } from "./RepositoryInputs.ts"
 import { RepositoryStore } from "./RepositoryStore.ts"
+
+const isPermissionName = Schema.is(PermissionName)
 
 /** `UserRepository` over the `RepositoryStore` of any backend. */
 export const makeUserRepository: Effect.Effect<UserRepository["Service"], never, RepositoryStore> = Effect.gen(
@@ -60,7 +64,9 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
     })
 
     const findByEmail = method("findByEmail")(function* (email: string) {
-      const normalised = yield* decodeEmail(email)
+      // An address already in normal form decodes to itself: checked with a plain test, no effect built.
+      const normalised =
+        typeof email === "string" && isNormalisedEmail(email) ? (email as Email) : yield* decodeEmail(email)
       const user = yield* users.findByEmail(normalised)
       if (Option.isNone(user)) return yield* new UserNotFound({ email: normalised })
       return user.value
@@ -120,9 +126,11 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
       return yield* lookupById(userIdRule, "userId", id, users.permissionsOf)
     })
 
+    // The hottest call of the platform: both arguments are checked without building an effect when valid.
     const hasPermission = method("hasPermission")(function* (id: UserId, permission: PermissionName | string) {
-      const name = yield* decodePermissionToCheck(permission)
-      const userId = userIdRule.validId(yield* idArgument("userId", id))
+      const name = isPermissionName(permission) ? permission : yield* decodePermissionToCheck(permission)
+      if (typeof id !== "string") return yield* Effect.fail(InvalidInput.fromRule("userId", "must be a string"))
+      const userId = userIdRule.validId(id)
       // An unknown user holds nothing, and a malformed id cannot name one.
       if (Option.isNone(userId)) return false
       return yield* users.hasPermission(userId.value, name)

@@ -6,6 +6,7 @@ import { RepositoryStore } from "../Front/RepositoryStore.ts"
 import { DatabaseMigrations } from "../Migrations/DatabaseMigrations.ts"
 import { ReadReplicas } from "../Topology/ReadReplicas.ts"
 import { makeAuditLogStorePg } from "./AuditLogStorePg.ts"
+import { LookupBatching } from "./BatchedLookup.ts"
 import { makePermissionStorePg } from "./PermissionStorePg.ts"
 import { makeRoleStorePg } from "./RoleStorePg.ts"
 import { makeUserStorePg } from "./UserStorePg.ts"
@@ -29,7 +30,7 @@ export const make: Effect.Effect<
   })
   const cache = yield* Effect.serviceOption(PermissionCache)
   const store = RepositoryStore.of({
-    users: makeUserStorePg(sql, reads),
+    users: makeUserStorePg(sql, reads, yield* LookupBatching),
     roles: makeRoleStorePg(sql, reads),
     permissions: makePermissionStorePg(sql, reads),
     auditLogs: yield* makeAuditLogStorePg(sql, reads),

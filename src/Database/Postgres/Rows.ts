@@ -117,15 +117,20 @@ export const userFromRow = (row: Row): User | undefined => {
 }
 
 /** A `Role` from a row of `roles`; the name is roles_name_format's. */
-export const roleFromRow = (row: Row): Role | undefined => {
-  const { id, name, description, createdAt } = row
+export const roleFromRow = (row: Row): Role | undefined => roleWithCreatedAt(row, row.createdAt)
+
+// The columns of a role, with `createdAt` given apart: a Date from the driver, or one read from json text.
+const roleWithCreatedAt = (row: Row, createdAt: unknown): Role | undefined => {
+  const { id, name, description } = row
   if (!isText(id) || !isText(name) || !descriptionOk(description) || !validDate(createdAt)) return undefined
   return construct(Role, { id, name, description, createdAt: utc(createdAt) })
 }
 
 /** A `Permission` from a row of `permissions`; the name's pattern is permissions_name_format's. */
-export const permissionFromRow = (row: Row): Permission | undefined => {
-  const { id, name, description, createdAt } = row
+export const permissionFromRow = (row: Row): Permission | undefined => permissionWithCreatedAt(row, row.createdAt)
+
+const permissionWithCreatedAt = (row: Row, createdAt: unknown): Permission | undefined => {
+  const { id, name, description } = row
   if (
     !isText(id) ||
     typeof name !== "string" ||
@@ -161,12 +166,9 @@ export const auditLogFromRow = (row: Row): AuditLog | undefined => {
 
 /**
  * `json_build_object` writes a timestamptz as ISO text with microseconds and an offset; `new Date` reads it to
- * the millisecond, as `Schema.DateFromString` does.
+ * the millisecond, as `Schema.DateFromString` does. Read in place: the json row is not copied.
  */
-const withJsonTimestamp = (row: Row): Row | undefined => {
-  if (typeof row.createdAt !== "string") return undefined
-  return { ...row, createdAt: new Date(row.createdAt) }
-}
+const jsonTimestamp = (value: unknown): Date | undefined => (typeof value === "string" ? new Date(value) : undefined)
 
 /**
  * A `UserWithAccess` from a `findWithAccess` row: the user's columns under `user` and the json array of
@@ -177,13 +179,18 @@ export const userWithAccessFromRow = (row: Row): UserWithAccess | undefined => {
   if (user === undefined || !Array.isArray(row.roles)) return undefined
   const roles: Array<RoleWithPermissions> = []
   for (const entry of row.roles as ReadonlyArray<Row>) {
-    const roleRow = withJsonTimestamp(entry.role as Row)
-    const role = roleRow && roleFromRow(roleRow)
+    const roleRow = entry.role as Row | null
+    const role =
+      typeof roleRow === "object" && roleRow !== null
+        ? roleWithCreatedAt(roleRow, jsonTimestamp(roleRow.createdAt))
+        : undefined
     if (role === undefined || !Array.isArray(entry.permissions)) return undefined
     const permissions: Array<Permission> = []
     for (const item of entry.permissions as ReadonlyArray<Row>) {
-      const permissionRow = withJsonTimestamp(item)
-      const permission = permissionRow && permissionFromRow(permissionRow)
+      const permission =
+        typeof item === "object" && item !== null
+          ? permissionWithCreatedAt(item, jsonTimestamp(item.createdAt))
+          : undefined
       if (permission === undefined) return undefined
       permissions.push(permission)
     }

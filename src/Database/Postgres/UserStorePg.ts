@@ -4,7 +4,7 @@ import { Email, type PermissionName, RoleId, User, UserId } from "../../Domain/i
 import { UserPatch } from "../Front/RepositoryInputs.ts"
 import type { UserStore } from "../Front/RepositoryStore.ts"
 import { UserWithAccessRowSchema } from "./AccessRows.ts"
-import { batchedLookup, type OrdinalRow } from "./BatchedLookup.ts"
+import { type BatchedLookupName, batchedLookup, DefaultLookupBatching, type OrdinalRow } from "./BatchedLookup.ts"
 import { makeLinkTablePg } from "./LinkTablePg.ts"
 import { decodeRowWith, PermissionRow, RoleRow, UserRow, userFromRow, userWithAccessFromRow } from "./Rows.ts"
 import { rowsOfOwner } from "./Statements.ts"
@@ -13,8 +13,15 @@ import { makeTablePg } from "./TablePg.ts"
 const userColumns = "id, email, password_hash, verified, created_at, updated_at"
 const qualifiedUserColumns = "u.id, u.email, u.password_hash, u.verified, u.created_at, u.updated_at"
 
-/** `users` and `user_roles`; lag-tolerant reads through `reads` (see `ReadReplicas`). */
-export const makeUserStorePg = (sql: SqlClient.SqlClient, reads: SqlClient.SqlClient = sql): UserStore => {
+/**
+ * `users` and `user_roles`; lag-tolerant reads through `reads` (see `ReadReplicas`); `batching` says which hot
+ * reads are batched (see `LookupBatching`).
+ */
+export const makeUserStorePg = (
+  sql: SqlClient.SqlClient,
+  reads: SqlClient.SqlClient = sql,
+  batching: Readonly<Record<BatchedLookupName, boolean>> = DefaultLookupBatching
+): UserStore => {
   const users = makeTablePg(
     sql,
     {
@@ -31,7 +38,7 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient, reads: SqlClient.SqlCl
 
   const decodeUser = decodeRowWith(User, userFromRow)
 
-  // The hot reads are batched (BatchedLookup.ts): concurrent calls of one kind become one statement over an
+  // The hot reads are batched (BatchedLookup.ts) where `batching` says so: concurrent calls of one kind become one statement over an
   // array of keys (one bind parameter whatever the batch size), each row naming the position of its key.
   // Each key is looked up through the index of its column (test/Database/Plans.test.ts).
   const findById = batchedLookup(reads, {
@@ -39,7 +46,8 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient, reads: SqlClient.SqlCl
       reads<OrdinalRow>`SELECT q.ord, ${sql.literal(qualifiedUserColumns)}
         FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`,
     executeOne: (id) => reads<OrdinalRow>`SELECT 1 AS ord, ${sql.literal(userColumns)} FROM users WHERE id = ${id}`,
-    decode: decodeUser
+    decode: decodeUser,
+    batched: batching.findById
   })
 
   // citext: the e-mail matches whatever the case of the stored address.
@@ -49,7 +57,8 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient, reads: SqlClient.SqlCl
         FROM unnest(${emails}::citext[]) WITH ORDINALITY AS q(email, ord) JOIN users u ON u.email = q.email`,
     executeOne: (email) =>
       reads<OrdinalRow>`SELECT 1 AS ord, ${sql.literal(userColumns)} FROM users WHERE email = ${email}`,
-    decode: decodeUser
+    decode: decodeUser,
+    batched: batching.findByEmail
   })
 
   const rolesOf = (userId: UserId) =>
@@ -84,7 +93,8 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient, reads: SqlClient.SqlCl
       sql<
         OrdinalRow & { readonly allowed: unknown }
       >`SELECT 1 AS ord, ${holds(sql`${userId}`, sql`${permission}`)} AS allowed`,
-    decode: (row) => Effect.succeed(row.allowed === true)
+    decode: (row) => Effect.succeed(row.allowed === true),
+    batched: batching.hasPermission
   })
 
   // One statement: each user's columns plus its roles, each with its permissions, as one json array.
@@ -111,7 +121,8 @@ export const makeUserStorePg = (sql: SqlClient.SqlClient, reads: SqlClient.SqlCl
     execute: (ids: Arr.NonEmptyReadonlyArray<UserId>) =>
       withAccess(sql`q.ord`, sql`unnest(${ids}::uuid[]) WITH ORDINALITY AS q(id, ord) JOIN users u ON u.id = q.id`),
     executeOne: (id) => withAccess(sql`1 AS ord`, sql`users u WHERE u.id = ${id}`),
-    decode: ({ ord: _, roles, ...user }) => decodeAccess({ user, roles })
+    decode: ({ ord: _, roles, ...user }) => decodeAccess({ user, roles }),
+    batched: batching.findWithAccess
   })
 
   return {

@@ -1,4 +1,4 @@
-import { Cause, Effect, Exit, Metric } from "effect"
+import { Cause, Effect, Metric } from "effect"
 import * as KernelMetrics from "./KernelMetrics.ts"
 import { KernelMetricsEnabled } from "./MetricsSwitch.ts"
 
@@ -23,6 +23,20 @@ const errorTypeOf = (cause: Cause.Cause<unknown>): string | undefined => {
  * off. An interrupted call is neither a duration nor an error.
  */
 export const observeOperation = (operation: string) => {
+  const observeMapped = observeOperationMapping(operation, (cause) => cause)
+  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    observeMapped(self) as Effect.Effect<A, E, R>
+}
+
+/**
+ * `observeOperation` of `self` with its failure cause mapped by `mapCause` first (the duration and error type
+ * are those of the mapped cause), in one step: a call runs one fiber read and one match, not a catch and an
+ * exit hook on top of each other.
+ */
+export const observeOperationMapping = (
+  operation: string,
+  mapCause: (cause: Cause.Cause<unknown>) => Cause.Cause<unknown>
+) => {
   const attributes = { "db.operation.name": operation }
   const succeeded = Metric.withAttributes(KernelMetrics.operationDuration, attributes)
   const failed = new Map<
@@ -41,23 +55,27 @@ export const observeOperation = (operation: string) => {
     }
     return series
   }
-  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.withFiber((fiber) => {
-      if (!fiber.getRef(KernelMetricsEnabled)) return self
+  const unobserved = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, unknown, R> =>
+    Effect.catchCause(self, (cause) => Effect.failCause(mapCause(cause)))
+  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, unknown, R> =>
+    Effect.withFiber((fiber): Effect.Effect<A, unknown, R> => {
+      if (!fiber.getRef(KernelMetricsEnabled)) return unobserved(self)
       const startedAt = performance.now()
-      return Effect.onExit(self, (exit) => {
-        const seconds = (performance.now() - startedAt) / 1000
-        if (Exit.isSuccess(exit)) {
-          succeeded.updateUnsafe(seconds, fiber.context)
-        } else {
-          const errorType = errorTypeOf(exit.cause)
+      return Effect.matchCauseEffect(self, {
+        onSuccess: (value) => {
+          succeeded.updateUnsafe((performance.now() - startedAt) / 1000, fiber.context)
+          return Effect.succeed(value)
+        },
+        onFailure: (cause) => {
+          const mapped = mapCause(cause)
+          const errorType = errorTypeOf(mapped)
           if (errorType !== undefined) {
             const series = failureSeries(errorType)
-            series.duration.updateUnsafe(seconds, fiber.context)
+            series.duration.updateUnsafe((performance.now() - startedAt) / 1000, fiber.context)
             series.errors.updateUnsafe(1, fiber.context)
           }
+          return Effect.failCause(mapped)
         }
-        return Effect.void
       })
     })
 }

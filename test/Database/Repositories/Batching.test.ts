@@ -4,9 +4,10 @@
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, Statement } from "effect/sql"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
 import * as Database from "../../../src/Database/Database.ts"
+import { LookupBatching } from "../../../src/Database/Postgres/BatchedLookup.ts"
 import { AuditLogRepository } from "../../../src/Database/Repositories/AuditLogRepository.ts"
 import { PermissionRepository } from "../../../src/Database/Repositories/PermissionRepository.ts"
 import { RoleRepository } from "../../../src/Database/Repositories/RoleRepository.ts"
@@ -120,27 +121,134 @@ layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds
     })
   )
 
-  it.effect("concurrent findWithAccess calls share statements; each caller gets its own user and roles", () =>
+  it.effect("findWithAccess is not batched by default (the batching table): one scalar statement per caller", () =>
     Effect.gen(function* () {
       const users = yield* UserRepository
-      const { users: created, granted } = yield* seed
-      const ids = [...created.map((user) => user.id), missingId(9)]
+      const { users: created } = yield* seed
+      const ids = created.map((user) => user.id)
       const [answers, statements] = yield* concurrently(ids.map((id) => users.findWithAccess(id)))
-      assert.isBelow(statements.length, ids.length, statements.join("\n---\n"))
+      assert.strictEqual(statements.length, ids.length, statements.join("\n---\n"))
+      for (const statement of statements) assert.notInclude(statement, "unnest")
       assert.deepStrictEqual(
-        answers.map((exit) =>
-          Exit.isSuccess(exit)
-            ? [
-                exit.value.user.id,
-                exit.value.roles.map(({ role, permissions }) => [role.id, permissions.map((p) => p.id)])
-              ]
-            : "failed"
-        ),
-        [...created.map((user, k) => [user.id, [[granted[k % 3]!.role.id, [granted[k % 3]!.permission.id]]]]), "failed"]
+        answers.map((exit) => (Exit.isSuccess(exit) ? exit.value.user.id : "failed")),
+        ids
       )
     })
   )
+
+  // Through the resolver the statement would run in a fiber the resolver forks; alone, it runs in the caller's.
+  it.effect("a lone caller runs the scalar statement in its own fiber, without the batching machinery", () =>
+    Effect.gen(function* () {
+      const users = yield* UserRepository
+      const { users: created } = yield* seed
+      const ranIn: Array<number> = []
+      const transformer: Statement.Transformer = (statement, _sql, fiber) =>
+        Effect.sync(() => {
+          ranIn.push(fiber.id)
+          return statement
+        })
+      const calls: ReadonlyArray<Effect.Effect<unknown, unknown>> = [
+        users.findById(created[0]!.id),
+        users.findByEmail(created[1]!.email),
+        users.hasPermission(created[2]!.id, "doc.pages.read")
+      ]
+      for (const call of calls) {
+        const caller = yield* Effect.withFiber((fiber) => Effect.succeed(fiber.id))
+        ranIn.length = 0
+        yield* Effect.provideService(call, Statement.CurrentTransformer, transformer)
+        assert.deepStrictEqual(ranIn, [caller])
+      }
+    })
+  )
+
+  it.effect("a lone caller runs the scalar statement; calls one after the other never batch", () =>
+    Effect.gen(function* () {
+      const users = yield* UserRepository
+      const { users: created } = yield* seed
+      const [, statements] = yield* recordStatements(
+        Effect.forEach(created, (user) => users.findById(user.id), { discard: true })
+      )
+      assert.strictEqual(statements.length, created.length)
+      for (const statement of statements) assert.include(statement, "FROM users WHERE id = $1")
+    })
+  )
 })
+
+const allBatched = Layer.succeed(LookupBatching, {
+  findById: true,
+  findByEmail: true,
+  hasPermission: true,
+  findWithAccess: true
+})
+const noneBatched = Layer.succeed(LookupBatching, {
+  findById: false,
+  findByEmail: false,
+  hasPermission: false,
+  findWithAccess: false
+})
+
+layer(RepositoriesTestLayer().pipe(Layer.provide(allBatched)), { excludeTestServices: true, timeout: "60 seconds" })(
+  "the batching table, findWithAccess batched",
+  (it) => {
+    it.effect("concurrent findWithAccess calls share statements; each caller gets its own user and roles", () =>
+      Effect.gen(function* () {
+        const users = yield* UserRepository
+        const { users: created, granted } = yield* seed
+        const ids = [...created.map((user) => user.id), missingId(9)]
+        const [answers, statements] = yield* concurrently(ids.map((id) => users.findWithAccess(id)))
+        assert.isBelow(statements.length, ids.length, statements.join("\n---\n"))
+        assert.deepStrictEqual(
+          answers.map((exit) =>
+            Exit.isSuccess(exit)
+              ? [
+                  exit.value.user.id,
+                  exit.value.roles.map(({ role, permissions }) => [role.id, permissions.map((p) => p.id)])
+                ]
+              : "failed"
+          ),
+          [
+            ...created.map((user, k) => [user.id, [[granted[k % 3]!.role.id, [granted[k % 3]!.permission.id]]]]),
+            "failed"
+          ]
+        )
+      })
+    )
+  }
+)
+
+layer(RepositoriesTestLayer().pipe(Layer.provide(noneBatched)), { excludeTestServices: true, timeout: "60 seconds" })(
+  "the batching table, nothing batched",
+  (it) => {
+    it.effect("every concurrent lookup runs its own scalar statement", () =>
+      Effect.gen(function* () {
+        const users = yield* UserRepository
+        const { users: created, granted } = yield* seed
+        const ids = created.map((user) => user.id)
+        const [byId, idStatements] = yield* concurrently(ids.map((id) => users.findById(id)))
+        const [byEmail, emailStatements] = yield* concurrently(created.map((user) => users.findByEmail(user.email)))
+        const [checks, checkStatements] = yield* concurrently(
+          created.map((user) => users.hasPermission(user.id, granted[0]!.permission.name))
+        )
+        for (const statements of [idStatements, emailStatements, checkStatements]) {
+          assert.strictEqual(statements.length, ids.length, statements.join("\n---\n"))
+          for (const statement of statements) assert.notInclude(statement, "unnest")
+        }
+        assert.deepStrictEqual(
+          byId.map((exit) => (Exit.isSuccess(exit) ? exit.value.id : "failed")),
+          ids
+        )
+        assert.deepStrictEqual(
+          byEmail.map((exit) => (Exit.isSuccess(exit) ? exit.value.id : "failed")),
+          ids
+        )
+        assert.deepStrictEqual(
+          checks.map((exit) => (Exit.isSuccess(exit) ? exit.value : "failed")),
+          created.map((_, k) => k % 3 === 0)
+        )
+      })
+    )
+  }
+)
 
 layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds" })(
   "group commit of appends",
