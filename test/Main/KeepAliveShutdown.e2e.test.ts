@@ -9,9 +9,9 @@ import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withAdmin } from "../support/adminClient.ts"
 import { freePort } from "../support/freePort.ts"
-import { adminUrl, scopedDatabase } from "../support/TestDatabase.ts"
+import { adminUrl, databaseForFile } from "../support/TestDatabase.ts"
 import { MIGRATIONS_TABLE } from "../support/urls.ts"
-import { jsonLines, startCli } from "./runCli.ts"
+import { jsonLines, startCli, untilReady } from "./runCli.ts"
 
 const CLIENTS = 20
 const DRAIN_DELAY_S = 1
@@ -22,13 +22,7 @@ const SLOW_REQUEST_S = 3
 // Allowed on top of drainDelay + the slowest request + 0.5 s: the process's own teardown on a loaded machine.
 const LOAD_MARGIN_S = 1.5
 
-let database: { readonly url: string; readonly close: () => Promise<void> }
-beforeAll(async () => {
-  const scope = Effect.runSync(Scope.make())
-  const made = await Effect.runPromise(Scope.provide(scopedDatabase({ from: "template" }), scope))
-  database = { url: made.url, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
-})
-afterAll(() => database?.close())
+const database = databaseForFile()
 
 const sessionsNamed = (applicationName: string) =>
   Effect.runPromise(
@@ -113,7 +107,7 @@ const drainUnderKeepAlive = async (options: {
   const applicationName = `pk_keepalive_${randomBytes(4).toString("hex")}`
   const serve = startCli(["serve"], {
     env: {
-      DATABASE_URL: database.url,
+      DATABASE_URL: database.url(),
       DATABASE_APPLICATION_NAME: applicationName,
       DATABASE_MIGRATIONS_TABLE: MIGRATIONS_TABLE,
       HTTP_HOST: "127.0.0.1",
@@ -125,11 +119,7 @@ const drainUnderKeepAlive = async (options: {
     },
     timeoutMs: 90_000
   })
-  const deadline = Date.now() + 30_000
-  while (!serve.stdout().includes('"message":"ready"')) {
-    if (Date.now() > deadline || serve.child.exitCode !== null) throw new Error(`serve not ready:\n${serve.stderr()}`)
-    await new Promise((done) => setTimeout(done, 50))
-  }
+  await untilReady(serve)
 
   let signalledAt: number | undefined
   const outcomes: Array<Outcome> = []
@@ -208,7 +198,7 @@ describe("serve on SIGTERM under keep-alive clients", () => {
       const run = await drainUnderKeepAlive({
         env: { DATABASE_HEALTH_TIMEOUT: `${SLOW_REQUEST_S} seconds` },
         beforeSignal: async () => {
-          lock = holdLock(database.url, MIGRATIONS_TABLE)
+          lock = holdLock(database.url(), MIGRATIONS_TABLE)
           await lock.locked
           // Every client has a request waiting on the lock when the signal comes.
           await new Promise((done) => setTimeout(done, 1_000))

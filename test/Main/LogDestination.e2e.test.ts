@@ -9,23 +9,17 @@ import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort } from "../support/freePort.ts"
 import { runScript } from "../support/NodeScript.ts"
-import { scopedDatabase } from "../support/TestDatabase.ts"
+import { databaseForFile } from "../support/TestDatabase.ts"
 import { MIGRATIONS_TABLE } from "../support/urls.ts"
-import { jsonLines, runCli, startCli } from "./runCli.ts"
+import { jsonLines, runCli, startCli, untilReady } from "./runCli.ts"
 
 const INDEX = fileURLToPath(new URL("../../src/index.ts", import.meta.url))
 
-let database: { readonly url: string; readonly close: () => Promise<void> }
-beforeAll(async () => {
-  const scope = Effect.runSync(Scope.make())
-  const made = await Effect.runPromise(Scope.provide(scopedDatabase({ from: "template" }), scope))
-  database = { url: made.url, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
-})
-afterAll(() => database?.close())
+const database = databaseForFile()
 
 /** Every log level on, one JSON object per line, to `destination` (the default when undefined). */
 const loggingEnv = (destination?: "stdout" | "stderr") => ({
-  DATABASE_URL: database.url,
+  DATABASE_URL: database.url(),
   DATABASE_MIGRATIONS_TABLE: MIGRATIONS_TABLE,
   LOG_LEVEL: "all",
   LOG_FORMAT: "json",
@@ -53,11 +47,7 @@ describe("log.destination", () => {
       env: { ...loggingEnv("stderr"), HTTP_HOST: "127.0.0.1", HTTP_PORT: String(httpPort) },
       timeoutMs: 60_000
     })
-    const deadline = Date.now() + 30_000
-    while (!serve.stderr().includes('"message":"ready"')) {
-      if (Date.now() > deadline || serve.child.exitCode !== null) throw new Error(`serve not ready:\n${serve.stderr()}`)
-      await new Promise((done) => setTimeout(done, 50))
-    }
+    await untilReady(serve, { stream: "stderr" })
     serve.child.kill("SIGTERM")
     const result = await serve.exited
     expect(result.code, result.stderr).toBe(0)

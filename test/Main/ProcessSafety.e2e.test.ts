@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { withAdmin } from "../support/adminClient.ts"
 import { freePort } from "../support/freePort.ts"
 import { runScript } from "../support/NodeScript.ts"
-import { adminUrl, scopedDatabase } from "../support/TestDatabase.ts"
-import { childEnv, REPO_ROOT, startCli } from "./runCli.ts"
+import { adminUrl, databaseForFile } from "../support/TestDatabase.ts"
+import { childEnv, REPO_ROOT, startCli, untilReady } from "./runCli.ts"
 
 const INDEX = fileURLToPath(new URL("../../src/index.ts", import.meta.url))
 
@@ -37,14 +37,7 @@ const sessionsLeft = async (applicationName: string, timeoutMs = 5_000) => {
   }
 }
 
-let database: { readonly url: string; readonly close: () => Promise<void> }
-beforeAll(async () => {
-  const { Scope, Exit } = await import("effect")
-  const scope = Effect.runSync(Scope.make())
-  const made = await Effect.runPromise(Scope.provide(scopedDatabase({ from: "template" }), scope))
-  database = { url: made.url, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
-})
-afterAll(() => database?.close())
+const database = databaseForFile()
 
 describe("importing the package", () => {
   it("adds no process listener, timer or handle", async () => {
@@ -95,7 +88,7 @@ describe("importing the package", () => {
        }).pipe(Effect.scoped, Effect.provide(PlatformKernel.layer))
        NodeRuntime.runMain(program, { disableErrorReporting: true })`,
       {
-        env: { DATABASE_URL: database.url, DATABASE_APPLICATION_NAME: applicationName, LOG_LEVEL: "error" },
+        env: { DATABASE_URL: database.url(), DATABASE_APPLICATION_NAME: applicationName, LOG_LEVEL: "error" },
         onStdout: (text, pid) => text.endsWith("ready\n") && process.kill(pid, "SIGTERM")
       }
     )
@@ -136,7 +129,7 @@ describe("serve on SIGTERM under load", () => {
     const applicationName = `pk_drain_${randomBytes(4).toString("hex")}`
     const serve = startCli(["serve"], {
       env: {
-        DATABASE_URL: database.url,
+        DATABASE_URL: database.url(),
         DATABASE_APPLICATION_NAME: applicationName,
         HTTP_HOST: "127.0.0.1",
         HTTP_PORT: String(httpPort),
@@ -145,11 +138,7 @@ describe("serve on SIGTERM under load", () => {
       },
       timeoutMs: 60_000
     })
-    const deadline = Date.now() + 30_000
-    while (!serve.stdout().includes('"message":"ready"')) {
-      if (Date.now() > deadline || serve.child.exitCode !== null) throw new Error(`serve not ready:\n${serve.stderr()}`)
-      await new Promise((done) => setTimeout(done, 50))
-    }
+    await untilReady(serve)
 
     let signalledAt: number | undefined
     const signalled = () => signalledAt !== undefined
@@ -188,7 +177,7 @@ describe("npm start", () => {
     const child = spawn("npm", ["start", "--", "serve"], {
       cwd: REPO_ROOT,
       env: childEnv({
-        DATABASE_URL: database.url,
+        DATABASE_URL: database.url(),
         HTTP_HOST: "127.0.0.1",
         HTTP_PORT: String(httpPort),
         LOG_FORMAT: "json"

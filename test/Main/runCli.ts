@@ -128,3 +128,16 @@ export const jsonLines = (output: string): ReadonlyArray<Record<string, unknown>
       return []
     }
   })
+
+/** Waits for a `serve` started with `LOG_FORMAT=json` to log "ready" on `stream`; throws with its stderr if it exits or takes longer. */
+export const untilReady = async (
+  serve: RunningCli,
+  options: { readonly stream?: "stdout" | "stderr"; readonly timeoutMs?: number } = {}
+): Promise<void> => {
+  const output = options.stream === "stderr" ? serve.stderr : serve.stdout
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000)
+  while (!output().includes('"message":"ready"')) {
+    if (Date.now() > deadline || serve.child.exitCode !== null) throw new Error(`serve not ready:\n${serve.stderr()}`)
+    await new Promise((done) => setTimeout(done, 50))
+  }
+}

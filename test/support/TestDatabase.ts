@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto"
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
-import { Effect, Layer, Schedule } from "effect"
-import { inject } from "vitest"
+import { Effect, Exit, Layer, Schedule, Scope } from "effect"
+import { afterAll, beforeAll, inject } from "vitest"
 import { AppConfig, loadAppConfig } from "../../src/Config/AppConfig.ts"
 import * as Database from "../../src/Database/Database.ts"
 import { withAdmin } from "./adminClient.ts"
@@ -46,3 +46,23 @@ export const TestDatabaseLayer = (env: Record<string, string> = {}) =>
       return Database.layer.pipe(Layer.provideMerge(AppConfig.layerFrom(config)))
     })
   )
+
+/**
+ * A database cloned from the template for the whole test file (vitest's beforeAll / afterAll), dropped after it:
+ * `url()` reads it from inside a test.
+ */
+export const databaseForFile = (): { readonly url: () => string } => {
+  let database: { readonly url: string; readonly close: () => Promise<void> } | undefined
+  beforeAll(async () => {
+    const scope = Effect.runSync(Scope.make())
+    const made = await Effect.runPromise(Scope.provide(scopedDatabase({ from: "template" }), scope))
+    database = { url: made.url, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+  })
+  afterAll(() => database?.close())
+  return {
+    url: () => {
+      if (database === undefined) throw new Error("databaseForFile: the database is made in beforeAll")
+      return database.url
+    }
+  }
+}

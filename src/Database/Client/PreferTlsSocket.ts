@@ -1,6 +1,7 @@
 import * as Net from "node:net"
-import { Duplex } from "node:stream"
+import type { Duplex } from "node:stream"
 import * as Tls from "node:tls"
+import { DeferredDuplex } from "./DeferredDuplex.ts"
 
 // The protocol's SSLRequest: length 8, then the code 80877103. The server answers one byte, "S" or "N".
 const SSL_REQUEST = Buffer.from([0x00, 0x00, 0x00, 0x08, 0x04, 0xd2, 0x16, 0x2f])
@@ -25,11 +26,8 @@ export interface PreferTlsOptions {
  */
 export const connectPreferringTls = (options: PreferTlsOptions): Duplex => new PreferTlsSocket(options)
 
-class PreferTlsSocket extends Duplex {
-  private transport: Net.Socket | undefined
+class PreferTlsSocket extends DeferredDuplex {
   private readonly opened = new Set<Net.Socket>()
-  private readonly queued: Array<{ readonly chunk: Buffer; readonly callback: (error?: Error | null) => void }> = []
-  private ended: (() => void) | undefined
   private readonly options: PreferTlsOptions
 
   constructor(options: PreferTlsOptions) {
@@ -93,35 +91,9 @@ class PreferTlsSocket extends Duplex {
     })
   }
 
-  private attach(socket: Net.Socket, unread?: Buffer): void {
-    this.transport = socket
-    socket.on("data", (chunk: Buffer) => {
-      if (!this.push(chunk)) socket.pause()
-    })
-    socket.on("end", () => this.push(null))
-    socket.on("error", (error) => this.destroy(error))
-    socket.on("close", () => this.destroy())
-    if (unread !== undefined) this.push(unread)
-    for (const { chunk, callback } of this.queued.splice(0)) socket.write(chunk, callback)
-    if (this.ended !== undefined) socket.end(this.ended)
-  }
-
-  override _read(): void {
-    this.transport?.resume()
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.transport === undefined) this.queued.push({ chunk, callback })
-    else this.transport.write(chunk, callback)
-  }
-
-  override _final(callback: () => void): void {
-    if (this.transport === undefined) this.ended = callback
-    else this.transport.end(callback)
-  }
-
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // Every socket opened on the way (the raw one, the TLS one, a plaintext retry), attached or not.
     for (const socket of this.opened) socket.destroy()
-    callback(error)
+    super._destroy(error, callback)
   }
 }
