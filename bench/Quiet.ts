@@ -19,6 +19,29 @@ export interface RoundLoad {
 /** The 1-minute load average now. */
 export const currentLoad = (): number => loadavg()[0] ?? 0
 
+/**
+ * Waits, up to `maxWaitSeconds`, for the 1-minute load average to fall to `maxLoad`, and returns it. The
+ * benchmark loads the machine itself (pgbench's 32 clients and their server processes), and the average takes
+ * about two minutes to forget a round: without this wait every round after the first would start "loaded" by
+ * the previous one. What is still above the limit after the wait is load from elsewhere.
+ */
+export const settle = async (
+  maxLoad: number,
+  maxWaitSeconds: number,
+  log: (line: string) => void,
+  load: () => number = currentLoad
+): Promise<number> => {
+  const deadline = Date.now() + maxWaitSeconds * 1000
+  let now = load()
+  if (now > maxLoad && maxWaitSeconds > 0)
+    log(`waiting up to ${maxWaitSeconds} s for the load average (${now.toFixed(2)}) to fall to ${maxLoad}`)
+  while (now > maxLoad && Date.now() < deadline) {
+    await new Promise((done) => setTimeout(done, 2_000))
+    now = load()
+  }
+  return now
+}
+
 export const formatLoads = (loads: ReadonlyArray<RoundLoad>): string =>
   loads.map(({ round, load }) => `round ${round} ${load.toFixed(2)}`).join(", ")
 

@@ -9,6 +9,8 @@
  *   BENCH_SMOKE=1        CI smoke: 1 round of 0.2 s on a small seed; proves the harness runs, measures nothing
  *   BENCH_MAX_LOAD       the highest 1-minute load average at a round's start for which ratios are reported
  *                        (default 1; see Quiet.ts)
+ *   BENCH_QUIET_WAIT     seconds each round may wait for the load average to fall to BENCH_MAX_LOAD before it
+ *                        starts (default 240; smoke 0)
  *   BENCH_BATCHING       e.g. "findWithAccess=on": the library's batching table with these entries changed
  *                        (Contenders/Library.ts), to time a batched lookup against one statement per caller
  */
@@ -37,6 +39,8 @@ export interface Settings {
   readonly stalenessRevocations: number
   /** Ratios are withheld when a round starts above this 1-minute load average. */
   readonly maxLoad: number
+  /** How long a round may wait for the load to fall to `maxLoad` (the previous round's own load decays). */
+  readonly quietWaitSeconds: number
 }
 
 const positive = (name: string, fallback: number): number => {
@@ -83,6 +87,7 @@ export const readSettings = (): Settings => {
     readinessRuns: smoke ? 1 : 5,
     rssSeconds: smoke ? 0.5 : 5,
     stalenessRevocations: Math.round(positive("BENCH_STALENESS_REVOCATIONS", smoke ? 5 : 200)),
-    maxLoad: positive("BENCH_MAX_LOAD", DefaultMaxLoad)
+    maxLoad: positive("BENCH_MAX_LOAD", DefaultMaxLoad),
+    quietWaitSeconds: smoke ? 0 : positive("BENCH_QUIET_WAIT", 240)
   }
 }

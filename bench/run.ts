@@ -19,7 +19,7 @@ import { makeCopy, makePostgresJs } from "./Contenders/PostgresJs.ts"
 import { makeRawEffectSql } from "./Contenders/RawEffectSql.ts"
 import { HotMix, runLoadChild } from "./Memory.ts"
 import { makeOperations } from "./Operations.ts"
-import { currentLoad, formatLoads, type RoundLoad, ratiosWithheldReason } from "./Quiet.ts"
+import { formatLoads, type RoundLoad, ratiosWithheldReason, settle } from "./Quiet.ts"
 import { measureReadiness } from "./Readiness.ts"
 import { type CaseResult, Contenders, cpuTable, errorLines, ratioTable, throughputTable } from "./Report.ts"
 import { withBenchDatabase } from "./Server.ts"
@@ -59,7 +59,7 @@ const exitCode = await withBenchDatabase(async (database) => {
   const roundLoads: Array<RoundLoad> = []
   try {
     for (let round = 0; round < settings.rounds; round++) {
-      roundLoads.push({ round: round + 1, load: currentLoad() })
+      roundLoads.push({ round: round + 1, load: await settle(settings.maxLoad, settings.quietWaitSeconds, log) })
       log(`round ${round + 1} of ${settings.rounds}, load average ${load()}`)
       for (const result of results) {
         // Each round starts with another contender, so warm-up and drift favour none.
