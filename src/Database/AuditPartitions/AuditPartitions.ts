@@ -10,6 +10,7 @@ import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { Duration, Effect, Schema } from "effect"
 import { SqlClient } from "effect/sql"
+import { quoteIdentifier } from "../Postgres/Identifiers.ts"
 import {
   type ArchivedAuditRow,
   type ArchiveSummary,
@@ -271,7 +272,7 @@ export const dropExpiredAuditPartitions = Effect.fn("dropExpiredAuditPartitions"
           SELECT to_regclass(${partition.name}) IS NOT NULL AS present`.withoutTransform
         if (!still!.present) return undefined
         // Reads go on; no row can be written to it from here to the drop, so the archive is all of it.
-        yield* sql.unsafe(`LOCK TABLE ${partition.name} IN SHARE MODE`)
+        yield* sql.unsafe(`LOCK TABLE ${quoteIdentifier(partition.name)} IN SHARE MODE`)
         const archive =
           options.archiveDirectory === undefined
             ? undefined
@@ -285,7 +286,7 @@ export const dropExpiredAuditPartitions = Effect.fn("dropExpiredAuditPartitions"
             })
           }
         }
-        yield* sql.unsafe(`DROP TABLE ${partition.name}`)
+        yield* sql.unsafe(`DROP TABLE ${quoteIdentifier(partition.name)}`)
         return {
           name: partition.name,
           from: partition.from,

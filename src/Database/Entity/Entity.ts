@@ -2,6 +2,7 @@ import { Schema, SchemaAST } from "effect"
 import type { Model } from "effect/schema"
 import { AuditAction } from "../../Domain/AuditAction.ts"
 import { PermissionNotFound, RoleNotFound, UserNotFound } from "../../Domain/Errors.ts"
+import { quoteIdentifier } from "../Postgres/Identifiers.ts"
 
 // The declaration of a service's own table: what it stores (a Model.Class), and the rules the kit enforces on
 // both stores (PostgreSQL and memory) and checks against the catalog.
@@ -157,10 +158,6 @@ export interface Entity<
 
 /** `userId` -> `user_id`: the column of a field (the kernel's client maps names the same way). */
 export const columnName = (field: string): string => field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
-
-/** An SQL identifier, quoted only when it must be. */
-export const quoteIdentifier = (name: string): string =>
-  /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`
 
 const sampleUuid = "0190f2a4-7b1c-7d3e-8f40-123456789abc"
 const notUuid = "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz"

@@ -3,8 +3,9 @@ import { type SqlClient, SqlError } from "effect/sql"
 import type { Changed, Ensured, StoreFailure } from "../Front/RepositoryStore.ts"
 import { makeAuditLogStorePg } from "../Postgres/AuditLogStorePg.ts"
 import { batchedLookup, type OrdinalRow } from "../Postgres/BatchedLookup.ts"
+import { quoteIdentifier } from "../Postgres/Identifiers.ts"
 import type { TableCatalog } from "./CatalogCheck.ts"
-import { type AnyEntity, columnName, quoteIdentifier, type ResolvedReference, type UniqueKey } from "./Entity.ts"
+import { type AnyEntity, columnName, type ResolvedReference, type UniqueKey } from "./Entity.ts"
 import {
   type EncodedRow,
   EntityBadValue,
