@@ -85,7 +85,9 @@ export const cacheInvalidations = counter(
  * (migration 0005); one connection of the cache's own (not one of the pool's) listens. A set is kept only
  * when it was read at the version the cache holds and nothing was dropped while it was read, so an answer
  * read before a change can never be kept after it. While the notification connection is down every check
- * goes to the database; it reconnects with backoff (LISTEN first, then the version, then serve).
+ * goes to the database; it reconnects with backoff (LISTEN first, then the version, then serve). Under
+ * `database.readFrom: replicas` a miss reads a replica, whose answer counts only when read at the version held
+ * or a newer one (else, and after a change made here until the primary has been read, the primary answers).
  */
 export class PermissionCache extends Context.Service<
   PermissionCache,
