@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto"
 import { PgClient, PgConnection } from "@effect/sql-pg"
-import { Context, Data, Deferred, Duration, Effect, Fiber, Layer, Metric, Queue, Redacted } from "effect"
-import { SqlError } from "effect/sql"
+import { Context, Data, Deferred, Duration, Effect, Fiber, Layer, Metric, Option, Queue, Redacted } from "effect"
+import { type SqlClient, SqlError } from "effect/sql"
 import { AppConfig } from "../../Config/AppConfig.ts"
 import type { ConfigLoadError } from "../../Config/ConfigError.ts"
 import type { PermissionName, UserId } from "../../Domain/index.ts"
@@ -9,6 +9,7 @@ import { DatabaseTarget } from "../Client/DatabaseTarget.ts"
 import { describeSqlError } from "../Client/SqlFailure.ts"
 import type { StoreFailure } from "../Front/RepositoryStore.ts"
 import { DatabaseMigrations } from "../Migrations/DatabaseMigrations.ts"
+import { ReadReplicas } from "../Topology/ReadReplicas.ts"
 import { ACCESS_VERSION_CHANNEL, CURRENT_VERSION_SQL, makeAccessVersionPg } from "./AccessVersionPg.ts"
 
 /** What the permission cache is doing: for probes, metrics and tests. */
@@ -50,6 +51,12 @@ export interface PermissionCacheOptions {
    * settings (timeouts, keepalive, application name) are the pool's.
    */
   readonly listenTarget?: DatabaseTarget["Service"]["connection"] | undefined
+  /**
+   * Where a miss reads the user's permission set when reads go to replicas (`ReadReplicas` under
+   * `database.readFrom: replicas`); the primary when absent. A replica's answer is used only when it is at
+   * least as new as what the cache knows, else the primary is read (see `make`).
+   */
+  readonly replicaReads?: SqlClient.SqlClient | undefined
 }
 
 const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
@@ -78,7 +85,9 @@ export const cacheInvalidations = counter(
  * (migration 0005); one connection of the cache's own (not one of the pool's) listens. A set is kept only
  * when it was read at the version the cache holds and nothing was dropped while it was read, so an answer
  * read before a change can never be kept after it. While the notification connection is down every check
- * goes to the database; it reconnects with backoff (LISTEN first, then the version, then serve).
+ * goes to the database; it reconnects with backoff (LISTEN first, then the version, then serve). Under
+ * `database.readFrom: replicas` a miss reads a replica, whose answer counts only when read at the version held
+ * or a newer one (else, and after a change made here until the primary has been read, the primary answers).
  */
 export class PermissionCache extends Context.Service<
   PermissionCache,
@@ -113,7 +122,8 @@ export class PermissionCache extends Context.Service<
   /**
    * The cache as `options` say, for the migrated database of the `PgClient`. Building it waits for the first
    * attempt to listen (checks go to the database until one succeeds); closing its scope stops listening and
-   * closes the notification connection.
+   * closes the notification connection. Misses read the replicas when a `ReadReplicas` with replicas is
+   * provided (and `options.replicaReads` names none).
    */
   static readonly layerWith = (
     options: PermissionCacheOptions
@@ -123,7 +133,10 @@ export class PermissionCache extends Context.Service<
       Effect.gen(function* () {
         yield* DatabaseMigrations
         if (!options.enabled) return PermissionCache.off
-        return yield* make(yield* PgClient.PgClient, options)
+        // Only a pool on replicas (a target): without one, `ReadReplicas.sql` is the primary itself.
+        const replicas = Option.filter(yield* Effect.serviceOption(ReadReplicas), (r) => r.target !== undefined)
+        const replicaReads = options.replicaReads ?? (Option.isSome(replicas) ? replicas.value.sql : undefined)
+        return yield* make(yield* PgClient.PgClient, { ...options, replicaReads })
       })
     )
 
@@ -184,6 +197,7 @@ const listenerConfig = (
 
 const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: PermissionCacheOptions) {
   const statements = makeAccessVersionPg(pg)
+  const replicaStatements = options.replicaReads === undefined ? undefined : makeAccessVersionPg(options.replicaReads)
   const firstReconnectDelay = Duration.fromInputUnsafe(options.reconnectDelay ?? "100 millis")
   const heartbeatInterval = Duration.fromInputUnsafe(options.heartbeatInterval ?? "500 millis")
   // A heartbeat that has not answered within two intervals ends the session; the cache stops serving after
@@ -203,7 +217,10 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
     listenerProcessId: undefined as number | undefined,
     // When the latest test notification the session heard was sent (performance.now()): every change committed
     // before then has been taken in. Served only while recent.
-    provenAt: 0
+    provenAt: 0,
+    // A change committed here whose version is not known yet (its notification may still be on its way): until a
+    // primary read started after it ends, a replica at the version held may predate it, so misses read the primary.
+    changedHere: false
   }
   // Every change of state is one synchronous step (no yield inside), so no fiber sees a half-done change.
   const countInvalidation = Metric.update(cacheInvalidations, 1)
@@ -212,6 +229,7 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
   }
   const invalidate = Effect.suspend(() => {
     state.generation++
+    state.changedHere = true
     dropAll()
     return countInvalidation
   })
@@ -224,12 +242,27 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
     state.users.set(userId, names)
   }
 
+  // A replica's set (and version, one snapshot) when it is at least at the version the cache holds, which is
+  // every change notified or read on the primary so far; else the primary's. The replica client itself waits
+  // for the caller's read-your-writes position (bounded) or reads the primary.
+  const readSet = Effect.fnUntraced(function* (userId: UserId) {
+    const known = state.version
+    if (replicaStatements === undefined || state.changedHere || known === undefined) {
+      return { read: yield* statements.permissionSet(userId), fromPrimary: true }
+    }
+    const replica = yield* replicaStatements.permissionSet(userId)
+    if (replica.version >= known) return { read: replica, fromPrimary: false }
+    return { read: yield* statements.permissionSet(userId), fromPrimary: true }
+  })
+
   const load = Effect.fnUntraced(function* (userId: UserId, permission: PermissionName) {
     const generation = state.generation
     yield* Metric.update(cacheMisses, 1)
-    const read = yield* statements.permissionSet(userId)
+    const { read, fromPrimary } = yield* readSet(userId)
     const names = new Set(read.names)
     if (state.listening && state.generation === generation && state.version !== undefined) {
+      // Begun after every change committed here so far: the version held from now on covers them.
+      if (fromPrimary && read.version >= state.version) state.changedHere = false
       if (read.version === state.version) {
         keep(userId, names)
       } else if (read.version > state.version) {

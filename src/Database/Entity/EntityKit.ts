@@ -2,10 +2,11 @@
  * The kit a service declares its own tables with: `make` (the declaration), `Repository` (its service class
  * with a PostgreSQL and an in-memory layer), the catalog check and the CREATE TABLE a declaration expects.
  */
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Context, Effect, Layer, Option, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { MemoryStore } from "../Memory/MemoryStore.ts"
 import { DatabaseMigrations } from "../Migrations/DatabaseMigrations.ts"
+import { ReadReplicas } from "../Topology/ReadReplicas.ts"
 import { checkEntities, compareWithCatalog, EntitySchemaMismatch, readCatalog } from "./CatalogCheck.ts"
 import type { AnyEntity } from "./Entity.ts"
 import { type EntityRepository, makeEntityRepository } from "./EntityFront.ts"
@@ -32,6 +33,8 @@ export { type EntityRepository, type ListOf, RowStillReferenced } from "./Entity
 /**
  * The repository on PostgreSQL, built once the migrations have run: the table is compared with the declaration
  * first, and any difference fails the layer (startup) with `EntitySchemaMismatch`, one line per difference.
+ * With a `ReadReplicas` provided (as `PlatformKernel.layer` does), its lag-tolerant reads follow
+ * `database.readFrom`.
  */
 export const makePg = <E extends AnyEntity>(
   entity: E
@@ -44,8 +47,14 @@ export const makePg = <E extends AnyEntity>(
     const differences = compareWithCatalog(entity, catalog)
     if (differences.length > 0 || catalog === undefined)
       return yield* new EntitySchemaMismatch({ entity: entity.name, differences })
+    // Lag-tolerant reads go to the replicas when `database.readFrom` says so, as the kernel's do; the replica
+    // client runs transactions (and every statement in one) on the primary and keeps read-your-writes.
+    const reads = Option.match(yield* Effect.serviceOption(ReadReplicas), {
+      onNone: () => sql,
+      onSome: (replicas) => replicas.sql
+    })
     // The store's audit writer lives as long as the scope (the layer's).
-    return makeEntityRepository(entity, yield* makeEntityStorePg(sql, entity, catalog))
+    return makeEntityRepository(entity, yield* makeEntityStorePg(sql, entity, catalog, reads))
   })
 
 /** The repository in the `MemoryStore` of `MemoryDatabase.layer` (the same transactions and kernel rows). */

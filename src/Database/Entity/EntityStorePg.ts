@@ -276,16 +276,20 @@ export const makeEntityTablePg = <E extends AnyEntity>(
   return { insert, insertOrGet, findById, findByKey, list, update, delete: delete_ }
 }
 
-/** The entity's table (`makeEntityTablePg`) with the kernel's audit store and transactions. */
+/**
+ * The entity's table (`makeEntityTablePg`) with the kernel's audit store and transactions; lag-tolerant reads
+ * (by id, by key, pages and streams, audit pages) on `reads` (the replicas' client, see `ReadReplicas`).
+ */
 export const makeEntityStorePg = <E extends AnyEntity>(
   sql: SqlClient.SqlClient,
   entity: E,
-  catalog: EntityConstraints
+  catalog: EntityConstraints,
+  reads: SqlClient.SqlClient = sql
 ): Effect.Effect<EntityStore<E["Model"]["Type"]>, never, Scope.Scope> =>
   Effect.map(
-    makeAuditLogStorePg(sql),
+    makeAuditLogStorePg(sql, reads),
     (auditLogs): EntityStore<E["Model"]["Type"]> => ({
-      ...makeEntityTablePg(sql, entity, catalog),
+      ...makeEntityTablePg(sql, entity, catalog, { reads }),
       auditLogs,
       transaction: sql.withTransaction
     })

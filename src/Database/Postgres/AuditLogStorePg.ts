@@ -1,7 +1,7 @@
 import {
   Array as Arr,
   Cause,
-  type Context,
+  Context,
   DateTime,
   Deferred,
   Effect,
@@ -25,6 +25,7 @@ import {
 import { isTransientSqlError } from "../Client/SqlFailure.ts"
 import { EpochMicroseconds } from "../Front/RepositoryInputs.ts"
 import type { AuditLogStore, StoreFailure } from "../Front/RepositoryStore.ts"
+import { ReadYourWrites, WrittenPosition } from "../Topology/ReadYourWrites.ts"
 import { AuditLogRow, auditLogFromRow } from "./Rows.ts"
 
 const auditColumns = `id, actor_id, action, target_id, metadata, "timestamp"`
@@ -208,18 +209,27 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
   const queue = yield* Queue.unbounded<PendingAppend, Cause.Done>()
   let turn: ReadonlyArray<PendingAppend> = []
 
-  // The statement runs with the first caller's services (its span, its statement hooks), as `SqlResolver` does.
+  // The statement runs with the first caller's services (its span, its statement hooks), as `SqlResolver` does,
+  // but records its commit's WAL position in a position of the turn's own, handed to every caller's.
   const writeTurn = (pending: Arr.NonEmptyReadonlyArray<PendingAppend>) =>
     Effect.gen(function* () {
       const rows = Arr.map(pending, ({ row }) => row)
+      const written = new WrittenPosition()
       const exit = yield* Effect.exit(
         Effect.provideContext(
           // A lost connection leaves the commit unknown: the same rows again, those already stored found by id.
-          insertAll(rows).pipe(Effect.catchIf(isTransient, (first) => insertMissing(rows, first))),
+          insertAll(rows).pipe(
+            Effect.catchIf(isTransient, (first) => insertMissing(rows, first)),
+            Effect.provideService(ReadYourWrites, written)
+          ),
           pending[0].context
         )
       )
       if (Exit.isSuccess(exit)) {
+        // Each caller's later replica reads wait for this commit (read-your-writes), not only the first's.
+        const position = written.position
+        if (position !== undefined)
+          for (const { context } of pending) Context.get(context, ReadYourWrites).advance(position)
         for (const [index, log] of exit.value.entries()) Deferred.doneUnsafe(pending[index]!.done, Exit.succeed(log))
       } else if (pending.length > 1 && isRowLevel(exit.cause)) {
         // One row's content failed the statement: each row alone, so each caller gets its own row or error.
