@@ -1,5 +1,6 @@
 import { Array as Arr, Context, Effect, Exit, Option, Request, RequestResolver } from "effect"
 import type { SqlClient } from "effect/sql"
+import { ReadYourWrites, WrittenPosition } from "../Topology/ReadYourWrites.ts"
 
 /** The lookups that can be batched (UserStorePg.ts). */
 export const BatchedLookups = ["findById", "findByEmail", "hasPermission", "findWithAccess"] as const
@@ -41,7 +42,8 @@ interface Lookup<Key, A, E> extends Request.Request<Option.Option<A>, E> {
  *
  * Calls inside a transaction are batched only with calls inside the same transaction, on its connection:
  * the batch key is the connection of `sql`'s transaction. The statement runs with the first caller's
- * services (as `SqlResolver` does), so its span and statement hooks are that caller's.
+ * services (as `SqlResolver` does), so its span and statement hooks are that caller's; its replica reads wait
+ * for the latest write of any of its callers (read-your-writes).
  *
  * A lone caller does not pay for the batching machinery (a `Request`, its entry, the resolver's fiber): a
  * call made while no other call of this lookup is in flight runs `executeOne` directly in its own fiber.
@@ -73,6 +75,22 @@ export const batchedLookup = <Key, Row extends OrdinalRow, A, ExecuteError, Deco
   const transactionOf = (entry: Request.Entry<Lookup<Key, A, E>>) =>
     Context.getOrUndefined(entry.context, sql.transactionService)?.[0]
 
+  // The batch runs in its first caller's context, but answers every caller: a replica read of it must wait for
+  // the latest write of any of them (read-your-writes), not only the first's.
+  const withLatestWrite = <B, E2>(
+    entries: Arr.NonEmptyArray<Request.Entry<Lookup<Key, A, E>>>,
+    statement: Effect.Effect<B, E2>
+  ): Effect.Effect<B, E2> => {
+    let latest: bigint | undefined
+    for (const entry of entries) {
+      const position = Context.get(entry.context, ReadYourWrites).position
+      if (position !== undefined && (latest === undefined || position > latest)) latest = position
+    }
+    return latest === Context.get(entries[0].context, ReadYourWrites).position
+      ? statement
+      : Effect.provideService(statement, ReadYourWrites, new WrittenPosition(latest))
+  }
+
   const answer = (entries: Arr.NonEmptyArray<Request.Entry<Lookup<Key, A, E>>>, rows: ReadonlyArray<Row>) =>
     Effect.gen(function* () {
       const answered = new Array<boolean>(entries.length).fill(false)
@@ -99,7 +117,7 @@ export const batchedLookup = <Key, Row extends OrdinalRow, A, ExecuteError, Deco
       Effect.flatMap(
         entries.length === 1
           ? options.executeOne(entries[0].request.key)
-          : options.execute(Arr.map(entries, (entry) => entry.request.key)),
+          : withLatestWrite(entries, options.execute(Arr.map(entries, (entry) => entry.request.key))),
         (rows) => answer(entries, rows)
       )
   })

@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { Context, DateTime, Effect, Exit, Layer, Stream } from "effect"
+import { Context, DateTime, Deferred, Effect, Exit, Fiber, Layer, Ref, Stream } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { SessionRepository } from "../../../examples/auth-sessions/src/AuthEntities.ts"
 import { PermissionCache } from "../../../src/Database/Access/PermissionCache.ts"
@@ -244,6 +244,53 @@ describe.skipIf(unavailable !== undefined)(
             )
             assert.isDefined(inTransaction.id)
             assert.deepStrictEqual({ ...replicas.served }, served, "no read went through the replica pool")
+          } finally {
+            yield* pauseReplay(false)
+          }
+        }).pipe(Effect.provideContext(services))
+      )
+    )
+
+    it.live("a batched findById reads what every caller of the batch wrote (read-your-writes across a batch)", () =>
+      withKernel((services) =>
+        Effect.gen(function* () {
+          const users = Context.get(services, UserRepository)
+          const bystander = yield* newUser()
+          yield* caughtUp
+          yield* pauseReplay(true)
+          try {
+            // Writers create a user each in their own context; then every caller looks up at the same moment, so
+            // the lookups are batched into one statement. Bystanders (no write of their own) come first, so the
+            // batch is not run at a writer's position; it must still not read the lagging replica at a
+            // bystander's (empty) position.
+            const writers = 6
+            const created = yield* Ref.make(0)
+            const go = yield* Deferred.make<void>()
+            const found = yield* Effect.forEach(
+              Array.from({ length: writers + 3 }, (_, index) => index),
+              (index) =>
+                Effect.gen(function* () {
+                  const id = index < 3 ? bystander.id : (yield* newUser()).id
+                  if (index >= 3) yield* Ref.update(created, (count) => count + 1)
+                  yield* Deferred.await(go)
+                  return yield* Effect.exit(users.findById(id))
+                }).pipe(ReadYourWrites.session()),
+              { concurrency: "unbounded" }
+            ).pipe(
+              Effect.forkChild,
+              Effect.tap(() =>
+                Effect.gen(function* () {
+                  while ((yield* Ref.get(created)) < writers) yield* Effect.sleep("5 millis")
+                  yield* Deferred.succeed(go, undefined)
+                })
+              ),
+              Effect.flatMap(Fiber.join)
+            )
+            assert.deepStrictEqual(
+              found.flatMap((exit, index) => (Exit.isSuccess(exit) ? [] : [index])),
+              [],
+              "callers that did not find the user (their own, or one replayed before the pause)"
+            )
           } finally {
             yield* pauseReplay(false)
           }
