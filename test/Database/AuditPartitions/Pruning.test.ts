@@ -156,9 +156,7 @@ layer(RepositoriesTestLayer(), { timeout: "60 seconds" })("audit deep page", (it
         limit: 1,
         to: DateTime.fromDateUnsafe(new Date(first.from!.getTime() + (RowsBelowCursor + 0.5) * stepMs))
       })
-      const deepPage = yield* recordOne(
-        audit.list({ limit: 50, cursor: Option.getOrUndefined(before.nextCursor) })
-      )
+      const deepPage = yield* recordOne(audit.list({ limit: 50, cursor: Option.getOrUndefined(before.nextCursor) }))
       const page = yield* audit.list({ limit: 50, cursor: Option.getOrUndefined(before.nextCursor) })
       assert.strictEqual(page.items.length, 50)
       for (const mode of ["force_custom_plan", "force_generic_plan"] as const) {
