@@ -28,7 +28,7 @@ import {
   ensureAuditPartitions,
   listAuditPartitions
 } from "../src/Database/AuditPartitions/AuditPartitions.ts"
-import { nextBoundary } from "../src/Database/AuditPartitions/PartitionPeriod.ts"
+import { nextBoundary, periodStart } from "../src/Database/AuditPartitions/PartitionPeriod.ts"
 import { readMigrationFiles } from "../src/Database/Migrations/MigrationFiles.ts"
 import { UserId } from "../src/index.ts"
 import { warmUpSeconds } from "./Contenders/Contender.ts"
@@ -179,6 +179,18 @@ const measureConversion = async (url: string, record: (operation: string, value:
 
 const MONTH_MS = 30 * 86_400_000
 
+/**
+ * The partitions a page from `from` on opens in the partitioned layout (monthly, from `oldest`'s month to 3
+ * months ahead, and the default one, which a lower bound cannot prune): the same label for both layouts.
+ */
+const partitionsFrom = (from: Date, now: Date): number => {
+  let end = periodStart("month", now)
+  for (let month = 0; month < 4; month++) end = nextBoundary("month", end)
+  let count = 1
+  for (let at = periodStart("month", from); at < end; at = nextBoundary("month", at)) count++
+  return count
+}
+
 const measureLayout = async (layout: Layout, count: number): Promise<ReadonlyArray<Cell>> =>
   withBenchDatabase(async ({ url }) => {
     const cells: Array<Cell> = []
@@ -245,7 +257,11 @@ const measureLayout = async (layout: Layout, count: number): Promise<ReadonlyArr
     await loop("deep page (99 %)", () => audit.list({ limit: 50, cursor: deepCursor }), 1)
     // The filters; the audit list has no module filter (the permissions' list has one, not the audit log's).
     const actorId = UserId.make(userIdOf(4242))
-    await loop("one actor's first page", () => audit.list({ limit: 50, actorId }), 1)
+    await loop(
+      `one actor's first page (${partitionsFrom(oldest, now)} partitions)`,
+      () => audit.list({ limit: 50, actorId }),
+      1
+    )
     const actorCursor = await library.run(
       Effect.map(audit.list({ limit: 50, actorId }), (page) => Option.getOrUndefined(page.nextCursor))
     )
@@ -253,7 +269,11 @@ const measureLayout = async (layout: Layout, count: number): Promise<ReadonlyArr
     // How an actor's page grows with the partitions it opens: a lower time bound keeps the older ones out.
     for (const months of [1, 3, 6]) {
       const from = DateTime.fromDateUnsafe(new Date(now.getTime() - months * MONTH_MS))
-      await loop(`one actor's first page, last ${months} month(s)`, () => audit.list({ limit: 50, actorId, from }), 1)
+      await loop(
+        `one actor's first page, last ${months} month(s) (${partitionsFrom(DateTime.toDateUtc(from), now)} partitions)`,
+        () => audit.list({ limit: 50, actorId, from }),
+        1
+      )
     }
     await loop("one target's first page", () => audit.list({ limit: 50, targetId: "doc-42" }), 1)
     await loop("one action's first page", () => audit.list({ limit: 50, action: "invoice.paid" }), 1)
