@@ -143,7 +143,8 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
   //   would estimate the rows before the cursor twice over (their fraction squared, 11 rows for 1,000), and
   //   past two partitions (the default one included) a sort of every row before the cursor looked cheaper
   //   than merging the partitions' ordered indexes. Its time is read from a one-row subquery instead, which
-  //   the planner does not look into (a fixed guess of a third): at most a third too few, whatever the scale.
+  //   the planner does not look into (it guesses a third of the rows pass): an error of a constant factor,
+  //   whatever the scale, which keeps the ordered scans cheaper than the sort.
   // - the plain bound lets PostgreSQL skip the newer partitions while it plans (nor locks them). It is a
   //   constant only when its expression is immutable: timestamp (no zone) + interval, then AT TIME ZONE;
   //   timestamptz + interval is only stable (it depends on TimeZone), which left the pruning to the
