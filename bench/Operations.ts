@@ -91,7 +91,7 @@ const auditListSql = (where: string, limitParameter: string) => `SELECT ${auditC
       WHERE ${where}
       ORDER BY "timestamp" DESC, id DESC LIMIT ${limitParameter}`
 const deepWhere = (micros: string, id: string, microsAgain: string) =>
-  `(("timestamp", id) < ('epoch'::timestamptz + ${micros}::bigint * interval '1 microsecond', ${id}::uuid) AND "timestamp" <= 'epoch'::timestamptz + ${microsAgain}::bigint * interval '1 microsecond')`
+  `(("timestamp", id) < ((SELECT ('epoch'::timestamp + ${micros}::bigint * interval '1 microsecond') AT TIME ZONE 'UTC'), ${id}::uuid) AND "timestamp" <= ('epoch'::timestamp + ${microsAgain}::bigint * interval '1 microsecond') AT TIME ZONE 'UTC')`
 
 // src/Database/Postgres/AuditLogStorePg.ts, `insertAll`: five arrays whatever the row count (an append at
 // 32 callers is one such statement per turn of the group commit; each pgbench call is one of one row).

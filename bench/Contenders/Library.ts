@@ -50,13 +50,17 @@ export type KernelModule = typeof Kernel
 export const makeLibrary = async (
   url: string,
   kernel: KernelModule = Kernel,
-  env: Readonly<Record<string, string>> = {}
+  env: Readonly<Record<string, string>> = {},
+  /** false: no partition upkeep (bench/AuditScale.ts makes its own partitions). */
+  auditPartitions = true
 ): Promise<Library> => {
   const { AppConfig, AuditLogRepository, Entity, PermissionCache, PlatformKernel, RepositoryLayers, UserRepository } =
     kernel
   const batching = kernel === Kernel ? batchingOverride() : Layer.empty
   const runtime = ManagedRuntime.make(
-    PlatformKernel.layerWith({ config: { env: { ...libraryEnv(url), ...env } } }).pipe(Layer.provide(batching))
+    PlatformKernel.layerWith({ config: { env: { ...libraryEnv(url), ...env } }, auditPartitions }).pipe(
+      Layer.provide(batching)
+    )
   )
   const uncachedScope = Scope.makeUnsafe()
   const { api, poolSize } = await runtime.runPromise(

@@ -1,6 +1,7 @@
 import { createServer, type Socket } from "node:net"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
 import { AppConfig } from "../../src/Config/AppConfig.ts"
 import * as DatabaseClient from "../../src/Database/Client/DatabaseClient.ts"
 import { DatabaseTarget } from "../../src/Database/Client/DatabaseTarget.ts"
@@ -94,6 +95,48 @@ layer(Layer.provideMerge(DatabaseHealth.layer, TestDatabaseLayer({ DATABASE_POOL
   )
 })
 
+// A row stored outside every time partition, as an append would be when no partition of its time was made.
+const FarFuture = new Date("2199-01-01T00:00:00Z")
+
+layer(Layer.provideMerge(DatabaseHealth.layer, TestDatabaseLayer()), {
+  timeout: "60 seconds",
+  excludeTestServices: true
+})("DatabaseHealth and the default audit partition", (it) => {
+  it.effect("reports the rows of audit_logs_default, expected 0, without waiting for a lock on it", () =>
+    Effect.gen(function* () {
+      const health = yield* DatabaseHealth
+      const sql = yield* SqlClient.SqlClient
+      const empty = yield* health.check
+      assert.deepStrictEqual(empty.auditDefaultPartition, {
+        partition: "audit_logs_default",
+        rows: 0,
+        rowsAre: "estimate",
+        expected: 0
+      })
+      yield* sql.withTransaction(
+        Effect.gen(function* () {
+          // Stored with the given time (the stamping trigger off), so it lands in the default partition.
+          yield* sql`SET LOCAL session_replication_role = replica`
+          yield* sql`INSERT INTO audit_logs (id, action, "timestamp")
+            VALUES (gen_random_uuid(), 'iam.user.created', ${FarFuture}), (gen_random_uuid(), 'iam.user.created', ${FarFuture})`
+          // This session's counters reach the statistics when it next goes idle, not up to 10 s later.
+          yield* sql`SELECT pg_stat_force_next_flush()`
+        })
+      )
+      const [stored] = yield* sql<{ readonly rows: number }>`SELECT count(*)::int AS rows FROM audit_logs_default`
+      assert.strictEqual(stored!.rows, 2)
+      // Held as ATTACH PARTITION holds it: a check that read the partition would wait here until its timeout.
+      const report = yield* sql.withTransaction(
+        Effect.andThen(sql`LOCK TABLE audit_logs_default IN ACCESS EXCLUSIVE MODE`, health.check)
+      )
+      assert.strictEqual(report.status, "up", report.error)
+      assert.strictEqual(report.auditDefaultPartition?.rows, 2)
+      assert.strictEqual(report.auditDefaultPartition?.expected, 0)
+      assert.include(report.auditDefaultPartition?.action ?? "", "platform-kernel audit partitions")
+    })
+  )
+})
+
 describe("DatabaseHealth", () => {
   it.live("reports the pending migrations of a database that is not migrated yet", () =>
     Effect.gen(function* () {
@@ -109,6 +152,7 @@ describe("DatabaseHealth", () => {
       )
       assert.strictEqual(report.status, "up")
       assert.deepStrictEqual(report.migrations, { latest: null, pending: 6 })
+      assert.isUndefined(report.auditDefaultPartition)
     }).pipe(Effect.scoped)
   )
 

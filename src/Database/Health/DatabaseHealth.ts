@@ -25,6 +25,23 @@ export const HealthReport = Schema.Struct({
     idle: Schema.NullOr(Schema.Number)
   }),
   migrations: Schema.NullOr(Schema.Struct({ latest: Schema.NullOr(Schema.Number), pending: Schema.Number })),
+  /**
+   * The default partition of `audit_logs` (absent before migration 0006): its rows are appends that found no
+   * time partition, so it should hold none; `action` says what to do when it does.
+   */
+  auditDefaultPartition: Schema.optionalKey(
+    Schema.Struct({
+      partition: Schema.String,
+      /**
+       * The statistics' count, read without touching the partition: rows inserted minus deleted since the
+       * statistics were last reset, or its last VACUUM/ANALYZE's count when that is higher.
+       */
+      rows: Schema.Number,
+      rowsAre: Schema.Literal("estimate"),
+      expected: Schema.Literal(0),
+      action: Schema.optionalKey(Schema.String)
+    })
+  ),
   /** Several hosts or replicas configured: which host is primary, and each standby's lag. */
   topology: Schema.optionalKey(TopologyReport),
   error: Schema.optionalKey(Schema.String)
@@ -35,7 +52,27 @@ interface ServerFacts {
   readonly serverVersion: string
   readonly open: number
   readonly idle: number
+  readonly auditDefaultPartition: string | null
+  readonly auditDefaultRows: number | null
 }
+
+const defaultPartitionAction =
+  "these are appends that found no time partition of audit_logs: check that the partition upkeep runs as the owner " +
+  "(database.migrations.url, or `platform-kernel audit retain` from cron) and the database clock; " +
+  '`platform-kernel audit partitions` counts them exactly and names the ranges left unmade (README "Audit partitions")'
+
+const auditDefaultPartitionOf = (facts: ServerFacts): Pick<HealthReport, "auditDefaultPartition"> =>
+  facts.auditDefaultPartition === null
+    ? {}
+    : {
+        auditDefaultPartition: {
+          partition: facts.auditDefaultPartition,
+          rows: facts.auditDefaultRows ?? 0,
+          rowsAre: "estimate",
+          expected: 0,
+          ...((facts.auditDefaultRows ?? 0) > 0 ? { action: defaultPartitionAction } : {})
+        }
+      }
 
 /**
  * The check's own client: one connection, opened when first needed and kept, with every wait bounded by
@@ -94,10 +131,20 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
 
       const probeWith = (sql: SqlClient.SqlClient) =>
         Effect.gen(function* () {
+          // The default partition's rows come from the catalog and the statistics counters: no lock on the
+          // partition (an EXISTS or a count would wait behind the ACCESS EXCLUSIVE lock that attaching a
+          // partition takes on it, up to lock_timeout, and needs a SELECT privilege the service role does not
+          // have on partitions), and no read of it, whatever it holds. The counters lag a commit by up to a
+          // few seconds and are lost by a crash; the last VACUUM/ANALYZE's count (reltuples) covers that.
           const [facts] = yield* sql<ServerFacts>`
           SELECT current_setting('server_version') AS server_version,
                  count(*)::int AS open,
-                 (count(*) FILTER (WHERE state = 'idle'))::int AS idle
+                 (count(*) FILTER (WHERE state = 'idle'))::int AS idle,
+                 (SELECT c.relname::text FROM pg_partitioned_table pt JOIN pg_class c ON c.oid = pt.partdefid
+                   WHERE pt.partrelid = to_regclass('audit_logs')) AS audit_default_partition,
+                 (SELECT greatest(pg_stat_get_live_tuples(c.oid), c.reltuples, 0)::float8
+                   FROM pg_partitioned_table pt JOIN pg_class c ON c.oid = pt.partdefid
+                   WHERE pt.partrelid = to_regclass('audit_logs')) AS audit_default_rows
           FROM pg_stat_activity
           WHERE application_name = ${applicationName} AND datname = current_database()`
           const status = yield* migrationStatusOf(yield* files, migrations.table)
@@ -130,6 +177,7 @@ export class DatabaseHealth extends Context.Service<DatabaseHealth, { readonly c
             serverVersion: facts.serverVersion,
             pool: { max: pool.maxConnections, open: facts.open, idle: facts.idle },
             migrations: { latest: status.latest, pending: status.pending.length },
+            ...auditDefaultPartitionOf(facts),
             ...withTopology
           } satisfies HealthReport
         }

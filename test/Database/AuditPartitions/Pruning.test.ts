@@ -16,6 +16,7 @@ interface PlanNode {
   readonly "Node Type": string
   readonly "Relation Name"?: string
   readonly "Subplans Removed"?: number
+  readonly "Actual Rows"?: number
   readonly Plans?: ReadonlyArray<PlanNode>
 }
 
@@ -51,7 +52,7 @@ const partitionsRead = (statement: RecordedStatement, mode: "force_custom_plan" 
     )
     const read = [...new Set(nodesOf(plan).flatMap((node) => node["Relation Name"] ?? []))].toSorted()
     const removed = nodesOf(plan).reduce((sum, node) => sum + (node["Subplans Removed"] ?? 0), 0)
-    return { read, removed, shown: `${mode}:\n${statement.sql}\n${JSON.stringify(plan, null, 1)}` }
+    return { plan, read, removed, shown: `${mode}:\n${statement.sql}\n${JSON.stringify(plan, null, 1)}` }
   })
 
 const recordOne = <A, E, R>(call: Effect.Effect<A, E, R>) =>
@@ -116,6 +117,71 @@ layer(RepositoriesTestLayer(), { timeout: "60 seconds" })("audit partition pruni
         // Without a range every partition is read: what the assertions above tell apart.
         const all = yield* partitionsRead(everything, mode)
         assert.deepStrictEqual(all.read, partitions.map((p) => p.name).toSorted(), all.shown)
+      }
+    })
+  )
+})
+
+const RowsInPartition = 20_000
+const RowsBelowCursor = 500
+
+layer(RepositoriesTestLayer(), { timeout: "60 seconds" })("audit deep page", (it) => {
+  // The deep page of the benchmark: the cursor near the oldest end of a partition with many rows, more
+  // partitions (here an empty one and the legacy one) below it. Its plan must read the page from the partitions' ordered
+  // indexes, not sort every row before the cursor: with the cursor's time written as a constant in both
+  // conditions, PostgreSQL estimated those rows' fraction squared (12 rows for 500) and sorted them; with it
+  // written stable (timestamptz + interval), the custom plan also pruned only when the executor started.
+  it.effect("after a cursor near the oldest end, the page is read from ordered index scans, pruned when planned", () =>
+    Effect.gen(function* () {
+      yield* ensureAuditPartitions({ period: "day", ahead: 5, now: new Date() })
+      const partitions = yield* listAuditPartitions()
+      const ranged = partitions.filter((p) => p.from !== undefined && p.to !== undefined)
+      const [legacy, first] = [partitions[0]!, ranged[1]!]
+      assert.isUndefined(legacy.from)
+      const sql = yield* SqlClient.SqlClient
+      const stepMs = (first.to!.getTime() - first.from!.getTime()) / RowsInPartition
+      yield* sql.withTransaction(
+        Effect.andThen(
+          sql`SET LOCAL session_replication_role = replica`,
+          sql`INSERT INTO audit_logs (id, action, target_id, "timestamp")
+              SELECT gen_random_uuid(), 'iam.user.created', 'doc-' || n,
+                ${first.from!}::timestamptz + n * ${stepMs}::float8 * interval '1 millisecond'
+              FROM generate_series(0, ${RowsInPartition - 1}) AS n`
+        )
+      )
+      yield* sql`ANALYZE audit_logs`
+      const audit = yield* AuditLogRepository
+      // The row just before the RowsBelowCursor oldest ones of the partition: its key is the cursor.
+      const before = yield* audit.list({
+        limit: 1,
+        to: DateTime.fromDateUnsafe(new Date(first.from!.getTime() + (RowsBelowCursor + 0.5) * stepMs))
+      })
+      const deepPage = yield* recordOne(audit.list({ limit: 50, cursor: Option.getOrUndefined(before.nextCursor) }))
+      const page = yield* audit.list({ limit: 50, cursor: Option.getOrUndefined(before.nextCursor) })
+      assert.strictEqual(page.items.length, 50)
+      for (const mode of ["force_custom_plan", "force_generic_plan"] as const) {
+        const deep = yield* partitionsRead(deepPage, mode)
+        assert.deepStrictEqual(
+          deep.read,
+          partitions
+            .filter((p) => !p.isDefault && p.to!.getTime() <= first.to!.getTime())
+            .map((p) => p.name)
+            .toSorted(),
+          deep.shown
+        )
+        const nodes = nodesOf(deep.plan)
+        assert.isFalse(
+          nodes.some((node) => node["Node Type"] === "Sort"),
+          deep.shown
+        )
+        // The scans stop at the page (limit + 1 rows; a merge reads one row ahead in each other partition),
+        // whatever lies below the cursor (RowsBelowCursor rows, all read by a sort).
+        const scanned = nodes
+          .filter((node) => node["Relation Name"] !== undefined)
+          .reduce((sum, node) => sum + (node["Actual Rows"] ?? 0), 0)
+        assert.isAtMost(scanned, 51 + deep.read.length - 1, deep.shown)
+        // A custom plan is made for the partitions at and below the cursor only (none removed when it runs).
+        if (mode === "force_custom_plan") assert.strictEqual(deep.removed, 0, deep.shown)
       }
     })
   )
