@@ -289,7 +289,8 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
   yield* Effect.addFinalizer(() =>
     Effect.suspend(() => {
       closing = true
-      const lone = alone === 0 ? Effect.void : Deferred.await((aloneDone = Deferred.makeUnsafe<void>()))
+      if (alone > 0) aloneDone = Deferred.makeUnsafe<void>()
+      const lone = aloneDone === undefined ? Effect.void : Deferred.await(aloneDone)
       return Effect.asVoid(Effect.andThen(Queue.end(queue), Effect.andThen(Fiber.await(worker), lone)))
     })
   )
