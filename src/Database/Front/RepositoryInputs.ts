@@ -282,7 +282,8 @@ export const AuditEntry = Schema.Struct({
   metadata: optionalInput(AuditMetadataInput),
   actorId: optionalInput(Schema.NullOr(UserId))
 })
-export const decodeAuditEntry = decodeInput(AuditEntry, "entry")
+/** `decodeAuditEntry` by the schema alone (what the fast path must agree with; exported for its test). */
+export const decodeAuditEntryBySchema = decodeInput(AuditEntry, "entry")
 /** `decodeAuditEntries` by the schema alone (what the fast path must agree with; exported for its test). */
 export const decodeAuditEntriesBySchema = decodeInput(Schema.Struct({ entries: Schema.Array(AuditEntry) }), "entries")
 
@@ -363,6 +364,17 @@ const plainAuditEntry = (entry: unknown): typeof AuditEntry.Type | undefined => 
   if (copied !== undefined) decoded.metadata = copied
   if (actorId !== undefined) decoded.actorId = actorId
   return decoded as typeof AuditEntry.Type
+}
+
+/** One entry of `append`, as `decodeAuditEntryBySchema` decodes it: by hand when plainly valid (see below). */
+export const decodeAuditEntry = (input: unknown): Effect.Effect<typeof AuditEntry.Type, InvalidInput> => {
+  try {
+    const entry = plainAuditEntry(input)
+    if (entry !== undefined) return Effect.succeed(entry)
+  } catch {
+    // A getter or a Proxy that throws: the schema's decode words it.
+  }
+  return decodeAuditEntryBySchema(input)
 }
 
 /**

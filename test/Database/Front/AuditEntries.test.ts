@@ -1,12 +1,17 @@
 /**
- * Issue 18: `appendMany` validates its entries by hand when they are plainly valid, and by the schema
+ * Issue 18: `append` and `appendMany` validate their entries by hand when they are plainly valid, and by the schema
  * otherwise. Whatever the input, the answer must be the schema's: the same entries (keys, order, copied
  * metadata) or the same InvalidInput.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import fc from "fast-check"
-import { decodeAuditEntries, decodeAuditEntriesBySchema } from "../../../src/Database/Front/RepositoryInputs.ts"
+import {
+  decodeAuditEntries,
+  decodeAuditEntriesBySchema,
+  decodeAuditEntry,
+  decodeAuditEntryBySchema
+} from "../../../src/Database/Front/RepositoryInputs.ts"
 import {
   anyText,
   idLike,
@@ -26,6 +31,18 @@ const action = orHostile(
 const targetId = orHostile(fc.oneof(fc.constantFrom("target-1", " ", ""), anyText))
 const actorId = fc.oneof(fc.constant(null), idLike(["0193f3a0-0000-7000-8000-000000000001"]))
 const entry = inputLike({ action, targetId, metadata: metadataLike, actorId }, ["action"])
+// Plain entries too, so that enough single entries are valid.
+const singleEntry = fc.oneof(
+  entry,
+  fc.record(
+    {
+      action: fc.constantFrom("user.created", "billing.invoice_paid"),
+      targetId: fc.constantFrom("target-1", undefined),
+      metadata: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 })
+    },
+    { requiredKeys: ["action"] }
+  )
+)
 const input = fc.oneof(
   { arbitrary: fc.record({ entries: fc.array(entry, { maxLength: 4 }) }), weight: 8 },
   fc.record({ entries: fc.array(fc.record({ action: fc.constant("a.b") }), { maxLength: 3 }) }),
@@ -71,6 +88,20 @@ describe("decodeAuditEntries", () => {
       if ("ok" in byHand) valid++
     }
     assert.isAbove(valid, 100, "enough valid inputs to compare the decoded entries")
+  })
+
+  it("answers one entry (append) as the schema does", () => {
+    let valid = 0
+    for (let seed = 1; seed <= 600; seed++) {
+      const [mine] = fc.sample(singleEntry, { seed, numRuns: 1 })
+      const [theirs] = fc.sample(singleEntry, { seed, numRuns: 1 })
+      const byHand = outcome(Effect.runSyncExit(decodeAuditEntry(mine)))
+      const bySchema = outcome(Effect.runSyncExit(decodeAuditEntryBySchema(theirs)))
+      if (holdsVolatile(mine) && "failed" in bySchema) assert.property(byHand, "failed", `seed ${seed}`)
+      else assert.deepStrictEqual(byHand, bySchema, `seed ${seed}`)
+      if ("ok" in byHand) valid++
+    }
+    assert.isAbove(valid, 100, "enough valid entries to compare the decoded entries")
   })
 
   it("keeps only the entry's own fields, and copies the metadata", () => {
