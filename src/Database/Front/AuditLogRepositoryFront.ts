@@ -2,7 +2,7 @@ import { Array as Arr, Effect, Stream } from "effect"
 import type { AuditLogId } from "../../Domain/index.ts"
 import { type AppendAuditLog, AuditLogRepository, type ListAuditLogs } from "../Repositories/AuditLogRepository.ts"
 import { countAuditRecords } from "../Telemetry/MetricsSwitch.ts"
-import { decodedAuditRow } from "./AuditTrail.ts"
+import { decodedAuditRow, decodedAuditRows } from "./AuditTrail.ts"
 import { methodsOf } from "./Operation.ts"
 import { listPage, streamOf } from "./Paging.ts"
 import {
@@ -31,7 +31,7 @@ export const makeAuditLogRepository: Effect.Effect<AuditLogRepository["Service"]
 
     // Every entry is validated before anything is written.
     const appendMany = method("appendMany")(function* (entries: ReadonlyArray<AppendAuditLog>) {
-      const rows = yield* Effect.forEach((yield* decodeAuditEntries({ entries })).entries, decodedAuditRow)
+      const rows = yield* decodedAuditRows((yield* decodeAuditEntries({ entries })).entries)
       if (!Arr.isReadonlyArrayNonEmpty(rows)) return []
       const logs = yield* auditLogs.insert(rows)
       yield* countAuditRecords(logs.length)

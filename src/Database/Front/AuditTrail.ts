@@ -38,6 +38,27 @@ export const decodedAuditRow = Effect.fnUntraced(function* (entry: AuditEntryFie
   return row
 })
 
+/**
+ * `decodedAuditRow` of every entry, in one effect: the calling actor read once, not once per entry (an
+ * `appendMany` of 1,000 entries ran 1,000 generators of three steps each).
+ */
+export const decodedAuditRows = (entries: ReadonlyArray<AuditEntryFields>) =>
+  Effect.gen(function* () {
+    const caller = yield* CurrentActor
+    const rows: Array<typeof AuditLog.insert.Type> = new Array(entries.length)
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!
+      rows[index] = {
+        id: yield* newAuditLogId,
+        actorId: entry.actorId === undefined ? caller : Option.fromNullishOr(entry.actorId),
+        action: entry.action,
+        targetId: Option.fromUndefinedOr(entry.targetId),
+        metadata: entry.metadata ?? {}
+      }
+    }
+    return rows
+  })
+
 /** The row of an audit entry made by the library itself (an event), validated by `AuditLog.insert.make`. */
 export const auditRow = (entry: AuditEntryFields) =>
   Effect.map(decodedAuditRow(entry), (row) => AuditLog.insert.make(row))

@@ -1,4 +1,4 @@
-import { Cause, Effect, Schema } from "effect"
+import { Cause, Context, Effect, References, Schema, Tracer } from "effect"
 import { SqlError } from "effect/sql"
 import { DatabaseUnavailable } from "../../Domain/index.ts"
 import { describeSqlError, isTransientSqlError } from "../Client/SqlFailure.ts"
@@ -56,6 +56,9 @@ export const toDomain =
  * The span is opened without a stack trace: `Effect.fn` captures one per call (an `Error` and its stack,
  * 7-12 µs), which on a 2-core host with the server on it costs the throughput of a point lookup by a fifth.
  * The span's name already says which method ran; a defect keeps the stack of where it was raised.
+ * It is made current with its stack frame (the span's name, as `Effect.withSpan` provides it) in one change of
+ * the fiber's context rather than two: each change rebuilds the fiber's context cache, on entry and on exit
+ * (about 1.5 µs a call of `withSpan`'s 4 µs, measured with bench/PerCall).
  *
  * Everything a call needs besides its body (span options, the metric series, the cause mapping) is made
  * once per method, and the metric and the mapping to domain failures run as one step.
@@ -70,7 +73,7 @@ export const methodsOf =
     type R = Effect.Services<Eff>
     const operation = `${service}.${name}`
     const observe = observeOperationMapping(operation, (cause) => domainCause(operation, cause))
-    const span = Effect.withSpan(operation, undefined, untracedStack)
+    const span = inSpan(operation)
     // A plain closure rather than `Effect.fnUntraced`, whose wrapper spreads `arguments` into every pipeable.
     return (...args: Args): Effect.Effect<A, Exclude<E, StoreFailure> | DatabaseUnavailable, R> =>
       span(observe(Effect.gen(() => body(...args)))) as Effect.Effect<
@@ -80,4 +83,21 @@ export const methodsOf =
       >
   }
 
-const untracedStack = { captureStackTrace: false } as const
+const noStack = () => undefined
+
+/**
+ * `Effect.withSpan(name, undefined, { captureStackTrace: false })`: the same span (name, parent, timing, exit)
+ * and the same stack frame, provided in one context change.
+ */
+const inSpan =
+  (name: string) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.useSpan(name, (span) =>
+      Effect.updateContext(self, (context: Context.Context<R>) =>
+        Context.add(Context.add(context, Tracer.ParentSpan, span), References.CurrentStackFrame, {
+          name,
+          stack: noStack,
+          parent: Context.get(context, References.CurrentStackFrame)
+        })
+      )
+    )

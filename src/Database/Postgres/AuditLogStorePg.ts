@@ -217,7 +217,7 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
     )
 
   // Group commit: appends made outside a transaction wait in `queue`, and one fiber writes all those waiting
-  // in one statement per turn (no timer: a lone append is written at once). Success means committed.
+  // in one statement per turn (no timer). Success means committed. A lone append skips it (see `append`).
   const queue = yield* Queue.unbounded<PendingAppend, Cause.Done>()
   let turn: ReadonlyArray<PendingAppend> = []
 
@@ -280,14 +280,52 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
     ),
     Effect.forkScoped
   )
-  // Runs before the scope interrupts the worker: no new appends, and those waiting are written first.
-  yield* Effect.addFinalizer(() => Effect.asVoid(Effect.andThen(Queue.end(queue), Fiber.await(worker))))
+  // A lone append (nothing queued, no turn and no other lone append being written) is written by its caller's
+  // own fiber, as one statement: no hand-off to the worker and back. Appends that arrive meanwhile queue, so
+  // under concurrency they still share the worker's statements.
+  let closing = false
+  let alone = 0
+  let aloneDone: Deferred.Deferred<void> | undefined
+  const writtenAlone = (row: AuditRow): Effect.Effect<AuditLog, StoreFailure> => {
+    // Counted only once it runs: interrupted before that, the exit hook must not count it down.
+    let counted = false
+    const rows: Arr.NonEmptyReadonlyArray<AuditRow> = [row]
+    return Effect.onExit(
+      Effect.suspend(() => {
+        counted = true
+        alone++
+        return Effect.map(
+          Effect.catchIf(insertAll(rows), isTransient, (first) => insertMissing(rows, first)),
+          (logs) => logs[0]!
+        )
+      }),
+      () => {
+        if (counted && --alone === 0 && aloneDone !== undefined) Deferred.doneUnsafe(aloneDone, Exit.void)
+        return Effect.void
+      }
+    )
+  }
+
+  // Runs before the scope interrupts the worker: no new appends, and those waiting (or being written alone)
+  // are written first.
+  yield* Effect.addFinalizer(() =>
+    Effect.suspend(() => {
+      closing = true
+      if (alone > 0) aloneDone = Deferred.makeUnsafe<void>()
+      const lone = aloneDone === undefined ? Effect.void : Deferred.await(aloneDone)
+      return Effect.asVoid(Effect.andThen(Queue.end(queue), Effect.andThen(Fiber.await(worker), lone)))
+    })
+  )
 
   const append = (row: AuditRow): Effect.Effect<AuditLog, StoreFailure> =>
-    Effect.flatMap(Effect.context<never>(), (context) => {
-      const done = Deferred.makeUnsafe<AuditLog, StoreFailure>()
-      // An append interrupted once queued may still be written (and committed): its caller just stops waiting.
-      return Queue.offerUnsafe(queue, { row, context, done }) ? Deferred.await(done) : Effect.fail(storeClosed())
+    Effect.suspend(() => {
+      if (closing) return Effect.fail(storeClosed())
+      if (alone === 0 && turn.length === 0 && Queue.sizeUnsafe(queue) === 0) return writtenAlone(row)
+      return Effect.flatMap(Effect.context<never>(), (context) => {
+        const done = Deferred.makeUnsafe<AuditLog, StoreFailure>()
+        // An append interrupted once queued may still be written (and committed): its caller just stops waiting.
+        return Queue.offerUnsafe(queue, { row, context, done }) ? Deferred.await(done) : Effect.fail(storeClosed())
+      })
     })
 
   return {

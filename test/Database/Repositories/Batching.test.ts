@@ -3,7 +3,7 @@
  * a transaction are committed together; each caller still gets its own answer, row or error.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Scope, Tracer } from "effect"
 import { SqlClient, Statement } from "effect/sql"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
 import * as Database from "../../../src/Database/Database.ts"
@@ -273,6 +273,32 @@ layer(RepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 seconds
           Array.from({ length: callers }, (_, n) => [n, targetId, 1])
         )
         assert.strictEqual(new Set(results.map(({ log }) => log.id)).size, callers)
+      })
+    )
+
+    it.effect("a lone append is one INSERT sent by its caller's own fiber, not handed to the worker", () =>
+      Effect.gen(function* () {
+        const audit = yield* AuditLogRepository
+        const caller = Fiber.getCurrent()
+        // Which fiber opens each statement's client span: the caller's, or the group-commit worker's.
+        const opened: Array<{ readonly span: Tracer.Span; readonly fiber: Fiber.Fiber<unknown, unknown> | undefined }> =
+          []
+        const tracer = Tracer.make({
+          span(options) {
+            const span = new Tracer.NativeSpan(options)
+            opened.push({ span, fiber: Fiber.getCurrent() })
+            return span
+          }
+        })
+        const log = yield* Effect.withTracer(audit.append({ action: "test.lone", metadata: { n: 1 } }), tracer)
+        const inserts = opened.filter(({ span }) =>
+          String(span.attributes.get("db.query.text") ?? "")
+            .trimStart()
+            .startsWith("INSERT")
+        )
+        assert.strictEqual(inserts.length, 1, "one statement")
+        assert.strictEqual(inserts[0]!.fiber, caller, "sent by the caller's fiber")
+        assert.strictEqual(yield* rowsWithIds([log.id]), 1, "committed when the call returns")
       })
     )
 
