@@ -176,7 +176,8 @@ export const makeEntityTablePg = <E extends AnyEntity>(
         rows.length === 1
           ? insertOne(rows[0])
           : sql`INSERT INTO ${table} ${sql.insert(Arr.map(rows, snakeKeys))} RETURNING ${columns}`.withoutTransform,
-        decodeRows
+        // One row (a create) without the array decoder around it.
+        (returned) => (returned.length === 1 ? Effect.map(decodeRow(returned[0]), Arr.of) : decodeRows(returned))
       )
     )
 
