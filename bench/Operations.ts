@@ -9,7 +9,7 @@
  * audit row's id (gen_random_uuid()); otherwise the statements are the same.
  */
 import { randomUUID } from "node:crypto"
-import type { Effect } from "effect"
+import { type Effect, Redacted } from "effect"
 import type { AuditLogRepository, Entity, UserId, UserRepository } from "../src/index.ts"
 import { type Notes, noteIdOf, noteIdSql } from "./Entities.ts"
 import {
@@ -34,6 +34,15 @@ export interface LibraryApi {
   readonly notes: Entity.EntityRepository<Notes>
 }
 
+export interface Statement {
+  readonly sql: string
+  readonly params: ReadonlyArray<unknown>
+}
+
+/** The statements of the i-th call of `operation`, as the drivers run them. */
+export const statementsOf = (operation: Operation, i: number): ReadonlyArray<Statement> =>
+  operation.transaction?.(i) ?? [{ sql: operation.sql, params: operation.params(i) }]
+
 export interface PgbenchScript {
   readonly script: string
   /** `-D name=value` variables. */
@@ -54,8 +63,17 @@ export interface Operation {
   /** The library's statement for one call, with `$n` placeholders. */
   readonly sql: string
   readonly params: (i: number) => ReadonlyArray<unknown>
-  /** Parameters that the library generates itself (new row ids), left out of the sync check. */
-  readonly generated?: (index: number) => boolean
+  /**
+   * Parameters that the library generates itself (new row ids), left out of the sync check; `statement` is the
+   * statement's index in `transaction` (0 otherwise).
+   */
+  readonly generated?: (index: number, statement: number) => boolean
+  /**
+   * When one call of the library is a transaction of several statements (users create: the row, then its audit
+   * record), the statements of the i-th call with their parameters, which the other clients run between BEGIN
+   * and COMMIT (the pgbench script says BEGIN and COMMIT itself). `sql` and `params` are then the first's.
+   */
+  readonly transaction?: (i: number) => ReadonlyArray<Statement>
   readonly pgbench: PgbenchScript
   /** The same rows through COPY ... FROM STDIN (appendMany only), as tab-separated lines. */
   readonly copy?: { readonly statement: string; readonly rows: (i: number) => string }
@@ -110,6 +128,26 @@ const noteColumns = `id AS "id", user_id AS "userId", title AS "title", created_
 const findNoteSql = (id: string) => `SELECT 1 AS ord, ${noteColumns} FROM bench_notes WHERE id = ${id}`
 const insertNoteSql = (id: string, userId: string, title: string, createdAt: string) =>
   `INSERT INTO bench_notes ("id","user_id","title","created_at") VALUES (${id},${userId},${title},${createdAt}) RETURNING ${noteColumns}`
+// src/Database/Postgres/TablePg.ts, `insert`, then the audit record in the same transaction (AuditTrail.ts).
+const insertUserSql = (id: string, email: string, passwordHash: string, verified: string) =>
+  `INSERT INTO users ("id","email","password_hash","verified") VALUES (${id},${email},${passwordHash},${verified}) RETURNING ${userColumns}`
+const newPasswordHash = "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2hzYWx0$YmVuY2hoYXNoYmVuY2hoYXNo"
+// A new address for every call, of every client and round: a user created once keeps it.
+const runTag = randomUUID().slice(0, 8)
+let newUsers = 0
+const newEmail = () => `new${newUsers++}-${runTag}@bench.test`
+const usersCreate = (_i: number): ReadonlyArray<Statement> => {
+  const id = randomUUID()
+  const email = newEmail()
+  return [
+    { sql: insertUserSql("$1", "$2", "$3", "$4"), params: [id, email, newPasswordHash, false] },
+    {
+      sql: auditInsertParametersSql,
+      // No actor: an array of NULLs goes as an empty array (unnest pads it), as the library sends it.
+      params: [[randomUUID()], [], ["user.created"], [id], [JSON.stringify({ email, verified: false })]]
+    }
+  ]
+}
 const findUserByEmailSql = (email: string) => `SELECT 1 AS ord, ${userColumns} FROM users WHERE email = ${email}`
 
 // The library fetches one row more than the page to know whether a next page exists.
@@ -177,6 +215,25 @@ ${hasPermissionSql(userIdSql(":n"), permissionNameSql(":p"))};\n`
       generated: (index) => index === 0 || index === 3,
       pgbench: {
         script: `${drawUser}${insertNoteSql("gen_random_uuid()", userIdSql(":n"), "'bench'", "now()")};\n`
+      }
+    },
+    {
+      name: "users create",
+      note: "with its audit record",
+      callers: [1, 32],
+      library: ({ users }) =>
+        users.create({ email: newEmail(), passwordHash: Redacted.make(newPasswordHash), verified: false }),
+      sql: insertUserSql("$1", "$2", "$3", "$4"),
+      params: (i) => usersCreate(i)[0]!.params,
+      transaction: (i) => usersCreate(i),
+      // The user's id, its e-mail (new for each call) and the audit record's id are the library's own.
+      generated: (index, statement) => (statement === 0 ? index <= 1 : index === 0 || index === 3 || index === 4),
+      pgbench: {
+        // The audit record names the new user: its id read back with \gset.
+        script: `BEGIN;
+${insertUserSql("gen_random_uuid()", "('new' || gen_random_uuid() || '@bench.test')::citext", `'${newPasswordHash}'`, "false")} \\gset
+${auditInsertSql("ARRAY[gen_random_uuid()]", "ARRAY[NULL]", "ARRAY['user.created']", "ARRAY[:id::text]", `ARRAY[json_build_object('email', :email::text, 'verified', false)::jsonb]`)};
+COMMIT;\n`
       }
     },
     {

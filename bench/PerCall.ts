@@ -24,6 +24,7 @@ import { Context, Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "e
 import { SqlClient, Statement } from "effect/sql"
 import * as Kernel from "../src/index.ts"
 import { libraryEnv } from "./Contenders/Library.ts"
+import { rawCall } from "./Contenders/RawEffectSql.ts"
 import { createNotesTable, makeNotes } from "./Entities.ts"
 import { type LibraryApi, makeOperations, type Operation } from "./Operations.ts"
 import { runStatement, withBenchDatabase } from "./Server.ts"
@@ -282,7 +283,7 @@ await withBenchDatabase(async (database) => {
               run: runOn(variant.runtime.runtime),
               op: (i: number) => operation.library(variant.api, i)
             }))),
-        { name: "raw effect/sql", run: runOn(raw), op: (i) => client.unsafe(operation.sql, operation.params(i)) }
+        { name: "raw effect/sql", run: runOn(raw), op: (i) => rawCall(client, operation, i) }
       ]
       // Every contender warmed up before any is measured: the code they share (effect, the driver) is then
       // as optimised for the first as for the last.

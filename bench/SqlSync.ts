@@ -5,7 +5,7 @@
  * and the parameters themselves except those the library generates (new ids).
  */
 import type { Library } from "./Contenders/Library.ts"
-import type { Operation } from "./Operations.ts"
+import { type Operation, statementsOf } from "./Operations.ts"
 import { normalizeSql, recordStatements } from "./Recorder.ts"
 
 export interface Drift {
@@ -13,8 +13,8 @@ export interface Drift {
   readonly problem: string
 }
 
-const comparable = (operation: Operation, params: ReadonlyArray<unknown>) =>
-  JSON.stringify(params.map((param, index) => (operation.generated?.(index) ? "<generated>" : param)))
+const comparable = (operation: Operation, params: ReadonlyArray<unknown>, statement: number) =>
+  JSON.stringify(params.map((param, index) => (operation.generated?.(index, statement) ? "<generated>" : param)))
 
 export const checkSqlSync = async (library: Library, operations: ReadonlyArray<Operation>): Promise<Array<Drift>> => {
   const drifts: Array<Drift> = []
@@ -22,21 +22,27 @@ export const checkSqlSync = async (library: Library, operations: ReadonlyArray<O
     const [, statements] = await library.run(
       recordStatements((operation.librarySql ?? operation.library)(library.api, 0))
     )
-    if (statements.length !== 1) {
-      drifts.push({ operation: operation.name, problem: `the library sent ${statements.length} statements, not 1` })
+    const expected = statementsOf(operation, 0)
+    if (statements.length !== expected.length) {
+      drifts.push({
+        operation: operation.name,
+        problem: `the library sent ${statements.length} statements, not ${expected.length}`
+      })
       continue
     }
-    const sent = statements[0]!
-    if (normalizeSql(sent.sql) !== normalizeSql(operation.sql)) {
-      drifts.push({
-        operation: operation.name,
-        problem: `the library now sends: ${normalizeSql(sent.sql).slice(0, 400)}`
-      })
-    } else if (comparable(operation, sent.params) !== comparable(operation, operation.params(0))) {
-      drifts.push({
-        operation: operation.name,
-        problem: `parameters differ: library ${comparable(operation, sent.params).slice(0, 200)}, bench ${comparable(operation, operation.params(0)).slice(0, 200)}`
-      })
+    for (const [index, sent] of statements.entries()) {
+      const bench = expected[index]!
+      if (normalizeSql(sent.sql) !== normalizeSql(bench.sql)) {
+        drifts.push({
+          operation: operation.name,
+          problem: `the library now sends: ${normalizeSql(sent.sql).slice(0, 400)}`
+        })
+      } else if (comparable(operation, sent.params, index) !== comparable(operation, bench.params, index)) {
+        drifts.push({
+          operation: operation.name,
+          problem: `parameters differ: library ${comparable(operation, sent.params, index).slice(0, 200)}, bench ${comparable(operation, bench.params, index).slice(0, 200)}`
+        })
+      }
     }
   }
   return drifts

@@ -3,7 +3,7 @@ import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import postgres from "postgres"
 import { promiseLoop } from "../Measure.ts"
-import type { Operation } from "../Operations.ts"
+import { type Operation, statementsOf } from "../Operations.ts"
 import { type Contender, warmUpSeconds } from "./Contender.ts"
 
 const connect = (url: string, poolSize: number) =>
@@ -54,7 +54,13 @@ export const makePostgresJs = (url: string, poolSize: number): Contender => ({
     measured(
       url,
       poolSize,
-      (sql, i) => sql.unsafe(operation.sql, operation.params(i) as Parameters<Sql["unsafe"]>[1], { prepare: true }),
+      (sql, i) =>
+        operation.transaction === undefined
+          ? sql.unsafe(operation.sql, operation.params(i) as Parameters<Sql["unsafe"]>[1], { prepare: true })
+          : sql.begin(async (tx) => {
+              for (const statement of statementsOf(operation, i))
+                await tx.unsafe(statement.sql, statement.params as Parameters<Sql["unsafe"]>[1], { prepare: true })
+            }),
       callers,
       seconds
     ),

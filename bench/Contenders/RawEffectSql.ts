@@ -2,8 +2,16 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, ManagedRuntime, Redacted } from "effect"
 import { effectLoop } from "../Measure.ts"
-import type { Operation } from "../Operations.ts"
+import { type Operation, statementsOf } from "../Operations.ts"
 import { type Contender, warmUpSeconds } from "./Contender.ts"
+
+/** The i-th call's statement; a transaction's statements one after the other between BEGIN and COMMIT. */
+export const rawCall = (client: PgClient.PgClient, operation: Operation, i: number): Effect.Effect<unknown, unknown> =>
+  operation.transaction === undefined
+    ? client.unsafe(operation.sql, operation.params(i))
+    : client.withTransaction(
+        Effect.forEach(statementsOf(operation, i), (statement) => client.unsafe(statement.sql, statement.params))
+      )
 
 export const makeRawEffectSql = async (url: string, poolSize: number): Promise<Contender> => {
   const runtime = ManagedRuntime.make(
@@ -20,7 +28,7 @@ export const makeRawEffectSql = async (url: string, poolSize: number): Promise<C
     })
   )
   const measure = async (operation: Operation, callers: number, seconds: number) => {
-    const op = (i: number) => client.unsafe(operation.sql, operation.params(i))
+    const op = (i: number) => rawCall(client, operation, i)
     await runtime.runPromise(effectLoop(op, callers, warmUpSeconds(seconds)))
     return runtime.runPromise(effectLoop(op, callers, seconds))
   }

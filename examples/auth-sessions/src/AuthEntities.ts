@@ -59,7 +59,7 @@ export const ApiKeys = Entity.make(ApiKey, {
     userId: { to: "users", onDelete: "cascade" },
     sessionId: { to: Sessions, onDelete: "set null" }
   },
-  filters: ["userId"],
+  filters: ["userId", "name"],
   order: ["name", "id"],
   audit: { namespace: "auth.api_key" }
 })

@@ -48,12 +48,33 @@ export class RowStillReferenced extends Schema.TaggedError<RowStillReferenced>()
   }
 }
 
-/** A page request of an entity: size, cursor, and an equality filter on each declared filter field. */
+/**
+ * The declared filter fields of plain text (`string`, not a branded id such as `UserId`): those a page may also
+ * filter by prefix. At run time a prefix of a field not stored as `text` is refused with `InvalidInput`.
+ */
+export type TextFilterOf<E extends AnyEntity> = {
+  [K in FilterOf<E>]: string extends NonNullable<RowOf<E>[K & keyof RowOf<E>]> ? K : never
+}[FilterOf<E>]
+
+/**
+ * A page request of an entity: size, cursor, an equality filter on each declared filter field, and
+ * `startsWith`: a prefix of a text filter field (compared exactly: `_` and `%` are no wildcards).
+ */
 export type ListOf<E extends AnyEntity> = {
   readonly [K in "limit" | "cursor" | FilterOf<E>]?:
     | (K extends "limit" ? number : K extends "cursor" ? string : RowOf<E>[K & FilterOf<E>])
     | undefined
-} & {}
+} & {
+  readonly startsWith?:
+    | ([TextFilterOf<E>] extends [never] ? never : { readonly [K in TextFilterOf<E>]?: string | undefined })
+    | undefined
+}
+
+/** What `ensureBy<Key>` gives: the row holding the key, and whether this call created it. */
+export interface EnsuredRow<Row> {
+  readonly row: Row
+  readonly created: boolean
+}
 
 type KeySpecs<E extends AnyEntity> = E["~options"]["keys"]
 
@@ -104,6 +125,15 @@ export type EntityRepository<E extends AnyEntity> = EntityMethods<
   readonly [K in keyof KeySpecs<E> & string as `findBy${Capitalize<K>}`]: (
     value: KeyValueOf<E, K>
   ) => Effect.Effect<RowOf<E>, NotFoundOf<E> | InvalidInput | DatabaseUnavailable>
+} & {
+  /**
+   * Insert-or-get on the unique key: the row holding the input's key, created from the input (and recorded)
+   * when there is none, else the existing row unchanged (`created: false`). Race-safe: concurrent calls with
+   * the same key give one row. Another unique key already taken fails with its error.
+   */
+  readonly [K in keyof KeySpecs<E> & string as `ensureBy${Capitalize<K>}`]: (
+    input: CreateOf<E>
+  ) => Effect.Effect<EnsuredRow<RowOf<E>>, InvalidInput | KeyErrorOf<E> | ReferenceErrorOf<E> | DatabaseUnavailable>
 }
 
 const capitalize = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`
@@ -280,9 +310,10 @@ export const makeEntityRepository = <E extends AnyEntity>(
     return yield* lookupById(idRule, "id", id, store.findById)
   })
 
-  // findBy<Key>: the value checked with the key's fields, encoded as the store compares it.
+  // findBy<Key>: the value checked with the key's fields, encoded as the store compares it; ensureBy<Key>: the
+  // store's insert-if-absent on that key.
   const keyMethods = Object.fromEntries(
-    entity.keys.map((key: UniqueKey) => {
+    entity.keys.flatMap((key: UniqueKey) => {
       const single = key.fields.length === 1 && key.fields[0] === key.name
       const schema = Schema.Struct(Object.fromEntries(key.fields.map((field) => [field, selectFields[field]!])))
       const decode = decodeInput(Schema.toType(schema), key.name)
@@ -298,7 +329,18 @@ export const makeEntityRepository = <E extends AnyEntity>(
         if (Option.isNone(found)) return yield* Effect.fail(notFound)
         return found.value
       })
-      return [`findBy${capitalize(key.name)}`, lookup] as const
+      const ensure = method(`ensureBy${capitalize(key.name)}`)(function* (input: CreateOf<E>) {
+        const [ensured] = yield* writeFailures(
+          audited(store.insertOrGet(key, [yield* newRow(input, "input")]), (results) =>
+            results.flatMap((result) => (result.created ? [created(result.row)] : []))
+          )
+        )
+        return ensured!
+      })
+      return [
+        [`findBy${capitalize(key.name)}`, lookup],
+        [`ensureBy${capitalize(key.name)}`, ensure]
+      ] as const
     })
   )
 
@@ -317,15 +359,32 @@ export const makeEntityRepository = <E extends AnyEntity>(
   const filterFields = Object.fromEntries(
     entity.filters.map((field: string) => [field, optionalInput(Schema.toType(selectFields[field]!))])
   )
-  const decodeList = decodeInput(Schema.Struct({ ...PageRequest.fields, ...filterFields }), "request")
+  // Prefixes: only of the filter fields stored as text (a uuid or a number has no prefix in SQL).
+  const textFilters = (entity.filters as ReadonlyArray<string>).filter((field) => typeOf.get(field) === "text")
+  const prefixFields = Schema.Struct(
+    Object.fromEntries(textFilters.map((field) => [field, optionalInput(Schema.String)]))
+  )
+  // The struct would drop a field it does not know: one that is no text filter is refused, naming it.
+  const unknownPrefix = (request: unknown): string | undefined => {
+    const given = Predicate.isObject(request) ? (request as { readonly startsWith?: unknown }).startsWith : undefined
+    return Predicate.isObject(given) ? Object.keys(given).find((field) => !textFilters.includes(field)) : undefined
+  }
+  const decodeList = decodeInput(
+    Schema.Struct({ ...PageRequest.fields, ...filterFields, startsWith: optionalInput(prefixFields) }),
+    "request"
+  )
   const encodeFilter = Object.fromEntries(
     entity.filters.map((field: string) => [field, Schema.encodeEffect(selectFields[field]! as Schema.Codec<unknown>)])
   )
 
   const list = method("list")(function* (request?: ListOf<E>) {
+    const refused = unknownPrefix(request)
+    if (refused !== undefined)
+      return yield* Effect.fail(InvalidInput.fromRule(`startsWith.${refused}`, "must be a text filter field"))
     const decoded = (yield* decodeList(requestOrEmpty(request))) as Record<string, unknown> & {
       readonly limit: number
       readonly cursor?: string
+      readonly startsWith?: Readonly<Record<string, string | undefined>>
     }
     const where: Array<readonly [string, unknown]> = []
     for (const field of entity.filters as ReadonlyArray<string>)
@@ -334,10 +393,16 @@ export const makeEntityRepository = <E extends AnyEntity>(
         yield* checkStorable({ [field]: value })
         where.push([field, value])
       }
+    const startsWith: Array<readonly [string, string]> = []
+    for (const [field, prefix] of Object.entries(decoded.startsWith ?? {}))
+      if (typeof prefix === "string") {
+        yield* checkStorable({ [field]: prefix }, "startsWith.")
+        startsWith.push([field, prefix])
+      }
     return yield* listPage(
       decoded,
       cursorOf,
-      ({ after, limit }) => store.list({ after, limit, where }),
+      ({ after, limit }) => store.list({ after, limit, where, startsWith }),
       (row: Row) => {
         const encoded = encodeRowSync(row)
         return entity.order.map((field) => cursorText(encoded[field]))
@@ -346,7 +411,9 @@ export const makeEntityRepository = <E extends AnyEntity>(
   })
 
   const stream = (request?: ListOf<E>) =>
-    Stream.unwrap(Effect.map(decodeList(requestOrEmpty(request)), (decoded) => streamOf(list)(decoded as ListOf<E>)))
+    Stream.unwrap(
+      Effect.map(decodeList(requestOrEmpty(request)), (decoded) => streamOf(list)(decoded as unknown as ListOf<E>))
+    )
 
   // update: only the update variant's fields other than the key; those with a default (updatedAt) are stamped.
   const updateFields = fieldsOf(Model.update)

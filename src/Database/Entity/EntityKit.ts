@@ -28,7 +28,13 @@ export {
   type ReferenceErrorOf,
   type RowOf
 } from "./Entity.ts"
-export { type EntityRepository, type ListOf, RowStillReferenced } from "./EntityFront.ts"
+export {
+  type EnsuredRow,
+  type EntityRepository,
+  type ListOf,
+  RowStillReferenced,
+  type TextFilterOf
+} from "./EntityFront.ts"
 
 /**
  * The repository on PostgreSQL, built once the migrations have run: the table is compared with the declaration

@@ -1,5 +1,5 @@
 import { Array as Arr, Effect, Option, Predicate, Schema, type Scope } from "effect"
-import { type SqlClient, SqlError } from "effect/sql"
+import { type SqlClient, SqlError, Statement } from "effect/sql"
 import type { Changed, Ensured, StoreFailure } from "../Front/RepositoryStore.ts"
 import { makeAuditLogStorePg } from "../Postgres/AuditLogStorePg.ts"
 import { batchedLookup, type OrdinalRow } from "../Postgres/BatchedLookup.ts"
@@ -139,17 +139,45 @@ export const makeEntityTablePg = <E extends AnyEntity>(
       }
     })
 
+  // Each field's column, worked out once rather than for every row written.
+  const columnOfField = new Map(entity.columns.map((column) => [column.field, column.name]))
   const snakeKeys = (row: EncodedRow): Record<string, unknown> => {
     const out: Record<string, unknown> = {}
-    for (const [field, value] of Object.entries(row)) out[columnName(field)] = value
+    for (const field in row) out[columnOfField.get(field) ?? columnName(field)] = row[field]
     return out
+  }
+
+  // A one-row INSERT (every `create`) is the same text for the same fields: made once per set of fields (the
+  // Model's insert variant gives one or a few), the very text `sql.insert` would compile, so only the values are
+  // bound per call. Several rows go through `sql.insert`.
+  const escapeColumn = Statement.defaultEscape('"')
+  const insertText = new Map<string, string>()
+  const insertTextOf = (fields: ReadonlyArray<string>) => {
+    const signature = fields.join(",")
+    let text = insertText.get(signature)
+    if (text === undefined) {
+      const names = fields.map((field) => escapeColumn(columnOfField.get(field) ?? columnName(field)))
+      const placeholders = fields.map((_, index) => `$${index + 1}`)
+      text = `INSERT INTO ${entity.qualifiedTable} (${names.join(",")}) VALUES (${placeholders.join(",")}) RETURNING ${selectList("")}`
+      insertText.set(signature, text)
+    }
+    return text
+  }
+  const insertOne = (row: EncodedRow) => {
+    const fields = Object.keys(row)
+    // As `sql.insert` binds them: an undefined value is NULL.
+    const values = fields.map((field) => row[field] ?? null)
+    return sql.unsafe<Record<string, unknown>>(insertTextOf(fields), values).withoutTransform
   }
 
   const insert = (rows: Arr.NonEmptyReadonlyArray<EncodedRow>) =>
     writeFailure(
       Effect.flatMap(
-        sql`INSERT INTO ${table} ${sql.insert(Arr.map(rows, snakeKeys))} RETURNING ${columns}`.withoutTransform,
-        decodeRows
+        rows.length === 1
+          ? insertOne(rows[0])
+          : sql`INSERT INTO ${table} ${sql.insert(Arr.map(rows, snakeKeys))} RETURNING ${columns}`.withoutTransform,
+        // One row (a create) without the array decoder around it.
+        (returned) => (returned.length === 1 ? Effect.map(decodeRow(returned[0]), Arr.of) : decodeRows(returned))
       )
     )
 

@@ -165,6 +165,68 @@ export const entityContract = <Self, Id extends string, E extends AnyEntity, R>(
     )
   }
 
+  for (const key of entity.keys) {
+    const method = `ensureBy${key.name.charAt(0).toUpperCase()}${key.name.slice(1)}`
+    type Ensured = { readonly row: Row; readonly created: boolean }
+    add(
+      `${method} creates the row once: a second call with the key, or concurrent ones, get it unchanged`,
+      Effect.gen(function* () {
+        const first = yield* sample()
+        const made = yield* call<Ensured>(method, first)
+        strictEqual(made.created, true)
+        deepStrictEqual(yield* call("findById", idOf(made.row)), made.row)
+        const other = { ...(yield* sample()) } as Record<string, unknown>
+        for (const field of key.fields) other[field] = (first as Record<string, unknown>)[field]
+        deepStrictEqual(yield* call<Ensured>(method, other), { row: made.row, created: false })
+        if (entity.audit !== undefined) {
+          const created = (yield* records(idOf(made.row))).filter(
+            (log) => log.action === `${entity.audit!.namespace}.created`
+          )
+          strictEqual(created.length, 1, "recorded once, when created")
+        }
+        const input = yield* sample()
+        const racing = yield* Effect.forEach([1, 2, 3, 4], () => call<Ensured>(method, input), {
+          concurrency: "unbounded"
+        })
+        strictEqual(new Set(racing.map((result) => idOf(result.row))).size, 1, "one row for the key")
+        strictEqual(racing.filter((result) => result.created).length, 1, "created by one call")
+        yield* expectFailure(call(method, null), "InvalidInput")
+      })
+    )
+  }
+
+  const textFilters = (entity.filters as ReadonlyArray<string>).filter(
+    (field) => entity.columns.find((column) => column.field === field)?.sqlType === "text"
+  )
+  for (const field of textFilters)
+    add(
+      `list filters ${field} by prefix, exactly (no wildcards); a prefix of another field is InvalidInput`,
+      Effect.gen(function* () {
+        const row = yield* Effect.flatMap(sample(), create)
+        const value = String(fieldOf(row, field))
+        const prefix = value.slice(0, Math.max(1, value.length - 1))
+        const page = yield* call<{ items: ReadonlyArray<Row> }>("list", { startsWith: { [field]: prefix }, limit: 500 })
+        ok(
+          page.items.some((item) => idOf(item) === idOf(row)),
+          `the row is listed under the prefix ${prefix}`
+        )
+        for (const item of page.items) ok(String(fieldOf(item, field)).startsWith(prefix))
+        for (const wildcard of ["%", "_"]) {
+          const none = yield* call<{ items: ReadonlyArray<Row> }>("list", {
+            startsWith: { [field]: wildcard },
+            limit: 500
+          })
+          for (const item of none.items) ok(String(fieldOf(item, field)).startsWith(wildcard), `${wildcard} is literal`)
+        }
+        yield* expectFailure(call("list", { startsWith: { [pk]: "0" } }), "InvalidInput", (error) =>
+          strictEqual(error.field, `startsWith.${pk}`)
+        )
+        yield* expectFailure(call("list", { startsWith: { [field]: "a\u0000" } }), "InvalidInput", (error) =>
+          strictEqual(error.field, `startsWith.${field}`)
+        )
+      })
+    )
+
   for (const reference of entity.references) {
     const referencedNotFound = reference.notFound("x") as { readonly _tag: string }
     const column = entity.columns.find((candidate) => candidate.field === reference.field)

@@ -50,6 +50,33 @@ describe("the repository", () => {
     expectTypeOf<Sessions>().not.toHaveProperty("findByUserId")
   })
 
+  it("has an ensureBy method per unique key, taking a create input and telling whether it created the row", () => {
+    type Sessions = SessionRepository["Service"]
+    type ApiKeys = ApiKeyRepository["Service"]
+    expectTypeOf<Parameters<Sessions["ensureByTokenHash"]>[0]>().toEqualTypeOf<Parameters<Sessions["create"]>[0]>()
+    expectTypeOf<ReturnType<ApiKeys["ensureByNameOfUser"]>>().toEqualTypeOf<
+      Effect.Effect<
+        Entity.EnsuredRow<ApiKey>,
+        InvalidInput | ApiKeyNameTaken | UserNotFound | SessionNotFound | DatabaseUnavailable
+      >
+    >()
+    expectTypeOf<Sessions>().not.toHaveProperty("ensureByUserId")
+  })
+
+  it("filters a page by the prefix of a text filter field only", () => {
+    type ApiKeys = ApiKeyRepository["Service"]
+    type Sessions = SessionRepository["Service"]
+    type ApiKeyList = NonNullable<Parameters<ApiKeys["list"]>[0]>
+    expectTypeOf<NonNullable<ApiKeyList["startsWith"]>>().toEqualTypeOf<{ readonly name?: string | undefined }>()
+    const keys = {} as ApiKeys
+    keys.list({ startsWith: { name: "ci-" }, limit: 10 })
+    // @ts-expect-error userId is a filter, but not text: it has no prefix
+    keys.list({ startsWith: { userId: "0190" } })
+    const sessions = {} as Sessions
+    // @ts-expect-error tokenHash is no filter
+    sessions.list({ startsWith: { tokenHash: "abc" } })
+  })
+
   it("fails with the declared errors only", () => {
     type Sessions = SessionRepository["Service"]
     expectTypeOf<ReturnType<Sessions["findById"]>>().toEqualTypeOf<
