@@ -10,6 +10,9 @@
  *                                                 takes many minutes on a small machine)
  *   AUDIT_SCALE_ROWS=200000 AUDIT_SCALE_SECONDS=1 npm run bench:audit-scale    a quick proof that it runs
  *
+ * After each seed: a CHECKPOINT, then the cells wait (up to BENCH_QUIET_WAIT s, default 300) for the 1-minute load
+ * average to fall to BENCH_MAX_LOAD (default 0.5); the load they started at is printed with the figures.
+ *
  * Where: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else an embedded server (see Server.ts); a scratch
  * database per layout and size, dropped afterwards. Figures go to stdout as markdown tables, then as JSON.
  * Not part of `npm run bench` nor of CI: run it on a quiet machine.
@@ -34,10 +37,14 @@ import { UserId } from "../src/index.ts"
 import { warmUpSeconds } from "./Contenders/Contender.ts"
 import { makeLibrary } from "./Contenders/Library.ts"
 import { effectLoop } from "./Measure.ts"
+import { settle } from "./Quiet.ts"
 import { userIdOf, userIdSql } from "./Seed.ts"
 import { runStatement, withBenchDatabase } from "./Server.ts"
 
 const rows = Number(process.env.AUDIT_SCALE_ROWS ?? 10_000_000)
+// The cells of each layout wait (up to BENCH_QUIET_WAIT s) for the 1-minute load average to fall to BENCH_MAX_LOAD.
+const QUIET_LOAD = Number(process.env.BENCH_MAX_LOAD ?? 0.5)
+const QUIET_WAIT_SECONDS = Number(process.env.BENCH_QUIET_WAIT ?? 300)
 const seconds = Number(process.env.AUDIT_SCALE_SECONDS ?? 10)
 /** The issue's baseline: each per-call figure at `rows` is compared with the same figure at this size. */
 const BASELINE_ROWS = 100_000
@@ -241,6 +248,12 @@ const measureLayout = async (layout: Layout, count: number): Promise<ReadonlyArr
       )
       if (inDefault > 0) throw new Error(`${inDefault} seeded rows fell into audit_logs_default`)
     }
+
+    // The seed's dirty pages written out now, not by the checkpointer during the cells; then the cells start
+    // only once the load average has forgotten the seed (as each round of `npm run bench` does).
+    await runStatement(url, "CHECKPOINT")
+    const startLoad = await settle(QUIET_LOAD, QUIET_WAIT_SECONDS, (line) => console.error(`audit scale: ${line}`))
+    record("load average at the cells' start", startLoad, "load")
 
     const audit = library.api.audit
     // Each cell after a short warm-up of its own (plans cached, pages in memory), as `npm run bench` does.
