@@ -44,6 +44,18 @@ export const newRole = (label?: string) => RoleRepository.use((roles) => roles.c
 export const newPermission = (module?: string, action?: string) =>
   PermissionRepository.use((permissions) => permissions.create({ name: uniquePermissionName(module, action) }))
 
+/** A user holding a permission through a role, all new. */
+export const grantedUser = Effect.gen(function* () {
+  const users = yield* UserRepository
+  const roles = yield* RoleRepository
+  const user = yield* newUser()
+  const role = yield* newRole()
+  const permission = yield* newPermission()
+  yield* roles.grant(role.id, permission.id)
+  yield* users.assignRole(user.id, role.id)
+  return { user, role, permission }
+})
+
 /** Follows `nextCursor` to the end and returns every page. */
 export const allPages = <A, E, R>(
   fetch: (cursor: string | undefined) => Effect.Effect<Page<A>, E, R>

@@ -20,25 +20,13 @@ import { RoleRepository } from "../../../src/Database/Repositories/RoleRepositor
 import { Transactions } from "../../../src/Database/Repositories/Transactions.ts"
 import { UserRepository } from "../../../src/Database/Repositories/UserRepository.ts"
 import * as RepositoryLayers from "../../../src/Database/RepositoryLayers.ts"
-import { newPermission, newRole, newUser } from "../../Contract/Fixtures.ts"
+import { grantedUser, newPermission, newRole } from "../../Contract/Fixtures.ts"
 import { withAdmin } from "../../support/adminClient.ts"
 import { type Deafness, deafenableSocket } from "../../support/DeafSocket.ts"
 import { eventually } from "../../support/Eventually.ts"
 import { CachedRepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
 import { sessionsNamed } from "../../support/Sessions.ts"
 import { adminUrl, scopedDatabase, testConfig } from "../../support/TestDatabase.ts"
-
-/** A user holding a permission through a role, all new. */
-const grantedUser = Effect.gen(function* () {
-  const users = yield* UserRepository
-  const roles = yield* RoleRepository
-  const user = yield* newUser()
-  const role = yield* newRole()
-  const permission = yield* newPermission()
-  yield* roles.grant(role.id, permission.id)
-  yield* users.assignRole(user.id, role.id)
-  return { user, role, permission }
-})
 
 const hits = Effect.map(Metric.value(cacheHits), (state) => state.count)
 const bypasses = Effect.map(Metric.value(cacheBypasses), (state) => state.count)

@@ -13,6 +13,7 @@ import { UserRepository } from "../../../src/Database/Repositories/UserRepositor
 import { ReadReplicas } from "../../../src/Database/Topology/ReadReplicas.ts"
 import * as ReadYourWrites from "../../../src/Database/Topology/ReadYourWrites.ts"
 import { makeHash } from "../../Contract/Fixtures.ts"
+import { sessionsOn, setReplayPaused } from "../../support/Replication.ts"
 import {
   makeThrowawayPostgres,
   type ThrowawayPostgres,
@@ -57,19 +58,7 @@ describe.skipIf(unavailable !== undefined)(
         })
       )
 
-    const sessionsOn = (server: ThrowawayServer, name: string) =>
-      Effect.promise(async () =>
-        Number(
-          (
-            await server.psql(
-              `SELECT count(*) FROM pg_stat_activity WHERE application_name = '${name}' AND backend_type = 'client backend'`
-            )
-          ).trim()
-        )
-      )
-
-    const pauseReplay = (paused: boolean) =>
-      Effect.promise(() => standby.psql(paused ? "SELECT pg_wal_replay_pause()" : "SELECT pg_wal_replay_resume()"))
+    const pauseReplay = (paused: boolean) => setReplayPaused(standby, paused)
 
     it.live("reads reach the replica (its sessions in pg_stat_activity); writes and transactions the primary", () =>
       withKernel((services) =>

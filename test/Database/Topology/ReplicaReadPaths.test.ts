@@ -20,8 +20,9 @@ import { UserRepository } from "../../../src/Database/Repositories/UserRepositor
 import { ReadReplicas } from "../../../src/Database/Topology/ReadReplicas.ts"
 import * as ReadYourWrites from "../../../src/Database/Topology/ReadYourWrites.ts"
 import type { PermissionName, UserId } from "../../../src/Domain/index.ts"
-import { newPermission, newRole, newUser } from "../../Contract/Fixtures.ts"
+import { grantedUser, newPermission, newUser } from "../../Contract/Fixtures.ts"
 import { eventually } from "../../support/Eventually.ts"
+import { sessionsOn, setReplayPaused } from "../../support/Replication.ts"
 import {
   makeThrowawayPostgres,
   type ThrowawayPostgres,
@@ -75,19 +76,7 @@ describe.skipIf(unavailable !== undefined)(
         })
       )
 
-    const sessionsOn = (server: ThrowawayServer, name: string) =>
-      Effect.promise(async () =>
-        Number(
-          (
-            await server.psql(
-              `SELECT count(*) FROM pg_stat_activity WHERE application_name = '${name}' AND backend_type = 'client backend'`
-            )
-          ).trim()
-        )
-      )
-
-    const pauseReplay = (paused: boolean) =>
-      Effect.promise(() => standby.psql(paused ? "SELECT pg_wal_replay_pause()" : "SELECT pg_wal_replay_resume()"))
+    const pauseReplay = (paused: boolean) => setReplayPaused(standby, paused)
 
     /** Until the standby has replayed everything the primary has written so far. */
     const caughtUp = Effect.promise(async () => {
@@ -97,18 +86,6 @@ describe.skipIf(unavailable !== undefined)(
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
       throw new Error(`the standby did not replay ${lsn}`)
-    })
-
-    /** A user holding a new permission through a new role, made through the repositories. */
-    const grantedUser = Effect.gen(function* () {
-      const users = yield* UserRepository
-      const roles = yield* RoleRepository
-      const user = yield* newUser()
-      const role = yield* newRole()
-      const permission = yield* newPermission()
-      yield* roles.grant(role.id, permission.id)
-      yield* users.assignRole(user.id, role.id)
-      return { user, role, permission }
     })
 
     /** A permission check in a context of its own: no written position of the test's to wait for. */
