@@ -9,6 +9,7 @@
  *   npm run bench:audit-scale                     10,000,000 rows, 10 s a cell (a long run: seeding alone
  *                                                 takes many minutes on a small machine)
  *   AUDIT_SCALE_ROWS=200000 AUDIT_SCALE_SECONDS=1 npm run bench:audit-scale    a quick proof that it runs
+ *   AUDIT_SCALE_LAYOUTS=partitioned             one layout only (default: partitioned,unpartitioned)
  *
  * After each seed: a CHECKPOINT, then the cells wait (up to BENCH_QUIET_WAIT s, default 300) for the 1-minute load
  * average to fall to BENCH_MAX_LOAD (default 0.5); the load they started at is printed with the figures.
@@ -55,6 +56,15 @@ const SPAN_DAYS = 365
 const APPEND_MANY_ROWS = 1_000
 
 type Layout = "partitioned" | "unpartitioned"
+
+/** AUDIT_SCALE_LAYOUTS: which layouts to measure (default both; e.g. "partitioned" for its figures alone). */
+const layouts: ReadonlyArray<Layout> = (process.env.AUDIT_SCALE_LAYOUTS ?? "partitioned,unpartitioned")
+  .split(",")
+  .map((name) => name.trim())
+  .filter((name): name is Layout => {
+    if (name === "partitioned" || name === "unpartitioned") return true
+    throw new Error(`AUDIT_SCALE_LAYOUTS: "${name}" is neither partitioned nor unpartitioned`)
+  })
 
 interface Cell {
   readonly layout: Layout
@@ -391,7 +401,7 @@ const main = async () => {
   const sizes = rows === BASELINE_ROWS ? [rows] : [rows, BASELINE_ROWS]
   const cells: Array<Cell> = []
   for (const count of sizes) {
-    for (const layout of ["partitioned", "unpartitioned"] as const) cells.push(...(await measureLayout(layout, count)))
+    for (const layout of layouts) cells.push(...(await measureLayout(layout, count)))
   }
   const find = (layout: Layout, count: number, operation: string) =>
     cells.find((c) => c.layout === layout && c.rows === count && c.operation === operation)

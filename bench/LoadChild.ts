@@ -29,7 +29,8 @@ const spec: LoadSpec = JSON.parse(process.argv[2] ?? "{}")
 const operations: ReadonlyArray<Operation> = makeOperations(spec.volume, {
   cursor: "",
   afterMicros: "0",
-  afterId: ""
+  afterId: "",
+  layout: undefined
 }).filter((operation) => spec.operations.includes(operation.name))
 if (operations.length === 0) throw new Error(`no known operation in ${JSON.stringify(spec.operations)}`)
 const pick = (i: number) => operations[i % operations.length]!

@@ -10,6 +10,8 @@
  */
 import { randomUUID } from "node:crypto"
 import { type Effect, Redacted } from "effect"
+import { branchLimitOf } from "../src/Database/Postgres/AuditLogStorePg.ts"
+import { type AuditPageLayout, branchConditions } from "../src/Database/Postgres/AuditPageLayout.ts"
 import type { AuditLogRepository, Entity, UserId, UserRepository } from "../src/index.ts"
 import { type Notes, noteIdOf, noteIdSql } from "./Entities.ts"
 import {
@@ -84,6 +86,8 @@ export interface DeepPage {
   readonly cursor: string
   readonly afterMicros: string
   readonly afterId: string
+  /** The audit partitions' bounds, as the library reads them (undefined: the table is not partitioned). */
+  readonly layout: AuditPageLayout | undefined
 }
 
 export const AppendManyRows = 1_000
@@ -102,14 +106,36 @@ const mix = (i: number, salt: number): number => {
 const userColumns = "id, email, password_hash, verified, created_at, updated_at"
 const auditColumns = `id, actor_id, action, target_id, metadata, "timestamp"`
 
-// src/Database/Postgres/AuditLogStorePg.ts, `list` (no filter: `sql.and([])` renders as 1=1).
-const auditListSql = (where: string, limitParameter: string) => `SELECT ${auditColumns},
-        (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS timestamp_us
-      FROM audit_logs
-      WHERE ${where}
-      ORDER BY "timestamp" DESC, id DESC LIMIT ${limitParameter}`
-const deepWhere = (micros: string, id: string, microsAgain: string) =>
-  `(("timestamp", id) < ((SELECT ('epoch'::timestamp + ${micros}::bigint * interval '1 microsecond') AT TIME ZONE 'UTC'), ${id}::uuid) AND "timestamp" <= ('epoch'::timestamp + ${microsAgain}::bigint * interval '1 microsecond') AT TIME ZONE 'UTC')`
+// src/Database/Postgres/AuditLogStorePg.ts, `list` (no filter: `sql.and([])` renders as 1=1): over partitions,
+// two branches bounded by the partitions' bounds (constants, see AuditPageLayout.ts), each limited to the page's
+// size rounded up to a power of two; on a table without partitions, one ordered scan.
+const pageColumns = `${auditColumns}, (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS timestamp_us`
+const auditListSql = (
+  layout: AuditPageLayout | undefined,
+  cursor: { readonly micros: string; readonly where: (micros: string, id: string) => string } | undefined,
+  parameter: (n: number) => string
+) => {
+  if (layout === undefined) {
+    const where =
+      cursor === undefined
+        ? "1=1"
+        : `(${cursor.where(parameter(1), parameter(2))} AND "timestamp" <= ('epoch'::timestamp + ${parameter(3)}::bigint * interval '1 microsecond') AT TIME ZONE 'UTC')`
+    return `SELECT ${pageColumns} FROM audit_logs WHERE ${where}
+      ORDER BY "timestamp" DESC, id DESC LIMIT ${parameter(cursor === undefined ? 1 : 4)}`
+  }
+  const { rest, run } = branchConditions(layout, {
+    cursor: cursor === undefined ? undefined : Number(cursor.micros),
+    from: undefined,
+    to: undefined
+  })
+  const branch = (bounds: string, first: number) =>
+    `(SELECT ${pageColumns} FROM audit_logs WHERE ${cursor === undefined ? bounds : `(${bounds} AND ${cursor.where(parameter(first), parameter(first + 1))})`}
+      ORDER BY "timestamp" DESC, id DESC LIMIT ${branchLimitOf(PageFetch)})`
+  return `SELECT * FROM (${branch(run, 1)} UNION ALL ${branch(rest, 3)}) AS page
+    ORDER BY "timestamp" DESC, id DESC LIMIT ${parameter(cursor === undefined ? 1 : 5)}`
+}
+const deepWhere = (micros: string, id: string) =>
+  `("timestamp", id) < ((SELECT ('epoch'::timestamp + ${micros}::bigint * interval '1 microsecond') AT TIME ZONE 'UTC'), ${id}::uuid)`
 
 // src/Database/Postgres/AuditLogStorePg.ts, `insertAll`: five arrays whatever the row count (an append at
 // 32 callers is one such statement per turn of the group commit; each pgbench call is one of one row).
@@ -328,19 +354,32 @@ ${auditInsertSql("ARRAY[gen_random_uuid()]", `ARRAY[${userIdSql(":n")}]`, "ARRAY
       note: `${PageSize} rows`,
       callers: [1, 32],
       library: ({ audit }) => audit.list({ limit: PageSize }),
-      sql: auditListSql("1=1", "$1"),
+      sql: auditListSql(deep.layout, undefined, (n) => `$${n}`),
       params: () => [PageFetch],
-      pgbench: { script: `${auditListSql("1=1", ":limit")};\n`, defines: { limit: String(PageFetch) } }
+      pgbench: {
+        script: `${auditListSql(deep.layout, undefined, () => ":limit")};\n`,
+        defines: { limit: String(PageFetch) }
+      }
     },
     {
       name: "list, deep page",
       note: `${PageSize} rows after ${volume.deepPageOffset.toLocaleString("en")}`,
       callers: [1, 32],
       library: ({ audit }) => audit.list({ limit: PageSize, cursor: deep.cursor }),
-      sql: auditListSql(deepWhere("$1", "$2", "$3"), "$4"),
-      params: () => [deep.afterMicros, deep.afterId, deep.afterMicros, PageFetch],
+      sql: auditListSql(deep.layout, { micros: deep.afterMicros, where: deepWhere }, (n) => `$${n}`),
+      params: () =>
+        deep.layout === undefined
+          ? [deep.afterMicros, deep.afterId, deep.afterMicros, PageFetch]
+          : [deep.afterMicros, deep.afterId, deep.afterMicros, deep.afterId, PageFetch],
       pgbench: {
-        script: `${auditListSql(deepWhere(":after_us", ":after_id", ":after_us"), ":limit")};\n`,
+        script: `${auditListSql(
+          deep.layout,
+          { micros: deep.afterMicros, where: deepWhere },
+          (n) =>
+            (deep.layout === undefined
+              ? [":after_us", ":after_id", ":after_us", ":limit"]
+              : [":after_us", ":after_id", ":after_us", ":after_id", ":limit"])[n - 1]!
+        )};\n`,
         defines: { after_us: deep.afterMicros, after_id: deep.afterId, limit: String(PageFetch) }
       }
     }

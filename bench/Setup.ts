@@ -1,5 +1,6 @@
 /** A benchmark database made ready: migrated by the library itself, seeded, and the deep page located. */
 import { Effect } from "effect"
+import { type BoundRow, layoutOf, partitionBoundsSql } from "../src/Database/Postgres/AuditPageLayout.ts"
 import { AuditLogRepository } from "../src/index.ts"
 import { type Library, makeLibrary } from "./Contenders/Library.ts"
 import type { DeepPage } from "./Operations.ts"
@@ -40,7 +41,9 @@ const locateDeepPage = async (library: Library, url: string, offset: number): Pr
   if (cursor === undefined || lastId !== afterId) {
     throw new Error(`the library's cursor after ${offset} rows does not point at row ${afterId} (got ${lastId})`)
   }
-  return { cursor, afterMicros, afterId }
+  // The partitions' bounds, as the library reads them for its pages' statements.
+  const layout = layoutOf((await runStatement(url, partitionBoundsSql)) as unknown as ReadonlyArray<BoundRow>)
+  return { cursor, afterMicros, afterId, layout }
 }
 
 export interface Prepared {

@@ -10,6 +10,7 @@ import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { Duration, Effect, Schema } from "effect"
 import { SqlClient } from "effect/sql"
+import { auditPartitionsChanged } from "../Postgres/AuditPageLayout.ts"
 import { quoteIdentifier } from "../Postgres/Identifiers.ts"
 import {
   type ArchivedAuditRow,
@@ -136,41 +137,43 @@ export const ensureAuditPartitions = Effect.fn("ensureAuditPartitions")(function
   readonly now: Date
 }) {
   const sql = yield* SqlClient.SqlClient
-  return yield* sql.withTransaction(
-    Effect.gen(function* () {
-      yield* lockPartitions(sql)
-      const partitions = yield* listAuditPartitions()
-      const ranges = partitions.filter((p) => !p.isDefault && p.to !== undefined)
-      const coveredUntil = ranges.length === 0 ? undefined : new Date(Math.max(...ranges.map((p) => p.to!.getTime())))
-      const defaultName = defaultPartitionOf(partitions)
-      const created: Array<string> = []
-      const blocked: Array<BlockedSlot> = []
-      for (const slot of slotsToMake(options.period, options.ahead, options.now, coveredUntil)) {
-        const name = partitionName(slot)
-        if (defaultName !== undefined) {
-          const [inDefault] = yield* sql<{ readonly count: number }>`
+  return yield* sql
+    .withTransaction(
+      Effect.gen(function* () {
+        yield* lockPartitions(sql)
+        const partitions = yield* listAuditPartitions()
+        const ranges = partitions.filter((p) => !p.isDefault && p.to !== undefined)
+        const coveredUntil = ranges.length === 0 ? undefined : new Date(Math.max(...ranges.map((p) => p.to!.getTime())))
+        const defaultName = defaultPartitionOf(partitions)
+        const created: Array<string> = []
+        const blocked: Array<BlockedSlot> = []
+        for (const slot of slotsToMake(options.period, options.ahead, options.now, coveredUntil)) {
+          const name = partitionName(slot)
+          if (defaultName !== undefined) {
+            const [inDefault] = yield* sql<{ readonly count: number }>`
             SELECT count(*)::float8 AS count FROM ${sql(defaultName)}
             WHERE "timestamp" >= ${slot.from} AND "timestamp" < ${slot.to}`.withoutTransform
-          if (inDefault!.count > 0) {
-            blocked.push({ ...slot, defaultRows: inDefault!.count })
-            continue
+            if (inDefault!.count > 0) {
+              blocked.push({ ...slot, defaultRows: inDefault!.count })
+              continue
+            }
           }
+          yield* sql.unsafe(
+            `CREATE TABLE ${name} (LIKE audit_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS, PRIMARY KEY (id))`
+          )
+          yield* sql.unsafe(
+            `ALTER TABLE audit_logs ATTACH PARTITION ${name} FOR VALUES FROM (${literal(slot.from)}) TO (${literal(slot.to)})`
+          )
+          yield* sql.unsafe(
+            `CREATE TRIGGER ${name}_no_truncate BEFORE TRUNCATE ON ${name} FOR EACH STATEMENT EXECUTE FUNCTION audit_logs_reject_change()`
+          )
+          created.push(name)
         }
-        yield* sql.unsafe(
-          `CREATE TABLE ${name} (LIKE audit_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS, PRIMARY KEY (id))`
-        )
-        yield* sql.unsafe(
-          `ALTER TABLE audit_logs ATTACH PARTITION ${name} FOR VALUES FROM (${literal(slot.from)}) TO (${literal(slot.to)})`
-        )
-        yield* sql.unsafe(
-          `CREATE TRIGGER ${name}_no_truncate BEFORE TRUNCATE ON ${name} FOR EACH STATEMENT EXECUTE FUNCTION audit_logs_reject_change()`
-        )
-        created.push(name)
-      }
-      const defaultRows = defaultName === undefined ? 0 : yield* countDefaultRows(defaultName)
-      return { created, blocked, defaultRows } satisfies EnsureResult
-    })
-  )
+        const defaultRows = defaultName === undefined ? 0 : yield* countDefaultRows(defaultName)
+        return { created, blocked, defaultRows } satisfies EnsureResult
+      })
+    )
+    .pipe(Effect.tap((result) => (result.created.length > 0 ? Effect.sync(auditPartitionsChanged) : Effect.void)))
 })
 
 /** Retention refused to drop a partition: its archive did not read back as written. */
@@ -264,39 +267,41 @@ export const dropExpiredAuditPartitions = Effect.fn("dropExpiredAuditPartitions"
   )
   const dropped: Array<DroppedPartition> = []
   for (const partition of expired) {
-    const result = yield* sql.withTransaction(
-      Effect.gen(function* () {
-        yield* lockPartitions(sql)
-        // Another instance may have dropped it while this one waited for the lock.
-        const [still] = yield* sql<{ readonly present: boolean }>`
+    const result = yield* sql
+      .withTransaction(
+        Effect.gen(function* () {
+          yield* lockPartitions(sql)
+          // Another instance may have dropped it while this one waited for the lock.
+          const [still] = yield* sql<{ readonly present: boolean }>`
           SELECT to_regclass(${partition.name}) IS NOT NULL AS present`.withoutTransform
-        if (!still!.present) return undefined
-        // Reads go on; no row can be written to it from here to the drop, so the archive is all of it.
-        yield* sql.unsafe(`LOCK TABLE ${quoteIdentifier(partition.name)} IN SHARE MODE`)
-        const archive =
-          options.archiveDirectory === undefined
-            ? undefined
-            : yield* archivePartition(partition.name, archiveFileOf(options.archiveDirectory, partition.name))
-        if (archive !== undefined) {
-          const back = yield* verifyAuditArchive(archive.file)
-          if (back.rows !== archive.rows || back.sha256 !== archive.sha256) {
-            return yield* new AuditRetentionError({
-              partition: partition.name,
-              detail: `its archive reads back ${back.rows} rows (sha256 ${back.sha256}), ${archive.rows} were written (sha256 ${archive.sha256}): not dropped`
-            })
+          if (!still!.present) return undefined
+          // Reads go on; no row can be written to it from here to the drop, so the archive is all of it.
+          yield* sql.unsafe(`LOCK TABLE ${quoteIdentifier(partition.name)} IN SHARE MODE`)
+          const archive =
+            options.archiveDirectory === undefined
+              ? undefined
+              : yield* archivePartition(partition.name, archiveFileOf(options.archiveDirectory, partition.name))
+          if (archive !== undefined) {
+            const back = yield* verifyAuditArchive(archive.file)
+            if (back.rows !== archive.rows || back.sha256 !== archive.sha256) {
+              return yield* new AuditRetentionError({
+                partition: partition.name,
+                detail: `its archive reads back ${back.rows} rows (sha256 ${back.sha256}), ${archive.rows} were written (sha256 ${archive.sha256}): not dropped`
+              })
+            }
           }
-        }
-        yield* sql.unsafe(`DROP TABLE ${quoteIdentifier(partition.name)}`)
-        return {
-          name: partition.name,
-          from: partition.from,
-          to: partition.to!,
-          rows: archive?.rows ?? partition.estimatedRows,
-          rowsAre: archive === undefined ? "estimate" : "exact",
-          archive
-        } satisfies DroppedPartition
-      })
-    )
+          yield* sql.unsafe(`DROP TABLE ${quoteIdentifier(partition.name)}`)
+          return {
+            name: partition.name,
+            from: partition.from,
+            to: partition.to!,
+            rows: archive?.rows ?? partition.estimatedRows,
+            rowsAre: archive === undefined ? "estimate" : "exact",
+            archive
+          } satisfies DroppedPartition
+        })
+      )
+      .pipe(Effect.tap((dropped) => (dropped !== undefined ? Effect.sync(auditPartitionsChanged) : Effect.void)))
     if (result !== undefined) {
       dropped.push(result)
       yield* Effect.logInfo("audit partition dropped").pipe(

@@ -24,8 +24,9 @@ import {
 } from "../../Domain/index.ts"
 import { isTransientSqlError } from "../Client/SqlFailure.ts"
 import { EpochMicroseconds } from "../Front/RepositoryInputs.ts"
-import type { AuditLogStore, StoreFailure } from "../Front/RepositoryStore.ts"
+import type { AuditLogQuery, AuditLogStore, StoreFailure } from "../Front/RepositoryStore.ts"
 import { ReadYourWrites, WrittenPosition } from "../Topology/ReadYourWrites.ts"
+import { type AuditPageLayout, branchConditions, makeAuditPageLayouts } from "./AuditPageLayout.ts"
 import { AuditLogRow, auditLogFromRow } from "./Rows.ts"
 
 const auditColumns = `id, actor_id, action, target_id, metadata, "timestamp"`
@@ -96,6 +97,12 @@ const isRowLevel = (cause: Cause.Cause<StoreFailure>) =>
     (reason) => Cause.isFailReason(reason) && SqlError.isSqlError(reason.error) && !reason.error.isRetryable
   )
 
+/** A page's row as read: the audit row's columns and its exact timestamp's text. */
+type PageRow = { readonly id: unknown; readonly timestampUs: unknown }
+
+/** A branch of a partitioned page reads at most this many rows: the page's limit rounded up to a power of two. */
+export const branchLimitOf = (limit: number): number => 2 ** Math.ceil(Math.log2(Math.max(limit, 1)))
+
 // A page's rows, each with its key: the exact timestamp and the id.
 const decodePageSchema = Schema.decodeUnknownEffect(
   Schema.Array(Schema.Tuple([AuditLog, Schema.Tuple([EpochMicroseconds, AuditLogId])]))
@@ -138,36 +145,70 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
   // Newest first on the (timestamp DESC, id DESC) indexes; each row also carries its exact timestamp for
   // the cursor, decoded next to the AuditLog (which ignores the extra column).
   //
-  // After a cursor, two conditions on "timestamp" (README "Audit partitions", "Pruned reads"):
-  // - the row comparison places the index scan just past the cursor's row. PostgreSQL neither prunes on it
-  //   nor combines its estimate with another clause on "timestamp": given the cursor's time as a constant, it
-  //   would estimate the rows before the cursor twice over (their fraction squared, 11 rows for 1,000), and
-  //   past two partitions (the default one included) a sort of every row before the cursor looked cheaper
-  //   than merging the partitions' ordered indexes. Its time is read from a one-row subquery instead, which
-  //   the planner does not look into (it guesses a third of the rows pass): an error of a constant factor,
-  //   whatever the scale, which keeps the ordered scans cheaper than the sort.
-  // - the plain bound lets PostgreSQL skip the newer partitions while it plans (nor locks them). It is a
-  //   constant only when its expression is immutable: timestamp (no zone) + interval, then AT TIME ZONE;
-  //   timestamptz + interval is only stable (it depends on TimeZone), which left the pruning to the
-  //   executor, after a plan made for every partition.
-  const list: AuditLogStore["list"] = (query) =>
-    reads<{ readonly id: unknown; readonly timestampUs: unknown }>`SELECT ${columns},
-        (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS timestamp_us
-      FROM audit_logs
+  // After a cursor, the row comparison places the index scan just past the cursor's row (README "Audit
+  // partitions", "Pruned reads"). PostgreSQL neither prunes on it nor combines its estimate with another clause
+  // on "timestamp": given the cursor's time as a constant, it would estimate the rows before the cursor twice
+  // over (their fraction squared, 11 rows for 1,000), and past two partitions a sort of every row before the
+  // cursor looked cheaper than merging the partitions' ordered indexes. Its time is read from a one-row
+  // subquery instead, which the planner does not look into (it guesses a third of the rows pass): an error of
+  // a constant factor, whatever the scale, which keeps the ordered scans cheaper than the sort.
+  const filtersOf = (query: AuditLogQuery) => [
+    ...(query.after === undefined
+      ? []
+      : [
+          sql`("timestamp", id) < ((SELECT ('epoch'::timestamp + ${query.after[0]}::bigint * interval '1 microsecond') AT TIME ZONE 'UTC'), ${query.after[1]}::uuid)`
+        ]),
+    ...(query.actorId === undefined ? [] : [sql`actor_id = ${query.actorId}`]),
+    ...(query.targetId === undefined ? [] : [sql`target_id = ${query.targetId}`]),
+    ...(query.action === undefined ? [] : [sql`action = ${query.action}`]),
+    ...(query.from === undefined ? [] : [sql`"timestamp" >= ${DateTime.toDateUtc(query.from)}`]),
+    ...(query.to === undefined ? [] : [sql`"timestamp" < ${DateTime.toDateUtc(query.to)}`])
+  ]
+  const pageColumns = sql.literal(
+    `${auditColumns}, (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS timestamp_us`
+  )
+  const layouts = yield* makeAuditPageLayouts(reads)
+
+  // Without partitions (or before their bounds are known): one ordered scan. After a cursor, a plain bound on
+  // "timestamp" lets PostgreSQL skip the newer partitions while it plans: a constant only when its expression
+  // is immutable (timestamp without zone + interval, then AT TIME ZONE; timestamptz + interval is only stable).
+  const plainPage = (query: AuditLogQuery) =>
+    reads<PageRow>`SELECT ${pageColumns} FROM audit_logs
       WHERE ${sql.and([
+        ...filtersOf(query),
         ...(query.after === undefined
           ? []
           : [
-              sql`("timestamp", id) < ((SELECT ('epoch'::timestamp + ${query.after[0]}::bigint * interval '1 microsecond') AT TIME ZONE 'UTC'), ${query.after[1]}::uuid)`,
               sql`"timestamp" <= ('epoch'::timestamp + ${query.after[0]}::bigint * interval '1 microsecond') AT TIME ZONE 'UTC'`
-            ]),
-        ...(query.actorId === undefined ? [] : [sql`actor_id = ${query.actorId}`]),
-        ...(query.targetId === undefined ? [] : [sql`target_id = ${query.targetId}`]),
-        ...(query.action === undefined ? [] : [sql`action = ${query.action}`]),
-        ...(query.from === undefined ? [] : [sql`"timestamp" >= ${DateTime.toDateUtc(query.from)}`]),
-        ...(query.to === undefined ? [] : [sql`"timestamp" < ${DateTime.toDateUtc(query.to)}`])
+            ])
       ])}
-      ORDER BY "timestamp" DESC, id DESC LIMIT ${query.limit}`.pipe(Effect.flatMap(decodePage))
+      ORDER BY "timestamp" DESC, id DESC LIMIT ${query.limit}`
+
+  // Over partitions: the two complementary branches of AuditPageLayout.ts. After a cursor, the run's branch
+  // ends with the cursor's partition (a constant, so newer partitions are skipped while planning, in generic
+  // plans too). Each branch's LIMIT is a constant as well (the page's rounded up to a power of two, so a few
+  // statement texts serve every page size): with a parameter there, PostgreSQL costs a generic plan as if it
+  // read a tenth of the table, and plans every execution anew.
+  const partitionedPage = (query: AuditLogQuery, layout: AuditPageLayout) => {
+    const filters = filtersOf(query)
+    const { rest, run } = branchConditions(layout, {
+      cursor: query.after === undefined ? undefined : Number(query.after[0]),
+      from: query.from === undefined ? undefined : query.from.epochMilliseconds * 1000,
+      to: query.to === undefined ? undefined : query.to.epochMilliseconds * 1000
+    })
+    const branchLimit = sql.literal(String(branchLimitOf(query.limit)))
+    return reads<PageRow>`SELECT * FROM ((SELECT ${pageColumns} FROM audit_logs WHERE ${sql.and([sql.literal(run), ...filters])}
+          ORDER BY "timestamp" DESC, id DESC LIMIT ${branchLimit})
+        UNION ALL
+        (SELECT ${pageColumns} FROM audit_logs WHERE ${sql.and([sql.literal(rest), ...filters])}
+          ORDER BY "timestamp" DESC, id DESC LIMIT ${branchLimit})) AS page
+      ORDER BY "timestamp" DESC, id DESC LIMIT ${query.limit}`
+  }
+
+  const list: AuditLogStore["list"] = (query) =>
+    Effect.flatMap(layouts, (layout) =>
+      Effect.flatMap(layout === undefined ? plainPage(query) : partitionedPage(query, layout), decodePage)
+    )
 
   // Five array parameters whatever the row count: no bind limit, so one statement (all or nothing without a
   // transaction of its own), and one prepared statement for every batch size.

@@ -19,6 +19,7 @@ import type { ArchivedAuditRow } from "../../../src/Database/AuditPartitions/Aud
 import {
   AuditArchiveError,
   checksumFileOf,
+  openArchive,
   readAuditArchive,
   verifyAuditArchive
 } from "../../../src/Database/AuditPartitions/AuditArchive.ts"
@@ -414,5 +415,48 @@ describe("audit_logs partitions", () => {
         assert.isFalse(existsSync(join(directory, ".audit_logs_legacy.csv.tmp")))
       })
     )
+  )
+})
+
+describe("an archive being written", () => {
+  const row: ArchivedAuditRow = {
+    id: randomUUID(),
+    actorId: null,
+    action: "iam.user.created",
+    targetId: "doc-1",
+    metadata: "{}",
+    timestamp: "2020-02-02 02:02:02+00"
+  }
+
+  it.effect("that fails before it is committed leaves neither its file nor its temporary file", () =>
+    Effect.gen(function* () {
+      const directory = join(tempRoot, `failed-${randomUUID()}`)
+      const file = join(directory, "audit_logs_p20200202.csv")
+      const temporary = join(directory, ".audit_logs_p20200202.csv.tmp")
+      const failed = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const writer = yield* openArchive(file)
+          yield* writer.write([row])
+          assert.isTrue(existsSync(temporary), "written through its temporary file")
+          return yield* Effect.fail("the partition could not be read to its end" as const)
+        })
+      ).pipe(Effect.flip)
+      assert.strictEqual(failed, "the partition could not be read to its end")
+      assert.isFalse(existsSync(temporary))
+      assert.isFalse(existsSync(file))
+      assert.isFalse(existsSync(checksumFileOf(file)))
+      // Committed, the same steps leave the archive and its checksum, and no temporary file.
+      const summary = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const writer = yield* openArchive(file)
+          yield* writer.write([row])
+          return yield* writer.commit
+        })
+      )
+      assert.strictEqual(summary.rows, 1)
+      assert.isTrue(existsSync(file))
+      assert.isFalse(existsSync(temporary))
+      assert.strictEqual((yield* verifyAuditArchive(file)).rows, 1)
+    })
   )
 })
