@@ -4,7 +4,8 @@
  *                        database is created on it and dropped afterwards
  *   BENCH_ROUNDS         interleaved rounds (default 3)
  *   BENCH_SECONDS        seconds per contender per case per round (default 3)
- *   BENCH_ONLY           comma-separated operation names to run (default: all)
+ *   BENCH_ONLY           comma-separated operation names to run (default: all); semicolon-separated when a
+ *                        name has a comma ("list, first page;list, deep page")
  *   BENCH_STALENESS_REVOCATIONS  revocations timed across two processes with the permission cache (default 200)
  *   BENCH_SMOKE=1        CI smoke: 1 round of 0.2 s on a small seed; proves the harness runs, measures nothing
  *   BENCH_MAX_LOAD       the highest 1-minute load average at a round's start for which ratios are reported
@@ -79,7 +80,8 @@ export const readSettings = (): Settings => {
         ? undefined
         : new Set(
             only
-              .split(",")
+              // Names with a comma ("list, first page") are given separated by semicolons.
+              .split(only.includes(";") ? ";" : ",")
               .map((name) => name.trim())
               .filter((name) => name !== "")
           ),
