@@ -167,7 +167,8 @@ export const makeAuditLogStorePg = Effect.fnUntraced(function* (
   const pageColumns = sql.literal(
     `${auditColumns}, (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS timestamp_us`
   )
-  const layouts = yield* makeAuditPageLayouts(reads)
+  // From the primary: bounds need no read-your-writes wait, nor count as a replica read.
+  const layouts = yield* makeAuditPageLayouts(sql)
 
   // Without partitions (or before their bounds are known): one ordered scan. After a cursor, a plain bound on
   // "timestamp" lets PostgreSQL skip the newer partitions while it plans: a constant only when its expression

@@ -114,18 +114,19 @@ export const branchConditions = (
 
 // Bounds as UTC text with microseconds (a literal that means the same in any session's TimeZone) and as
 // microseconds. MINVALUE has no timestamp (NULL); the default partition has neither bound.
-export const partitionBoundsSql = `
-    WITH bounds AS (
+// A plain SELECT (no WITH): under read replicas, a statement on the primary that does not start as a read is
+// taken for a write, and moves the position later reads wait for.
+export const partitionBoundsSql = `SELECT
+      to_char(lower AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS lower_text,
+      (extract(epoch FROM lower) * 1000000)::bigint::text AS lower_us,
+      to_char(upper AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS upper_text,
+      (extract(epoch FROM upper) * 1000000)::bigint::text AS upper_us
+    FROM (
       SELECT (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']*)''\\)'))[1]::timestamptz AS lower,
         (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']*)''\\)'))[1]::timestamptz AS upper
       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
       WHERE i.inhparent = to_regclass('audit_logs')
-    )
-    SELECT to_char(lower AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS lower_text,
-      (extract(epoch FROM lower) * 1000000)::bigint::text AS lower_us,
-      to_char(upper AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS upper_text,
-      (extract(epoch FROM upper) * 1000000)::bigint::text AS upper_us
-    FROM bounds`
+    ) AS bounds`
 
 // Bumped when this process makes or drops a partition: bounds read before are read again before the next
 // page (another instance's changes are seen within LayoutRefreshMillis).
