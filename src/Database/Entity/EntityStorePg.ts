@@ -6,6 +6,7 @@ import { batchedLookup, type OrdinalRow } from "../Postgres/BatchedLookup.ts"
 import { quoteIdentifier } from "../Postgres/Identifiers.ts"
 import type { TableCatalog } from "./CatalogCheck.ts"
 import { type AnyEntity, columnName, type ResolvedReference, type UniqueKey } from "./Entity.ts"
+import { entityRowDecoders } from "./EntityRows.ts"
 import {
   type EncodedRow,
   EntityBadValue,
@@ -81,14 +82,18 @@ export const makeEntityTablePg = <E extends AnyEntity>(
   const selectList = (prefix: string) =>
     entity.columns.map((column) => `${prefix}${quoteIdentifier(column.name)} AS "${column.field}"`).join(", ")
   const columns = sql.literal(selectList(""))
-  const qualifiedColumns = sql.literal(selectList("t."))
   const typeOf = new Map(entity.columns.map((column) => [column.field, column.sqlType]))
-  const pkColumn = sql.literal(quoteIdentifier(columnName(entity.primaryKey)))
-  const pkType = sql.literal(typeOf.get(entity.primaryKey) ?? "text")
+  const pk = quoteIdentifier(columnName(entity.primaryKey))
+  const pkColumn = sql.literal(pk)
   const reads = options?.reads ?? sql
-  const RowSchema = options?.decode ?? (entity.Model as Schema.Decoder<Row>)
-  const decodeRow = Schema.decodeUnknownEffect(RowSchema)
-  const decodeRows = Schema.decodeUnknownEffect(Schema.Array(RowSchema))
+  // The Model's rows decoded field by field, as decided once here (EntityRows.ts), else by the given decoder.
+  const { decodeRow, decodeRows } =
+    options?.decode === undefined
+      ? entityRowDecoders(entity)
+      : {
+          decodeRow: Schema.decodeUnknownEffect(options.decode),
+          decodeRows: Schema.decodeUnknownEffect(Schema.Array(options.decode))
+        }
 
   // Constraint name -> what it guards, from the catalog.
   const keyByConstraint = new Map<string, UniqueKey>()
@@ -181,13 +186,13 @@ export const makeEntityTablePg = <E extends AnyEntity>(
       )
     )
 
+  // The two statements of findById, written once: a call binds its id (or a batch its array of ids) only.
+  const findManyText = `SELECT q.ord, ${selectList("t.")}
+          FROM unnest($1::${typeOf.get(entity.primaryKey) ?? "text"}[]) WITH ORDINALITY AS q(id, ord) JOIN ${entity.qualifiedTable} t ON t.${pk} = q.id`
+  const findOneText = `SELECT 1 AS ord, ${selectList("")} FROM ${entity.qualifiedTable} WHERE ${pk} = $1`
   const findById = batchedLookup(reads, {
-    execute: (ids: Arr.NonEmptyReadonlyArray<string>) =>
-      reads<OrdinalRow>`SELECT q.ord, ${qualifiedColumns}
-          FROM unnest(${ids}::${pkType}[]) WITH ORDINALITY AS q(id, ord) JOIN ${table} t ON t.${pkColumn} = q.id`
-        .withoutTransform,
-    executeOne: (id) =>
-      reads<OrdinalRow>`SELECT 1 AS ord, ${columns} FROM ${table} WHERE ${pkColumn} = ${id}`.withoutTransform,
+    execute: (ids: Arr.NonEmptyReadonlyArray<string>) => reads.unsafe<OrdinalRow>(findManyText, [ids]).withoutTransform,
+    executeOne: (id) => reads.unsafe<OrdinalRow>(findOneText, [id]).withoutTransform,
     decode: decodeRow
   })
 

@@ -37,7 +37,7 @@ import {
  * - timestamptz: a valid Date ('infinity' is a valid timestamptz but no valid Date).
  */
 
-type Row = { readonly [column: string]: unknown }
+export type Row = { readonly [column: string]: unknown }
 
 // Cheap checks that each column is there with the driver's type for it: they cost nanoseconds and keep a
 // statement that lost a column (a SELECT list edited by mistake) failing as loudly as the schema would.
@@ -53,7 +53,7 @@ const makeClassTrusted = (Schema as unknown as { readonly makeClassTrusted?: unk
   | undefined
 
 /** An instance of a Model class from fields that are valid by construction. */
-const construct = <A>(Class: ModelClass<A>, fields: object): A =>
+export const construct = <A>(Class: ModelClass<A>, fields: object): A =>
   makeClassTrusted === undefined ? new Class(fields as never, { disableChecks: true }) : makeClassTrusted(Class, fields)
 
 const notBlank = /\S/
