@@ -35,7 +35,8 @@ export const withPermissionCache = (
           userId,
           permission,
           Effect.suspend(() => users.hasPermission(userId, permission))
-        )
+        ),
+      keptPermission: cache.keptAnswer
     },
     roles: {
       ...roles,

@@ -100,6 +100,14 @@ export class PermissionCache extends Context.Service<
       permission: PermissionName,
       uncached: Effect.Effect<boolean, E>
     ) => Effect.Effect<boolean, E | StoreFailure>
+    /**
+     * The kept answer, counted as a hit, when the cache can serve one now for a fiber with `context`; else
+     * `undefined`, with nothing counted (the caller then asks `hasPermission`, which reads or bypasses). Runs
+     * nothing: a hit is answered within the caller's own step. The arguments need no check: a user is found
+     * only under a `UserId` as `hasPermission` was given it, and `true` only for a name the user holds (`false`
+     * for any other string, well-formed or not).
+     */
+    readonly keptAnswer: (userId: string, permission: string, context: Context.Context<never>) => boolean | undefined
     /** Drops everything kept (a change to access data committed by this process). */
     readonly invalidate: Effect.Effect<void>
     readonly status: Effect.Effect<PermissionCacheStatus>
@@ -109,6 +117,7 @@ export class PermissionCache extends Context.Service<
   static readonly off: PermissionCache["Service"] = PermissionCache.of({
     enabled: false,
     hasPermission: (_userId, _permission, uncached) => uncached,
+    keptAnswer: () => undefined,
     invalidate: Effect.void,
     status: Effect.succeed({
       enabled: false,
@@ -277,7 +286,21 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
     return names.has(permission)
   })
 
+  // Inside a transaction a read may see the transaction's own uncommitted changes: never keep it, never serve it.
+  const serving = (context: Context.Context<never>) =>
+    state.listening &&
+    performance.now() - state.provenAt <= provenFor &&
+    Context.getOrUndefined(context, pg.transactionService) === undefined
+
   // The hot path of the platform: a hit is one Map lookup and one counter, with no effect built for either.
+  const keptAnswer = (userId: string, permission: string, context: Context.Context<never>) => {
+    if (!serving(context)) return undefined
+    const kept = state.users.get(userId as UserId)
+    if (kept === undefined) return undefined
+    cacheHits.updateUnsafe(1, context)
+    return kept.has(permission)
+  }
+
   const allowed = Effect.succeed(true)
   const denied = Effect.succeed(false)
   const hasPermission = <E>(
@@ -286,12 +309,7 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
     uncached: Effect.Effect<boolean, E>
   ): Effect.Effect<boolean, E | StoreFailure> =>
     Effect.withFiber((fiber): Effect.Effect<boolean, E | StoreFailure> => {
-      // Inside a transaction a read may see the transaction's own uncommitted changes: never keep it, never serve it.
-      if (
-        !state.listening ||
-        performance.now() - state.provenAt > provenFor ||
-        Context.getOrUndefined(fiber.context, pg.transactionService) !== undefined
-      ) {
+      if (!serving(fiber.context)) {
         cacheBypasses.updateUnsafe(1, fiber.context)
         return uncached
       }
@@ -459,6 +477,7 @@ const make = Effect.fnUntraced(function* (pg: PgClient.PgClient, options: Permis
   return PermissionCache.of({
     enabled: true,
     hasPermission,
+    keptAnswer,
     invalidate,
     status: Effect.sync(() => ({
       enabled: true,

@@ -1,8 +1,20 @@
-import { Cause, Context, Effect, References, Schema, Tracer } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Effect,
+  type Exit,
+  type Fiber,
+  LogLevel,
+  Option,
+  References,
+  Schema,
+  Tracer
+} from "effect"
 import { SqlError } from "effect/sql"
 import { DatabaseUnavailable } from "../../Domain/index.ts"
 import { describeSqlError, isTransientSqlError } from "../Client/SqlFailure.ts"
-import { observeOperationMapping } from "../Telemetry/OperationMetrics.ts"
+import { observeOperationMapping, recordOperationSuccess } from "../Telemetry/OperationMetrics.ts"
 import type { StoreFailure } from "./RepositoryStore.ts"
 
 const unavailable = (operation: string, error: SqlError.SqlError) =>
@@ -67,21 +79,76 @@ export const methodsOf =
   (service: string) =>
   (name: string) =>
   <Eff extends Effect.Effect<unknown, unknown, unknown>, A, Args extends Array<unknown>>(
-    body: (...args: Args) => Generator<Eff, A, never>
+    body: (...args: Args) => Generator<Eff, A, never>,
+    options?: MethodOptions<Args, A>
   ) => {
     type E = Effect.Error<Eff>
     type R = Effect.Services<Eff>
+    type Call = Effect.Effect<A, Exclude<E, StoreFailure> | DatabaseUnavailable, R>
     const operation = `${service}.${name}`
     const observe = observeOperationMapping(operation, (cause) => domainCause(operation, cause))
     const span = inSpan(operation)
     // A plain closure rather than `Effect.fnUntraced`, whose wrapper spreads `arguments` into every pipeable.
-    return (...args: Args): Effect.Effect<A, Exclude<E, StoreFailure> | DatabaseUnavailable, R> =>
-      span(observe(Effect.gen(() => body(...args)))) as Effect.Effect<
-        A,
-        Exclude<E, StoreFailure> | DatabaseUnavailable,
-        R
-      >
+    const run = (...args: Args): Call => span(observe(Effect.gen(() => body(...args)))) as Call
+    const answer = options?.answer
+    if (answer === undefined) return run
+    const recordSuccess = recordOperationSuccess(operation)
+    return (...args: Args): Call =>
+      Effect.withFiber((fiber) => {
+        const startedAt = performance.now()
+        const answered = answer(fiber.context, ...args)
+        if (answered === undefined) return run(...args)
+        spanAtOnce(fiber, operation, answered)
+        recordSuccess(fiber, startedAt)
+        return answered
+      })
   }
+
+/** What a method may do besides running its body. */
+export interface MethodOptions<Args extends Array<unknown>, A> {
+  /**
+   * The call's outcome when it is known without running anything (a cache hit), for a fiber with `context`;
+   * `undefined` runs the body. Such a call is one effect step: its span is opened and ended at once (nothing
+   * runs inside it, so it is never made current) and its duration recorded; it cannot fail. Give it only
+   * when the body would answer the same.
+   */
+  readonly answer?: ((context: Context.Context<never>, ...args: Args) => Exit.Success<A> | undefined) | undefined
+}
+
+// `Effect.makeSpan(name)` as effect's runtime makes it (its `makeSpanUnsafe`, no options), then ended with `exit`.
+const spanAtOnce = (fiber: Fiber.Fiber<unknown, unknown>, name: string, exit: Exit.Exit<unknown, unknown>) => {
+  // Tracing off: the span would be a no-op one, and nothing runs inside it to see it.
+  if (!fiber.cache.tracerEnabled) return
+  const parent = propagatedParent(fiber.cache.span)
+  const tracer = fiber.cache.tracer ?? Tracer.nativeTracer
+  const clock = fiber.getRef(Clock.Clock)
+  const timed = fiber.getRef(References.TracerTimingEnabled)
+  const annotations = fiber.getRef(References.TracerSpanAnnotations)
+  const links = fiber.getRef(References.TracerSpanLinks)
+  const level = fiber.getRef(Tracer.CurrentTraceLevel)
+  const span = tracer.span({
+    name,
+    parent,
+    annotations: Context.empty(),
+    links: links.length === 0 ? [] : links.slice(),
+    startTime: timed ? clock.currentTimeNanosUnsafe() : 0n,
+    kind: "internal",
+    root: false,
+    sampled:
+      Option.isSome(parent) && parent.value.sampled === false
+        ? false
+        : !LogLevel.isGreaterThan(fiber.getRef(Tracer.MinimumTraceLevel), level)
+  })
+  for (const key in annotations) span.attribute(key, annotations[key])
+  span.end(timed ? clock.currentTimeNanosUnsafe() : 0n, exit)
+}
+
+// The nearest span that propagates (effect's `filterDisablePropagation`).
+const propagatedParent = (span: Tracer.AnySpan | undefined): Option.Option<Tracer.AnySpan> => {
+  if (span === undefined) return Option.none()
+  if (!Context.get(span.annotations, Tracer.DisablePropagation)) return Option.some(span)
+  return span._tag === "Span" ? propagatedParent(Option.getOrUndefined(span.parent)) : Option.none()
+}
 
 const noStack = () => undefined
 

@@ -130,6 +130,15 @@ export interface UserStore {
   /** Distinct, by permission name; `None` when there is no such user. */
   readonly permissionsOf: (id: UserId) => Effect.Effect<Option.Option<ReadonlyArray<Permission>>, StoreFailure>
   readonly hasPermission: (id: UserId, permission: PermissionName) => Effect.Effect<boolean, StoreFailure>
+  /**
+   * `hasPermission`'s answer when the store can give it without running anything (a permission cache's hit) for
+   * a fiber with `context`, else `undefined`. Takes the arguments unchecked: an id is found only as `hasPermission`
+   * takes it (checked, lower-case), a name only when valid (`false` says nothing of a name's form). Absent when
+   * the store never can: then every check runs.
+   */
+  readonly keptPermission?:
+    | ((id: string, permission: string, context: Context.Context<never>) => boolean | undefined)
+    | undefined
   /** Roles by name, each with its permissions by name. */
   readonly findWithAccess: (id: UserId) => Effect.Effect<Option.Option<UserWithAccess>, StoreFailure>
 }

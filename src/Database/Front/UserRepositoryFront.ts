@@ -1,4 +1,4 @@
-import { Effect, Option, Schema, Stream } from "effect"
+import { Effect, Exit, Option, Schema, Stream } from "effect"
 import {
   type Email,
   EmailAlreadyTaken,
@@ -36,6 +36,8 @@ import {
 import { RepositoryStore } from "./RepositoryStore.ts"
 
 const isPermissionName = Schema.is(PermissionName)
+const answeredTrue = Exit.succeed(true) as Exit.Success<boolean>
+const answeredFalse = Exit.succeed(false) as Exit.Success<boolean>
 
 /** `UserRepository` over the `RepositoryStore` of any backend. */
 export const makeUserRepository: Effect.Effect<UserRepository["Service"], never, RepositoryStore> = Effect.gen(
@@ -126,15 +128,31 @@ export const makeUserRepository: Effect.Effect<UserRepository["Service"], never,
       return yield* lookupById(userIdRule, "userId", id, users.permissionsOf)
     })
 
-    // The hottest call of the platform: both arguments are checked without building an effect when valid.
-    const hasPermission = method("hasPermission")(function* (id: UserId, permission: PermissionName | string) {
-      const name = isPermissionName(permission) ? permission : yield* decodePermissionToCheck(permission)
-      if (typeof id !== "string") return yield* Effect.fail(InvalidInput.fromRule("userId", "must be a string"))
-      const userId = userIdRule.validId(id)
-      // An unknown user holds nothing, and a malformed id cannot name one.
-      if (Option.isNone(userId)) return false
-      return yield* users.hasPermission(userId.value, name)
-    })
+    // The hottest call of the platform: both arguments are checked without building an effect when valid, and
+    // when the store keeps answers (the permission cache), a kept one is given in a single step.
+    const kept = users.keptPermission
+    const hasPermission = method("hasPermission")(
+      function* (id: UserId, permission: PermissionName | string) {
+        const name = isPermissionName(permission) ? permission : yield* decodePermissionToCheck(permission)
+        if (typeof id !== "string") return yield* Effect.fail(InvalidInput.fromRule("userId", "must be a string"))
+        const userId = userIdRule.validId(id)
+        // An unknown user holds nothing, and a malformed id cannot name one.
+        if (Option.isNone(userId)) return false
+        return yield* users.hasPermission(userId.value, name)
+      },
+      {
+        answer:
+          kept &&
+          ((context, id, permission) => {
+            // Ids and names are kept as checked (lower-case ids): an argument found as is needs no check of its
+            // own. A name not found may be malformed, which the body refuses; anything else is the body's too.
+            if (typeof id !== "string" || typeof permission !== "string") return undefined
+            const allowed = kept(id, permission, context)
+            if (allowed === undefined) return undefined
+            return allowed ? answeredTrue : isPermissionName(permission) ? answeredFalse : undefined
+          })
+      }
+    )
 
     const findWithAccess = method("findWithAccess")(function* (id: UserId) {
       return yield* lookupById(userIdRule, "userId", id, users.findWithAccess)

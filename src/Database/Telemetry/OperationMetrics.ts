@@ -1,4 +1,4 @@
-import { Cause, Effect, Metric } from "effect"
+import { Cause, Effect, type Fiber, Metric } from "effect"
 import * as KernelMetrics from "./KernelMetrics.ts"
 import { KernelMetricsEnabled } from "./MetricsSwitch.ts"
 
@@ -78,4 +78,16 @@ export const observeOperationMapping = (
         }
       })
     })
+}
+
+/**
+ * Records a successful call of `operation` begun at `startedAt` (`performance.now()`), as `observeOperation`
+ * does, for a call answered within one step of `fiber` (nothing run to observe).
+ */
+export const recordOperationSuccess = (operation: string) => {
+  const succeeded = Metric.withAttributes(KernelMetrics.operationDuration, { "db.operation.name": operation })
+  return (fiber: Fiber.Fiber<unknown, unknown>, startedAt: number) => {
+    if (fiber.getRef(KernelMetricsEnabled))
+      succeeded.updateUnsafe((performance.now() - startedAt) / 1000, fiber.context)
+  }
 }

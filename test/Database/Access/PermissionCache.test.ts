@@ -5,7 +5,7 @@
  * transactions (never served or kept from inside one), two instances, and no session left after the scope.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Redacted, Scope } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Redacted, Scope, Tracer } from "effect"
 import { SqlClient, Statement } from "effect/sql"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
 import {
@@ -20,6 +20,7 @@ import { RoleRepository } from "../../../src/Database/Repositories/RoleRepositor
 import { Transactions } from "../../../src/Database/Repositories/Transactions.ts"
 import { UserRepository } from "../../../src/Database/Repositories/UserRepository.ts"
 import * as RepositoryLayers from "../../../src/Database/RepositoryLayers.ts"
+import type { PermissionName, UserId } from "../../../src/Domain/index.ts"
 import { grantedUser, newPermission, newRole } from "../../Contract/Fixtures.ts"
 import { withAdmin } from "../../support/adminClient.ts"
 import { type Deafness, deafenableSocket } from "../../support/DeafSocket.ts"
@@ -66,6 +67,43 @@ layer(CachedRepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 s
       yield* expectHit(users.hasPermission(user.id, permission.name), true)
       // The user's whole set is kept: a denied permission is answered from it too.
       yield* expectHit(users.hasPermission(user.id, other.name), false)
+    })
+  )
+
+  // Issue 18: a hit is answered in one step, from the arguments as given; what the front checks still holds.
+  it.effect("a hit keeps the method's span; arguments a hit cannot vouch for are checked as without the cache", () =>
+    Effect.gen(function* () {
+      const users = yield* UserRepository
+      const { user, permission } = yield* grantedUser
+      assert.isTrue(yield* users.hasPermission(user.id, permission.name))
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span(options) {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      yield* expectHit(Effect.withTracer(users.hasPermission(user.id, permission.name), tracer), true)
+      const [span, ...others] = spans
+      assert.lengthOf(others, 0)
+      assert.strictEqual(span?.name, "UserRepository.hasPermission")
+      assert.isTrue(span?.status._tag === "Ended" && Exit.isSuccess(span.status.exit) && span.status.exit.value)
+      // An id in upper case names the same user (answered from the cache too).
+      yield* expectHit(users.hasPermission(user.id.toUpperCase() as UserId, permission.name), true)
+      // A malformed name, or an id that is not a string, is refused as without the cache.
+      for (const [id, name, field] of [
+        [user.id, "Not A Name", "permission"],
+        [user.id, 42, "permission"],
+        [42, permission.name, "userId"]
+      ] as const) {
+        const error = yield* Effect.flip(users.hasPermission(id as never, name as never))
+        assert.strictEqual(error._tag, "InvalidInput")
+        assert.strictEqual(error._tag === "InvalidInput" && error.field, field)
+      }
+      // A well-formed name the user does not hold, and an id no user has: denied.
+      yield* expectHit(users.hasPermission(user.id, "no.such.permission" as PermissionName), false)
+      assert.isFalse(yield* users.hasPermission("not-an-id" as UserId, permission.name))
     })
   )
 

@@ -4,8 +4,10 @@
  * runs, ended with the call's exit, and the method's name as the stack frame of a failure raised inside.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Option, Tracer } from "effect"
+import { Cause, Context, Effect, Exit, Metric, Option, References, Tracer } from "effect"
 import { methodsOf } from "../../../src/Database/Front/Operation.ts"
+import { operationDuration } from "../../../src/Database/Telemetry/KernelMetrics.ts"
+import { KernelMetricsEnabled } from "../../../src/Database/Telemetry/MetricsSwitch.ts"
 
 const recording = () => {
   const spans: Array<Tracer.NativeSpan> = []
@@ -57,4 +59,82 @@ describe("methodsOf", () => {
       assert.isTrue(own.status._tag === "Ended" && Exit.isFailure(own.status.exit))
     })
   )
+
+  // Issue 18: a call answered without running its body (a permission cache's hit) is one step, yet keeps the
+  // span and the duration every call has.
+  describe("with an answer", () => {
+    const ran: Array<number> = []
+    const double = method("double")(
+      function* (n: number) {
+        ran.push(n)
+        return n * 2
+      },
+      { answer: (_context, n) => (n === 1 ? (Exit.succeed(2) as Exit.Success<number>) : undefined) }
+    )
+    const durations = Effect.map(
+      Metric.value(Metric.withAttributes(operationDuration, { "db.operation.name": "Things.double" })),
+      (state) => state.count
+    )
+
+    it.effect("an answered call has its span under the caller's, ended with its exit, and its duration", () =>
+      Effect.gen(function* () {
+        ran.length = 0
+        const { spans, tracer } = recording()
+        const before = yield* durations
+        const traced = Effect.withSpan(double(1), "caller").pipe(
+          Effect.annotateSpans({ tenant: "t1" }),
+          Effect.withTracer(tracer)
+        )
+        assert.strictEqual(yield* traced, 2)
+        assert.deepStrictEqual(ran, [], "the body did not run")
+        assert.strictEqual(yield* durations, before + 1)
+        // The same span as an unanswered call's (`Effect.withSpan`'s): compared field by field.
+        const body = Effect.withSpan(double(3), "caller").pipe(
+          Effect.annotateSpans({ tenant: "t1" }),
+          Effect.withTracer(tracer)
+        )
+        assert.strictEqual(yield* body, 6)
+        assert.deepStrictEqual(ran, [3], "an unanswered call runs the body")
+        const own = spans.filter((span) => span.name === "Things.double")
+        assert.lengthOf(own, 2)
+        const callers = spans.filter((span) => span.name === "caller")
+        own.forEach((span, i) => {
+          assert.strictEqual(Option.getOrUndefined(span.parent)?.spanId, callers[i]!.spanId)
+          assert.strictEqual(span.kind, "internal")
+          assert.isTrue(span.sampled)
+          assert.isTrue(span.status._tag === "Ended" && Exit.isSuccess(span.status.exit))
+          assert.isTrue(span.status._tag === "Ended" && span.status.endTime >= span.status.startTime)
+        })
+        assert.deepStrictEqual([...own[0]!.attributes], [...own[1]!.attributes])
+        assert.strictEqual(own[0]!.attributes.get("tenant"), "t1", "the fiber's span annotations")
+      })
+    )
+
+    it.effect("tracing off: no span; metrics off: no duration; the answer still given", () =>
+      Effect.gen(function* () {
+        const { spans, tracer } = recording()
+        const before = yield* durations
+        const quiet = double(1).pipe(
+          Effect.withTracer(tracer),
+          Effect.provideService(References.TracerEnabled, false),
+          Effect.provideService(KernelMetricsEnabled, false)
+        )
+        assert.strictEqual(yield* quiet, 2)
+        assert.lengthOf(spans, 0)
+        assert.strictEqual(yield* durations, before)
+      })
+    )
+
+    it.effect("a span below the minimum trace level is not sampled, as withSpan's would not be", () =>
+      Effect.gen(function* () {
+        const { spans, tracer } = recording()
+        yield* double(1).pipe(Effect.withTracer(tracer), Effect.provideService(Tracer.MinimumTraceLevel, "Error"))
+        yield* double(3).pipe(Effect.withTracer(tracer), Effect.provideService(Tracer.MinimumTraceLevel, "Error"))
+        assert.deepStrictEqual(
+          spans.map((span) => span.sampled),
+          [false, false]
+        )
+      })
+    )
+  })
 })
