@@ -1,20 +1,9 @@
-import {
-  Cause,
-  Clock,
-  Context,
-  Effect,
-  type Exit,
-  type Fiber,
-  LogLevel,
-  Option,
-  References,
-  Schema,
-  Tracer
-} from "effect"
+import { Cause, Clock, Context, Effect, Exit, type Fiber, LogLevel, Option, References, Schema, Tracer } from "effect"
 import { SqlError } from "effect/sql"
 import { DatabaseUnavailable } from "../../Domain/index.ts"
 import { describeSqlError, isTransientSqlError } from "../Client/SqlFailure.ts"
-import { observeOperationMapping, recordOperationSuccess } from "../Telemetry/OperationMetrics.ts"
+import { KernelMetricsEnabled } from "../Telemetry/MetricsSwitch.ts"
+import { observeOperationMapping, operationRecorder } from "../Telemetry/OperationMetrics.ts"
 import type { StoreFailure } from "./RepositoryStore.ts"
 
 const unavailable = (operation: string, error: SqlError.SqlError) =>
@@ -68,12 +57,12 @@ export const toDomain =
  * The span is opened without a stack trace: `Effect.fn` captures one per call (an `Error` and its stack,
  * 7-12 µs), which on a 2-core host with the server on it costs the throughput of a point lookup by a fifth.
  * The span's name already says which method ran; a defect keeps the stack of where it was raised.
- * It is made current with its stack frame (the span's name, as `Effect.withSpan` provides it) in one change of
- * the fiber's context rather than two: each change rebuilds the fiber's context cache, on entry and on exit
- * (about 1.5 µs a call of `withSpan`'s 4 µs, measured with bench/PerCall).
  *
- * Everything a call needs besides its body (span options, the metric series, the cause mapping) is made
- * once per method, and the metric and the mapping to domain failures run as one step.
+ * A call is the span `Effect.withSpan` would open (see `openSpan`), made current with its stack frame in one
+ * change of the fiber's context, and one match that maps the failure to the domain's, records the metric and
+ * ends the span: one step on entry and one on exit besides the body, where `withSpan` around a metric hook
+ * takes several (and a second change of context). Everything a call needs besides its body (the metric series,
+ * the cause mapping, the frame's name) is made once per method.
  */
 export const methodsOf =
   (service: string) =>
@@ -86,20 +75,55 @@ export const methodsOf =
     type R = Effect.Services<Eff>
     type Call = Effect.Effect<A, Exclude<E, StoreFailure> | DatabaseUnavailable, R>
     const operation = `${service}.${name}`
-    const observe = observeOperationMapping(operation, (cause) => domainCause(operation, cause))
-    const span = inSpan(operation)
-    // A plain closure rather than `Effect.fnUntraced`, whose wrapper spreads `arguments` into every pipeable.
-    const run = (...args: Args): Call => span(observe(Effect.gen(() => body(...args)))) as Call
+    const mapCause = (cause: Cause.Cause<unknown>) => domainCause(operation, cause)
+    const record = operationRecorder(operation)
+    // Tracing off: the same span, a no-op one, as `Effect.withSpan` gives it.
+    const observe = observeOperationMapping(operation, mapCause)
+    const noopSpan = inSpan(operation)
+    const untraced = (...args: Args): Call => noopSpan(observe(Effect.gen(() => body(...args)))) as Call
+    const run = (fiber: Fiber.Fiber<unknown, unknown>, args: Args): Call => {
+      if (!fiber.cache.tracerEnabled) return untraced(...args)
+      const span = openSpan(fiber, operation)
+      const metered = fiber.getRef(KernelMetricsEnabled)
+      const startedAt = metered ? performance.now() : 0
+      const context = fiber.context
+      const inner = Context.add(Context.add(context, Tracer.ParentSpan, span), References.CurrentStackFrame, {
+        name: operation,
+        stack: noStack,
+        parent: fiber.cache.stackFrame
+      })
+      return Effect.matchCauseEffect(
+        Effect.provideContext(
+          Effect.gen(() => body(...args)),
+          inner as Context.Context<R>
+        ),
+        {
+          onSuccess: (value) => {
+            const exit = Exit.succeed(value)
+            endSpan(fiber, span, exit)
+            if (metered) record.succeeded(context, startedAt)
+            return exit
+          },
+          onFailure: (cause) => {
+            const mapped = mapCause(cause)
+            const exit = Exit.failCause(mapped)
+            endSpan(fiber, span, exit)
+            if (metered) record.failed(context, startedAt, mapped)
+            return exit
+          }
+        }
+      ) as Call
+    }
     const answer = options?.answer
-    if (answer === undefined) return run
-    const recordSuccess = recordOperationSuccess(operation)
+    // A plain closure rather than `Effect.fnUntraced`, whose wrapper spreads `arguments` into every pipeable.
+    if (answer === undefined) return (...args: Args): Call => Effect.withFiber((fiber) => run(fiber, args))
     return (...args: Args): Call =>
       Effect.withFiber((fiber) => {
         const startedAt = performance.now()
         const answered = answer(fiber.context, ...args)
-        if (answered === undefined) return run(...args)
-        spanAtOnce(fiber, operation, answered)
-        recordSuccess(fiber, startedAt)
+        if (answered === undefined) return run(fiber, args)
+        if (fiber.cache.tracerEnabled) endSpan(fiber, openSpan(fiber, operation), answered)
+        if (fiber.getRef(KernelMetricsEnabled)) record.succeeded(fiber.context, startedAt)
         return answered
       })
   }
@@ -115,14 +139,13 @@ export interface MethodOptions<Args extends Array<unknown>, A> {
   readonly answer?: ((context: Context.Context<never>, ...args: Args) => Exit.Success<A> | undefined) | undefined
 }
 
-// `Effect.makeSpan(name)` as effect's runtime makes it (its `makeSpanUnsafe`, no options), then ended with `exit`.
-const spanAtOnce = (fiber: Fiber.Fiber<unknown, unknown>, name: string, exit: Exit.Exit<unknown, unknown>) => {
-  // Tracing off: the span would be a no-op one, and nothing runs inside it to see it.
-  if (!fiber.cache.tracerEnabled) return
+/**
+ * `Effect.makeSpan(name)` as effect's runtime makes it (its `makeSpanUnsafe`, no options), tracing on: a child
+ * of the nearest propagating span, with the fiber's span annotations and links, sampled by trace level.
+ */
+const openSpan = (fiber: Fiber.Fiber<unknown, unknown>, name: string): Tracer.Span => {
   const parent = propagatedParent(fiber.cache.span)
   const tracer = fiber.cache.tracer ?? Tracer.nativeTracer
-  const clock = fiber.getRef(Clock.Clock)
-  const timed = fiber.getRef(References.TracerTimingEnabled)
   const annotations = fiber.getRef(References.TracerSpanAnnotations)
   const links = fiber.getRef(References.TracerSpanLinks)
   const level = fiber.getRef(Tracer.CurrentTraceLevel)
@@ -131,7 +154,7 @@ const spanAtOnce = (fiber: Fiber.Fiber<unknown, unknown>, name: string, exit: Ex
     parent,
     annotations: Context.empty(),
     links: links.length === 0 ? [] : links.slice(),
-    startTime: timed ? clock.currentTimeNanosUnsafe() : 0n,
+    startTime: fiber.getRef(References.TracerTimingEnabled) ? fiber.getRef(Clock.Clock).currentTimeNanosUnsafe() : 0n,
     kind: "internal",
     root: false,
     sampled:
@@ -140,7 +163,13 @@ const spanAtOnce = (fiber: Fiber.Fiber<unknown, unknown>, name: string, exit: Ex
         : !LogLevel.isGreaterThan(fiber.getRef(Tracer.MinimumTraceLevel), level)
   })
   for (const key in annotations) span.attribute(key, annotations[key])
-  span.end(timed ? clock.currentTimeNanosUnsafe() : 0n, exit)
+  return span
+}
+
+// As effect ends a span it opened: with the call's exit, timed by the fiber's clock.
+const endSpan = (fiber: Fiber.Fiber<unknown, unknown>, span: Tracer.Span, exit: Exit.Exit<unknown, unknown>) => {
+  if (span.status._tag === "Ended") return
+  span.end(fiber.getRef(References.TracerTimingEnabled) ? fiber.getRef(Clock.Clock).currentTimeNanosUnsafe() : 0n, exit)
 }
 
 // The nearest span that propagates (effect's `filterDisablePropagation`).

@@ -1,4 +1,4 @@
-import { Cause, Effect, type Fiber, Metric } from "effect"
+import { Cause, type Context, Effect, Metric } from "effect"
 import * as KernelMetrics from "./KernelMetrics.ts"
 import { KernelMetricsEnabled } from "./MetricsSwitch.ts"
 
@@ -29,6 +29,44 @@ export const observeOperation = (operation: string) => {
 }
 
 /**
+ * The series of one operation, made once: `succeeded` and `failed` record a call begun at `startedAt`
+ * (`performance.now()`) whose fiber has `context`, when `KernelMetricsEnabled` is on (the caller checks it once
+ * per call). A failure is recorded by the error type of its (mapped) cause; an interruption is not recorded.
+ */
+export const operationRecorder = (operation: string) => {
+  const attributes = { "db.operation.name": operation }
+  const succeededSeries = Metric.withAttributes(KernelMetrics.operationDuration, attributes)
+  const failedSeries = new Map<
+    string,
+    { readonly duration: Metric.Histogram<number>; readonly errors: Metric.Counter<number> }
+  >()
+  const failureSeries = (errorType: string) => {
+    let series = failedSeries.get(errorType)
+    if (series === undefined) {
+      const withError = { ...attributes, "error.type": errorType }
+      series = {
+        duration: Metric.withAttributes(KernelMetrics.operationDuration, withError),
+        errors: Metric.withAttributes(KernelMetrics.operationErrors, withError)
+      }
+      failedSeries.set(errorType, series)
+    }
+    return series
+  }
+  return {
+    succeeded: (context: Context.Context<never>, startedAt: number) => {
+      succeededSeries.updateUnsafe((performance.now() - startedAt) / 1000, context)
+    },
+    failed: (context: Context.Context<never>, startedAt: number, cause: Cause.Cause<unknown>) => {
+      const errorType = errorTypeOf(cause)
+      if (errorType === undefined) return
+      const series = failureSeries(errorType)
+      series.duration.updateUnsafe((performance.now() - startedAt) / 1000, context)
+      series.errors.updateUnsafe(1, context)
+    }
+  }
+}
+
+/**
  * `observeOperation` of `self` with its failure cause mapped by `mapCause` first (the duration and error type
  * are those of the mapped cause), in one step: a call runs one fiber read and one match, not a catch and an
  * exit hook on top of each other.
@@ -37,24 +75,7 @@ export const observeOperationMapping = (
   operation: string,
   mapCause: (cause: Cause.Cause<unknown>) => Cause.Cause<unknown>
 ) => {
-  const attributes = { "db.operation.name": operation }
-  const succeeded = Metric.withAttributes(KernelMetrics.operationDuration, attributes)
-  const failed = new Map<
-    string,
-    { readonly duration: Metric.Histogram<number>; readonly errors: Metric.Counter<number> }
-  >()
-  const failureSeries = (errorType: string) => {
-    let series = failed.get(errorType)
-    if (series === undefined) {
-      const withError = { ...attributes, "error.type": errorType }
-      series = {
-        duration: Metric.withAttributes(KernelMetrics.operationDuration, withError),
-        errors: Metric.withAttributes(KernelMetrics.operationErrors, withError)
-      }
-      failed.set(errorType, series)
-    }
-    return series
-  }
+  const record = operationRecorder(operation)
   const unobserved = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, unknown, R> =>
     Effect.catchCause(self, (cause) => Effect.failCause(mapCause(cause)))
   return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, unknown, R> =>
@@ -63,31 +84,14 @@ export const observeOperationMapping = (
       const startedAt = performance.now()
       return Effect.matchCauseEffect(self, {
         onSuccess: (value) => {
-          succeeded.updateUnsafe((performance.now() - startedAt) / 1000, fiber.context)
+          record.succeeded(fiber.context, startedAt)
           return Effect.succeed(value)
         },
         onFailure: (cause) => {
           const mapped = mapCause(cause)
-          const errorType = errorTypeOf(mapped)
-          if (errorType !== undefined) {
-            const series = failureSeries(errorType)
-            series.duration.updateUnsafe((performance.now() - startedAt) / 1000, fiber.context)
-            series.errors.updateUnsafe(1, fiber.context)
-          }
+          record.failed(fiber.context, startedAt, mapped)
           return Effect.failCause(mapped)
         }
       })
     })
-}
-
-/**
- * Records a successful call of `operation` begun at `startedAt` (`performance.now()`), as `observeOperation`
- * does, for a call answered within one step of `fiber` (nothing run to observe).
- */
-export const recordOperationSuccess = (operation: string) => {
-  const succeeded = Metric.withAttributes(KernelMetrics.operationDuration, { "db.operation.name": operation })
-  return (fiber: Fiber.Fiber<unknown, unknown>, startedAt: number) => {
-    if (fiber.getRef(KernelMetricsEnabled))
-      succeeded.updateUnsafe((performance.now() - startedAt) / 1000, fiber.context)
-  }
 }

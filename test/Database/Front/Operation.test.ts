@@ -60,6 +60,41 @@ describe("methodsOf", () => {
     })
   )
 
+  // Issue 18: the span is opened by hand (one step with the metric and the mapping): it must be the very span
+  // `Effect.withSpan` opens, under whatever the caller set (annotations, links, trace levels).
+  it.effect("its span is the one Effect.withSpan gives: parent, attributes, links, kind, sampling", () =>
+    Effect.gen(function* () {
+      const { spans, tracer } = recording()
+      const find = method("find")(function* (n: number) {
+        return n
+      })
+      const link = Tracer.externalSpan({ spanId: "link-span", traceId: "link-trace" })
+      // The minimum level set inside the caller's (sampled) span: only the trace level decides.
+      const under = <A, E, R>(self: Effect.Effect<A, E, R>, minimum: "Info" | "Error") =>
+        Effect.withSpan(Effect.provideService(self, Tracer.MinimumTraceLevel, minimum), "caller").pipe(
+          Effect.annotateSpans({ tenant: "t1" }),
+          Effect.linkSpans(link, { why: "test" }),
+          Effect.withTracer(tracer)
+        )
+      for (const minimum of ["Info", "Error"] as const) {
+        spans.length = 0
+        yield* under(find(1), minimum)
+        yield* under(Effect.withSpan(Effect.succeed(1), "Things.find", { captureStackTrace: false }), minimum)
+        const [own, reference] = spans.filter((span) => span.name === "Things.find")
+        const [ownCaller, referenceCaller] = spans.filter((span) => span.name === "caller")
+        assert.strictEqual(Option.getOrUndefined(own!.parent)?.spanId, ownCaller!.spanId)
+        assert.strictEqual(Option.getOrUndefined(reference!.parent)?.spanId, referenceCaller!.spanId)
+        assert.deepStrictEqual([...own!.attributes], [...reference!.attributes])
+        assert.deepStrictEqual(own!.links, reference!.links)
+        assert.deepStrictEqual(
+          [own!.kind, own!.sampled, own!.status._tag],
+          [reference!.kind, reference!.sampled, reference!.status._tag]
+        )
+        assert.strictEqual(own!.sampled, minimum === "Info", `sampled under a minimum of ${minimum}`)
+      }
+    })
+  )
+
   // Issue 18: a call answered without running its body (a permission cache's hit) is one step, yet keeps the
   // span and the duration every call has.
   describe("with an answer", () => {
