@@ -87,15 +87,16 @@ export const methodsOf =
       const metered = fiber.getRef(KernelMetricsEnabled)
       const startedAt = metered ? performance.now() : 0
       const context = fiber.context
+      // Two overlays on the caller's context (`Effect.provideContext` would copy every service into a new one).
       const inner = Context.add(Context.add(context, Tracer.ParentSpan, span), References.CurrentStackFrame, {
         name: operation,
         stack: noStack,
         parent: fiber.cache.stackFrame
       })
       return Effect.matchCauseEffect(
-        Effect.provideContext(
-          Effect.gen(() => body(...args)),
-          inner as Context.Context<R>
+        Effect.updateContext(
+          Effect.gen(() => body(...args)) as Effect.Effect<A, E, R>,
+          () => inner as Context.Context<R>
         ),
         {
           onSuccess: (value) => {
