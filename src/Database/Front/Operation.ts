@@ -66,23 +66,30 @@ export const toDomain =
  */
 export const methodsOf =
   (service: string) =>
-  (name: string) =>
-  <Eff extends Effect.Effect<unknown, unknown, unknown>, A, Args extends Array<unknown>>(
-    body: (...args: Args) => Generator<Eff, A, never>,
-    options?: MethodOptions<Args, A>
-  ) => {
-    type E = Effect.Error<Eff>
-    type R = Effect.Services<Eff>
-    type Call = Effect.Effect<A, Exclude<E, StoreFailure> | DatabaseUnavailable, R>
-    const operation = `${service}.${name}`
+  (name: string): MethodBuilder =>
+    makeMethod(`${service}.${name}`) as unknown as MethodBuilder
+
+// `MethodBuilder` without its types: the two forms of body are told apart at run time.
+const makeMethod =
+  (operation: string) =>
+  (body: (...args: Array<unknown>) => unknown, options?: MethodOptions<Array<unknown>, unknown>) => {
+    type Args = Array<unknown>
+    type Call = Effect.Effect<unknown, unknown, unknown>
     const mapCause = (cause: Cause.Cause<unknown>) => domainCause(operation, cause)
     const record = operationRecorder(operation)
+    // A body written as a generator runs as `Effect.gen`; one that returns its effect, as is (no generator).
+    const bodyEffect = (args: Args): Call => {
+      const made = body(...args)
+      return Effect.isEffect(made)
+        ? made
+        : Effect.gen(() => made as Generator<Effect.Effect<unknown, unknown, unknown>, unknown, never>)
+    }
     // Tracing off: the same span, a no-op one, as `Effect.withSpan` gives it.
     const observe = observeOperationMapping(operation, mapCause)
     const noopSpan = inSpan(operation)
-    const untraced = (...args: Args): Call => noopSpan(observe(Effect.gen(() => body(...args)))) as Call
+    const untraced = (args: Args): Call => noopSpan(observe(Effect.suspend(() => bodyEffect(args))))
     const run = (fiber: Fiber.Fiber<unknown, unknown>, args: Args): Call => {
-      if (!fiber.cache.tracerEnabled) return untraced(...args)
+      if (!fiber.cache.tracerEnabled) return untraced(args)
       const span = openSpan(fiber, operation)
       const metered = fiber.getRef(KernelMetricsEnabled)
       const startedAt = metered ? performance.now() : 0
@@ -93,11 +100,9 @@ export const methodsOf =
         stack: noStack,
         parent: fiber.cache.stackFrame
       })
+      // The body is made here, before its context is set: only its effect runs inside it.
       return Effect.matchCauseEffect(
-        Effect.updateContext(
-          Effect.gen(() => body(...args)) as Effect.Effect<A, E, R>,
-          () => inner as Context.Context<R>
-        ),
+        Effect.updateContext(bodyEffect(args), () => inner as Context.Context<unknown>),
         {
           onSuccess: (value) => {
             const exit = Exit.succeed(value)
@@ -113,7 +118,7 @@ export const methodsOf =
             return exit
           }
         }
-      ) as Call
+      )
     }
     const answer = options?.answer
     // A plain closure rather than `Effect.fnUntraced`, whose wrapper spreads `arguments` into every pipeable.
@@ -128,6 +133,23 @@ export const methodsOf =
         return answered
       })
   }
+
+/**
+ * Makes one method from its body: a generator (`function* (...) { ... }`, run as `Effect.gen`), or a function
+ * that returns its effect (no generator made per call: for the hot point reads).
+ */
+export interface MethodBuilder {
+  <Eff extends Effect.Effect<unknown, unknown, unknown>, A, Args extends Array<unknown>>(
+    body: (...args: Args) => Generator<Eff, A, never>,
+    options?: MethodOptions<Args, A>
+  ): (
+    ...args: Args
+  ) => Effect.Effect<A, Exclude<Effect.Error<Eff>, StoreFailure> | DatabaseUnavailable, Effect.Services<Eff>>
+  <A, E, R, Args extends Array<unknown>>(
+    body: (...args: Args) => Effect.Effect<A, E, R>,
+    options?: MethodOptions<Args, A>
+  ): (...args: Args) => Effect.Effect<A, Exclude<E, StoreFailure> | DatabaseUnavailable, R>
+}
 
 /** What a method may do besides running its body. */
 export interface MethodOptions<Args extends Array<unknown>, A> {

@@ -60,6 +60,47 @@ describe("methodsOf", () => {
     })
   )
 
+  // Issue 18: the point reads return their effect instead of running a generator; both forms are the same method.
+  it.effect("a body that returns its effect: same span, same failure mapping; either form runs anew each time", () =>
+    Effect.gen(function* () {
+      const { spans, tracer } = recording()
+      let made = 0
+      const plain = method("plain")((n: number) => {
+        made++
+        return n > 0 ? Effect.map(Effect.currentSpan, (span) => [n, span.name] as const) : Effect.die(new Error("boom"))
+      })
+      const generated = method("generated")(function* (n: number) {
+        made++
+        return [n, (yield* Effect.currentSpan).name] as const
+      })
+      const once = Effect.withTracer(plain(1), tracer)
+      assert.deepStrictEqual(
+        [yield* once, yield* once],
+        [
+          [1, "Things.plain"],
+          [1, "Things.plain"]
+        ]
+      )
+      const twice = Effect.withTracer(generated(2), tracer)
+      assert.deepStrictEqual(
+        [yield* twice, yield* twice],
+        [
+          [2, "Things.generated"],
+          [2, "Things.generated"]
+        ]
+      )
+      assert.strictEqual(made, 4, "a call's effect makes its body each time it runs")
+      const exit = yield* Effect.exit(Effect.withTracer(plain(0), tracer))
+      const reason = Exit.isFailure(exit) ? exit.cause.reasons.find(Cause.isDieReason) : undefined
+      assert.strictEqual(
+        Context.getOrUndefined(Cause.reasonAnnotations(reason!), Cause.StackTrace)?.name,
+        "Things.plain"
+      )
+      const failed = spans.filter((span) => span.name === "Things.plain").at(-1)!
+      assert.isTrue(failed.status._tag === "Ended" && Exit.isFailure(failed.status.exit))
+    })
+  )
+
   // Issue 18: the span is opened by hand (one step with the metric and the mapping): it must be the very span
   // `Effect.withSpan` opens, under whatever the caller set (annotations, links, trace levels).
   it.effect("its span is the one Effect.withSpan gives: parent, attributes, links, kind, sampling", () =>
