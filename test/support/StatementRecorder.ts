@@ -1,4 +1,5 @@
-import { Effect, Tracer } from "effect"
+import { Effect } from "effect"
+import { recordingTracer } from "./SpanRecorder.ts"
 
 /**
  * Runs `effect` with a tracer that keeps every span, and returns the SQL text of the statements the client
@@ -9,14 +10,7 @@ export const recordStatements = <A, E, R>(
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<readonly [A, ReadonlyArray<string>], E, R> =>
   Effect.gen(function* () {
-    const spans: Array<Tracer.Span> = []
-    const tracer = Tracer.make({
-      span(options) {
-        const span = new Tracer.NativeSpan(options)
-        spans.push(span)
-        return span
-      }
-    })
+    const { spans, tracer } = recordingTracer()
     const result = yield* Effect.withTracer(effect, tracer)
     const statements = spans
       .filter((span) => span.kind === "client" && span.attributes.has("db.query.text"))

@@ -5,7 +5,7 @@
  * transactions (never served or kept from inside one), two instances, and no session left after the scope.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Redacted, Scope, Tracer } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Metric, Redacted, Scope } from "effect"
 import { SqlClient, Statement } from "effect/sql"
 import { AppConfig } from "../../../src/Config/AppConfig.ts"
 import {
@@ -27,6 +27,7 @@ import { type Deafness, deafenableSocket } from "../../support/DeafSocket.ts"
 import { eventually } from "../../support/Eventually.ts"
 import { CachedRepositoriesTestLayer } from "../../support/RepositoriesTestLayer.ts"
 import { sessionsNamed } from "../../support/Sessions.ts"
+import { recordingTracer } from "../../support/SpanRecorder.ts"
 import { adminUrl, scopedDatabase, testConfig } from "../../support/TestDatabase.ts"
 
 const hits = Effect.map(Metric.value(cacheHits), (state) => state.count)
@@ -76,14 +77,7 @@ layer(CachedRepositoriesTestLayer(), { excludeTestServices: true, timeout: "60 s
       const users = yield* UserRepository
       const { user, permission } = yield* grantedUser
       assert.isTrue(yield* users.hasPermission(user.id, permission.name))
-      const spans: Array<Tracer.NativeSpan> = []
-      const tracer = Tracer.make({
-        span(options) {
-          const span = new Tracer.NativeSpan(options)
-          spans.push(span)
-          return span
-        }
-      })
+      const { spans, tracer } = recordingTracer()
       yield* expectHit(Effect.withTracer(users.hasPermission(user.id, permission.name), tracer), true)
       const [span, ...others] = spans
       assert.lengthOf(others, 0)

@@ -8,25 +8,14 @@ import { Cause, Context, Effect, Exit, Metric, Option, References, Tracer } from
 import { methodsOf } from "../../../src/Database/Front/Operation.ts"
 import { operationDuration } from "../../../src/Database/Telemetry/KernelMetrics.ts"
 import { KernelMetricsEnabled } from "../../../src/Database/Telemetry/MetricsSwitch.ts"
-
-const recording = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span(options) {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  return { spans, tracer }
-}
+import { recordingTracer } from "../../support/SpanRecorder.ts"
 
 describe("methodsOf", () => {
   const method = methodsOf("Things")
 
   it.effect("opens the method's span, current for its body and ended with its exit", () =>
     Effect.gen(function* () {
-      const { spans, tracer } = recording()
+      const { spans, tracer } = recordingTracer()
       const find = method("find")(function* (n: number) {
         const current = yield* Effect.currentSpan
         yield* Effect.withSpan(Effect.void, "inner")
@@ -45,7 +34,7 @@ describe("methodsOf", () => {
 
   it.effect("a defect raised inside carries the method's name as its stack frame; the span ends failed", () =>
     Effect.gen(function* () {
-      const { spans, tracer } = recording()
+      const { spans, tracer } = recordingTracer()
       const broken = method("broken")(function* () {
         return yield* Effect.die(new Error("boom"))
       })
@@ -63,7 +52,7 @@ describe("methodsOf", () => {
   // Issue 18: the point reads return their effect instead of running a generator; both forms are the same method.
   it.effect("a body that returns its effect: same span, same failure mapping; either form runs anew each time", () =>
     Effect.gen(function* () {
-      const { spans, tracer } = recording()
+      const { spans, tracer } = recordingTracer()
       let made = 0
       const plain = method("plain")((n: number) => {
         made++
@@ -105,7 +94,7 @@ describe("methodsOf", () => {
   // `Effect.withSpan` opens, under whatever the caller set (annotations, links, trace levels).
   it.effect("its span is the one Effect.withSpan gives: parent, attributes, links, kind, sampling", () =>
     Effect.gen(function* () {
-      const { spans, tracer } = recording()
+      const { spans, tracer } = recordingTracer()
       const find = method("find")(function* (n: number) {
         return n
       })
@@ -155,7 +144,7 @@ describe("methodsOf", () => {
     it.effect("an answered call has its span under the caller's, ended with its exit, and its duration", () =>
       Effect.gen(function* () {
         ran.length = 0
-        const { spans, tracer } = recording()
+        const { spans, tracer } = recordingTracer()
         const before = yield* durations
         const traced = Effect.withSpan(double(1), "caller").pipe(
           Effect.annotateSpans({ tenant: "t1" }),
@@ -188,7 +177,7 @@ describe("methodsOf", () => {
 
     it.effect("tracing off: no span; metrics off: no duration; the answer still given", () =>
       Effect.gen(function* () {
-        const { spans, tracer } = recording()
+        const { spans, tracer } = recordingTracer()
         const before = yield* durations
         const quiet = double(1).pipe(
           Effect.withTracer(tracer),
@@ -203,7 +192,7 @@ describe("methodsOf", () => {
 
     it.effect("a span below the minimum trace level is not sampled, as withSpan's would not be", () =>
       Effect.gen(function* () {
-        const { spans, tracer } = recording()
+        const { spans, tracer } = recordingTracer()
         yield* double(1).pipe(Effect.withTracer(tracer), Effect.provideService(Tracer.MinimumTraceLevel, "Error"))
         yield* double(3).pipe(Effect.withTracer(tracer), Effect.provideService(Tracer.MinimumTraceLevel, "Error"))
         assert.deepStrictEqual(
